@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * payload.c -- the two QR payloads a phone scans: `guichet://activate`
+ * (device activation) and `guichet://tx` (transaction signing), and the
+ * transaction message T built from the latter.
+ *
+ * A QR code is untrusted input that decides what the user approves, so the
+ * parser is strict: exact scheme and path, v=1, every field exactly once,
+ * no control characters (T is '\n'-separated: a '\n' in a payee name would
+ * shift the fields the signature covers).  Values are percent-decoded with
+ * '+' read as a space, as browsers and Python's parse_qs read queries.
+ */
+#include "ga_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+static const char activate_prefix[] = "guichet://activate?";
+static const char tx_prefix[] = "guichet://tx?";
+
+/* One expected query parameter and where its decoded value goes. */
+struct field {
+  const char *key;
+  char **slot;
+};
+
+/* ================================================================
+ * Query parsing
+ * ================================================================ */
+
+static bool
+has_control_char (const char *s)
+{
+  for (; *s != '\0'; s++)
+    if ((unsigned char) *s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+/* Store one "key=value" pair into its field; unknown keys are ignored. */
+static ga_status
+store_pair (const char *pair, size_t len, struct field *fields,
+            ga_error *err)
+{
+  const char *eq = memchr (pair, '=', len);
+  size_t key_len = eq != NULL ? (size_t) (eq - pair) : len;
+
+  if (eq == NULL || key_len == 0)
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "query parameter without a name or value");
+  for (struct field *f = fields; f->key != NULL; f++)
+    {
+      if (strlen (f->key) != key_len || memcmp (f->key, pair, key_len) != 0)
+        continue;
+      if (*f->slot != NULL)
+        return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                        "parameter %s given twice", f->key);
+      *f->slot = ga_percent_decode (eq + 1, len - key_len - 1);
+      if (*f->slot == NULL)
+        return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                        "parameter %s is badly percent-encoded", f->key);
+      return GA_OK;
+    }
+  return GA_OK;
+}
+
+/* Split text (after its prefix) on '&' into the fields. */
+static ga_status
+parse_query (const char *text, const char *prefix, struct field *fields,
+             ga_error *err)
+{
+  size_t plen = strlen (prefix);
+  const char *p;
+  ga_status rc;
+
+  if (text == NULL || strncmp (text, prefix, plen) != 0)
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "payload does not start with %s", prefix);
+  for (p = text + plen; *p != '\0';)
+    {
+      size_t len = strcspn (p, "&#");
+
+      if (p[len] == '#')
+        return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                        "payload carries a fragment");
+      if ((rc = store_pair (p, len, fields, err)) != GA_OK)
+        return rc;
+      p += len + (p[len] == '&');
+    }
+  return GA_OK;
+}
+
+/* Check v first (a newer payload is refused as such), then that every
+ * field was given, non-empty and free of control characters. */
+static ga_status
+check_fields (const char *v, const struct field *fields, ga_error *err)
+{
+  if (v != NULL && strcmp (v, "1") != 0)
+    return ga_fail (err, GA_ERR_INVALID, "payload_version",
+                    "payload version %.16s is not supported (want 1)", v);
+  for (const struct field *f = fields; f->key != NULL; f++)
+    {
+      if (*f->slot == NULL || **f->slot == '\0')
+        return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                        "parameter %s is missing", f->key);
+      if (has_control_char (*f->slot))
+        return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                        "parameter %s holds a control character", f->key);
+    }
+  return GA_OK;
+}
+
+/* ================================================================
+ * guichet://activate
+ * ================================================================ */
+
+static ga_status
+check_base_url (const char *url, ga_error *err)
+{
+  if (strncmp (url, "http://", 7) != 0 && strncmp (url, "https://", 8) != 0)
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "base URL is not http:// or https://");
+  if (strpbrk (url, "?# ") != NULL)
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "base URL carries a query, fragment or space");
+  return GA_OK;
+}
+
+ga_status
+ga_activation_payload_parse (const char *text, ga_activation_payload *out,
+                             ga_error *err)
+{
+  char *v = NULL, *u = NULL, *c = NULL, *s = NULL;
+  struct field fields[] = {
+    { "v", &v }, { "u", &u }, { "c", &c }, { "s", &s }, { NULL, NULL },
+  };
+  ga_status rc;
+
+  memset (out, 0, sizeof *out);
+  rc = parse_query (text, activate_prefix, fields, err);
+  if (rc == GA_OK)
+    rc = check_fields (v, fields, err);
+  if (rc == GA_OK)
+    rc = check_base_url (u, err);
+  if (rc == GA_OK
+      && ga_b64url_decode (s, out->secret, GA_SECRET_LEN) != GA_SECRET_LEN)
+    rc = ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                  "activation secret is not 16 bytes of base64url");
+  if (rc == GA_OK)
+    {
+      size_t len = strlen (u);
+
+      while (len > 0 && u[len - 1] == '/')   /* paths are appended */
+        u[--len] = '\0';
+      out->base_url = u;
+      out->challenge_id = c;
+      u = c = NULL;
+    }
+  else
+    OPENSSL_cleanse (out->secret, GA_SECRET_LEN);
+  free (v);
+  free (u);
+  free (c);
+  ga_free_secret_str (s);
+  return rc;
+}
+
+void
+ga_activation_payload_clear (ga_activation_payload *p)
+{
+  if (p == NULL)
+    return;
+  free (p->base_url);
+  free (p->challenge_id);
+  OPENSSL_cleanse (p, sizeof *p);
+}
+
+/* ================================================================
+ * guichet://tx and T
+ * ================================================================ */
+
+static bool
+amount_valid (const char *a)
+{
+  size_t int_len = strspn (a, "0123456789");
+
+  if (int_len == 0 || int_len > 15)
+    return false;
+  if (a[int_len] == '\0')
+    return true;
+  return a[int_len] == '.' && strspn (a + int_len + 1, "0123456789") > 0
+         && a[int_len + 1 + strspn (a + int_len + 1, "0123456789")] == '\0';
+}
+
+static bool
+currency_valid (const char *c)
+{
+  return strlen (c) == 3 && strspn (c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3;
+}
+
+ga_status
+ga_tx_parse (const char *text, ga_tx *out, ga_error *err)
+{
+  char *v = NULL;
+  struct field fields[] = {
+    { "v", &v }, { "id", &out->id }, { "a", &out->amount },
+    { "c", &out->currency }, { "n", &out->payee_name },
+    { "i", &out->payee_iban }, { "x", &out->nonce }, { NULL, NULL },
+  };
+  ga_status rc;
+
+  memset (out, 0, sizeof *out);
+  rc = parse_query (text, tx_prefix, fields, err);
+  if (rc == GA_OK)
+    rc = check_fields (v, fields, err);
+  if (rc == GA_OK && !amount_valid (out->amount))
+    rc = ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                  "amount is not a decimal number");
+  if (rc == GA_OK && !currency_valid (out->currency))
+    rc = ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                  "currency is not a three-letter code");
+  free (v);
+  if (rc != GA_OK)
+    ga_tx_clear (out);
+  return rc;
+}
+
+void
+ga_tx_clear (ga_tx *tx)
+{
+  if (tx == NULL)
+    return;
+  free (tx->id);
+  free (tx->amount);
+  free (tx->currency);
+  free (tx->payee_name);
+  free (tx->payee_iban);
+  free (tx->nonce);
+  memset (tx, 0, sizeof *tx);
+}
+
+char *
+ga_tx_message (const ga_tx *tx, size_t *len)
+{
+  const char *parts[] = { "guichet-tx-v1", tx->id, tx->amount, tx->currency,
+                          tx->payee_name, tx->payee_iban, tx->nonce };
+  size_t n = sizeof parts / sizeof parts[0], total = 0, o = 0;
+  char *t;
+
+  for (size_t i = 0; i < n; i++)
+    total += strlen (parts[i]) + 1;
+  t = malloc (total);
+  if (t == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t plen = strlen (parts[i]);
+
+      memcpy (t + o, parts[i], plen);
+      o += plen;
+      t[o++] = i + 1 < n ? '\n' : '\0';
+    }
+  if (len != NULL)
+    *len = total - 1;
+  return t;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * authn.h -- what server/ may ask of the authenticator core: verify a
+ * customer's PIN+OTP, resynchronise an HOTP token, bring in a customer with
+ * a standard authenticator app, and clear a lockout.
+ *
+ * These functions take plain strings and a database handle, never HTTP.
+ * They never return or log a PIN, OTP or seed.  Every verify and resync
+ * attempt is written to the authn_audit table.
+ */
+#ifndef GUICHET_AUTHN_H
+#define GUICHET_AUTHN_H
+
+#include <jansson.h>
+#include "core/db.h"
+#include "core/error.h"
+
+#define AUTHN_ID_MAX 64
+
+/** Statements of authn/ for core_db_register (call once from main). */
+void
+authn_register_statements (void);
+
+struct authn_verify_req {
+  const char *customer_id;
+  const char *pin;
+  const char *otp;
+  const char *client_addr;   /* for the audit row */
+  const char *api_key_name;  /* relying party, for the audit row */
+};
+
+struct authn_verify_res {
+  /* set when the answer is CORE_ERR_AUTHENTICATION_FAILED and the
+     customer exists; -1 otherwise */
+  int attempts_remaining;
+  /* on CORE_OK: the credential that matched */
+  char credential_id[AUTHN_ID_MAX];
+};
+
+/**
+ * Verify PIN + OTP.  Cheap checks run first: an unknown customer, a locked
+ * one, or a wrong/replayed OTP never pays for an Argon2id hash.
+ * @return CORE_OK (accepted; OTP consumed, failures reset),
+ *         CORE_ERR_AUTHENTICATION_FAILED (wrong PIN, wrong or replayed OTP,
+ *           or unknown customer -- the caller must not tell them apart),
+ *         CORE_ERR_LOCKED (too many failures; even the right PIN+OTP),
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ */
+enum core_err
+authn_verify (struct core_db *db, const struct authn_verify_req *req,
+              struct authn_verify_res *res);
+
+/**
+ * Resynchronise the customer's HOTP credential with two consecutive codes
+ * found within the resync window past its counter.
+ * @return CORE_OK, CORE_ERR_AUTHENTICATION_FAILED (codes not found, not
+ *         consecutive, unknown customer or no HOTP credential),
+ *         CORE_ERR_LOCKED, CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ */
+enum core_err
+authn_resync (struct core_db *db, const char *customer_id, const char *otp1,
+              const char *otp2, const char *client_addr,
+              const char *api_key_name, struct authn_verify_res *res);
+
+/**
+ * Create a customer with a PIN and a fresh TOTP seed (160 bits, SHA1, 6
+ * digits, 30 s) for a standard authenticator app.
+ * @param ref  the bank's own reference (unique), may be NULL
+ * @param[out] reasons  on CORE_ERR_POLICY_REFUSED, PIN policy reasons
+ *             (a json array the caller json_decref()s); NULL otherwise
+ * @param[out] customer_id  filled on success
+ * @param[out] otpauth_uri  malloc'd URI on success (contains the seed:
+ *             caller must core_free_secret it)
+ * @return CORE_OK, CORE_ERR_POLICY_REFUSED, CORE_ERR_CONFLICT (ref taken),
+ *         CORE_ERR_INVALID_FIELD, CORE_ERR_DATABASE_UNAVAILABLE,
+ *         CORE_ERR_INTERNAL.
+ */
+enum core_err
+authn_customer_create_otpauth (struct core_db *db, const char *ref,
+                               const char *pin, json_t **reasons,
+                               char customer_id[AUTHN_ID_MAX],
+                               char **otpauth_uri);
+
+/**
+ * Clear the failure count and the lock.
+ * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+authn_customer_unlock (struct core_db *db, const char *customer_id);
+
+#endif

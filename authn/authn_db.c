@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * authn_db.c -- the SQL of authn/: one statement table, one function per
+ * query.
+ *
+ * The hot paths are single round trips.  A wrong OTP costs the load and
+ * one CTE that counts the failure, locks at the limit and writes the audit
+ * row; a replayed code loses the conditional UPDATE of credentials.counter
+ * (WHERE counter <= the last unspent value), so of 16 parallel submissions
+ * of one code exactly one wins.  Parameters are text, never spliced into
+ * SQL; seeds travel hex-encoded so the result format does not matter.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authn/authn_db.h"
+#include "core/crypto.h"
+#include "core/log.h"
+
+/* Columns of authn_load. */
+enum {
+  L_CUS_ID, L_PIN_HASH, L_FAILED, L_LOCKED, L_CRD_ID, L_OTP_TYPE, L_ALG,
+  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT
+};
+
+static const struct core_db_stmt authn_stmts[] = {
+  { "authn_load",
+    "SELECT c.id, c.pin_hash, c.failed_attempts, c.locked_at IS NOT NULL,"
+    "       k.id, k.otp_type, k.algorithm, k.digits, k.period,"
+    "       encode(k.seed_sealed, 'hex'), k.counter, k.drift"
+    "  FROM customers c"
+    "  LEFT JOIN credentials k"
+    "    ON k.customer_id = c.id AND k.state = 'active'"
+    " WHERE c.id = $1"
+    " ORDER BY k.created_at, k.id" },
+  /* $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
+     $6 action, $7 outcome.  In SET, failed_attempts is the old value; in
+     RETURNING, the new one. */
+  { "authn_fail",
+    "WITH c AS ("
+    "  UPDATE customers"
+    "     SET failed_attempts = failed_attempts + 1,"
+    "         locked_at = CASE WHEN locked_at IS NULL"
+    "                           AND failed_attempts + 1 >= $2::integer"
+    "                          THEN now() ELSE locked_at END"
+    "   WHERE id = $1"
+    "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining)"
+    " INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
+    "                          client_addr, action, outcome,"
+    "                          attempts_remaining)"
+    " SELECT c.id, $3, $4, $5, $6, $7, c.remaining FROM c"
+    " RETURNING attempts_remaining" },
+  /* $1 customer, $2 limit, $3 credential, $4 relying party, $5 address */
+  { "authn_succeed",
+    "WITH c AS ("
+    "  UPDATE customers SET failed_attempts = 0"
+    "   WHERE id = $1 AND locked_at IS NULL"
+    "     AND failed_attempts < $2::integer"
+    "   RETURNING id)"
+    " INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
+    "                          client_addr, action, outcome)"
+    " SELECT c.id, $3, $4, $5, 'verify', 'accepted' FROM c"
+    " RETURNING id" },
+  { "authn_audit",
+    "INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
+    "                         client_addr, action, outcome,"
+    "                         attempts_remaining)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7::integer)" },
+  /* $1 credential, $2 new counter, $3 drift, $4 highest counter that
+     leaves the code unspent */
+  { "authn_consume",
+    "UPDATE credentials"
+    "   SET counter = $2::bigint, drift = $3::integer, last_used_at = now()"
+    " WHERE id = $1 AND state = 'active' AND counter <= $4::bigint"
+    " RETURNING id" },
+  /* $1 credential, $2 new counter, $3 max old counter, $4 relying party,
+     $5 address */
+  { "authn_resync",
+    "WITH k AS ("
+    "  UPDATE credentials SET counter = $2::bigint, last_used_at = now()"
+    "   WHERE id = $1 AND state = 'active' AND counter <= $3::bigint"
+    "   RETURNING id, customer_id)"
+    " INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
+    "                          client_addr, action, outcome)"
+    " SELECT k.customer_id, k.id, $4, $5, 'resync', 'accepted' FROM k"
+    " RETURNING id" },
+  { "authn_unlock",
+    "UPDATE customers SET failed_attempts = 0, locked_at = NULL"
+    " WHERE id = $1 RETURNING id" },
+  { "authn_customer_insert",
+    "INSERT INTO customers (id, ref, pin_hash) VALUES ($1, $2, $3)"
+    " ON CONFLICT (ref) DO NOTHING RETURNING id" },
+  { "authn_credential_insert",
+    "INSERT INTO credentials (id, customer_id, kind, otp_type, algorithm,"
+    "                         digits, period, seed_sealed)"
+    " VALUES ($1, $2, $3, $4, $5, $6::integer, $7::integer,"
+    "         decode($8, 'hex'))"
+    " RETURNING id" },
+  { NULL, NULL }
+};
+
+void
+authn_register_statements (void)
+{
+  core_db_register (authn_stmts);
+}
+
+enum core_err
+authn_db_err (struct core_db *db)
+{
+  if (db == NULL || !core_db_alive (db, false))
+    return CORE_ERR_DATABASE_UNAVAILABLE;
+  return CORE_ERR_INTERNAL;
+}
+
+/* A statement outside a transaction: a deadlock victim is simply run
+   again (every statement here is safe to repeat after a rollback). */
+static enum core_db_status
+exec_once (struct core_db *db, const char *stmt, int n,
+           const char *const *params, PGresult **res)
+{
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (db == NULL)
+    return CORE_DB_HARD_ERROR;
+  for (int i = 0; i < 3; i++)
+    {
+      st = core_db_exec (db, stmt, n, params, res);
+      if (st != CORE_DB_SOFT_ERROR)
+        break;
+    }
+  return st;
+}
+
+/* ------------------------------------------------------------------ load */
+
+static bool
+copy_id (char dst[AUTHN_ID_MAX], const char *src)
+{
+  if (src == NULL || strlen (src) >= AUTHN_ID_MAX)
+    return false;
+  strcpy (dst, src);
+  return true;
+}
+
+static bool
+parse_i64 (const char *s, int64_t *out)
+{
+  char *end;
+
+  if (s == NULL)
+    return false;
+  *out = strtoll (s, &end, 10);
+  return end != s && *end == '\0';
+}
+
+/* Fill @a k from row @a row.  @return -1 on out of memory, else 0 (a bad
+   row leaves k->usable false). */
+static int
+parse_cred (const PGresult *res, int row, struct authn_db_cred *k)
+{
+  const char *hex = core_db_value (res, row, L_SEED_HEX);
+  const char *period = core_db_value (res, row, L_PERIOD);
+  int64_t digits, per = 0, drift;
+  long n;
+
+  memset (k, 0, sizeof *k);
+  if (!copy_id (k->id, core_db_value (res, row, L_CRD_ID)))
+    goto bad;
+  if (authn_otp_type_parse (core_db_value (res, row, L_OTP_TYPE),
+                            &k->otp.type) != 0
+      || authn_otp_alg_parse (core_db_value (res, row, L_ALG),
+                              &k->otp.alg) != 0
+      || !parse_i64 (core_db_value (res, row, L_DIGITS), &digits)
+      || (period != NULL && !parse_i64 (period, &per))
+      || !parse_i64 (core_db_value (res, row, L_COUNTER), &k->counter)
+      || !parse_i64 (core_db_value (res, row, L_DRIFT), &drift)
+      || hex == NULL || per < 0 || per > 3600 || digits < 0 || digits > 8)
+    goto bad;
+  k->otp.digits = (unsigned int) digits;
+  k->otp.period = (unsigned int) per;
+  k->drift = (int32_t) drift;
+  if (!authn_otp_params_valid (&k->otp))
+    goto bad;
+  k->sealed = malloc (strlen (hex) / 2 + 1);
+  if (k->sealed == NULL)
+    return -1;
+  n = core_hex_decode (hex, k->sealed, strlen (hex) / 2 + 1);
+  if (n <= 0)
+    goto bad;
+  k->sealed_len = (size_t) n;
+  k->usable = true;
+  return 0;
+bad:
+  LOG_BUG ("credential %s: unusable row", k->id[0] ? k->id : "?");
+  free (k->sealed);
+  k->sealed = NULL;
+  k->usable = false;
+  return 0;
+}
+
+static int
+parse_customer (const PGresult *res, struct authn_db_customer *c)
+{
+  int rows = PQntuples (res);
+  int64_t failed;
+
+  if (!copy_id (c->id, core_db_value (res, 0, L_CUS_ID))
+      || !parse_i64 (core_db_value (res, 0, L_FAILED), &failed)
+      || core_db_value (res, 0, L_PIN_HASH) == NULL)
+    {
+      LOG_BUG ("customer row does not parse");
+      return -1;
+    }
+  c->failed_attempts = (long) failed;
+  c->locked = strcmp (core_db_value (res, 0, L_LOCKED), "t") == 0;
+  c->pin_hash = strdup (core_db_value (res, 0, L_PIN_HASH));
+  c->creds = calloc ((size_t) rows, sizeof *c->creds);
+  if (c->pin_hash == NULL || c->creds == NULL)
+    return -1;
+  for (int r = 0; r < rows; r++)
+    {
+      if (core_db_value (res, r, L_CRD_ID) == NULL)
+        continue;               /* LEFT JOIN: no active credential */
+      if (parse_cred (res, r, &c->creds[c->ncreds]) != 0)
+        return -1;
+      c->ncreds++;
+    }
+  return 0;
+}
+
+enum core_db_status
+authn_db_load_customer (struct core_db *db, const char *customer_id,
+                        struct authn_db_customer *out)
+{
+  const char *params[] = { customer_id };
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  memset (out, 0, sizeof *out);
+  st = exec_once (db, "authn_load", 1, params, &res);
+  if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
+    st = CORE_DB_NO_ROW;
+  if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
+    {
+      authn_db_customer_clear (out);
+      st = CORE_DB_HARD_ERROR;
+    }
+  PQclear (res);
+  return st;
+}
+
+void
+authn_db_customer_clear (struct authn_db_customer *c)
+{
+  for (size_t i = 0; c->creds != NULL && i < c->ncreds; i++)
+    free (c->creds[i].sealed);
+  free (c->creds);
+  free (c->pin_hash);
+  memset (c, 0, sizeof *c);
+}
+
+/* -------------------------------------------------- failures and success */
+
+enum core_db_status
+authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
+               const char *outcome, unsigned int limit, int *remaining)
+{
+  char lim[16];
+  const char *params[] = { a->customer_id, lim, a->credential_id,
+                           a->relying_party, a->client_addr, a->action,
+                           outcome };
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  snprintf (lim, sizeof lim, "%u", limit);
+  *remaining = -1;
+  st = exec_once (db, "authn_fail", 7, params, &res);
+  if (st == CORE_DB_ONE_ROW)
+    *remaining = atoi (core_db_value (res, 0, 0));
+  PQclear (res);
+  return st;
+}
+
+enum core_db_status
+authn_db_succeed (struct core_db *db, const struct authn_db_audit *a,
+                  unsigned int limit)
+{
+  char lim[16];
+  const char *params[] = { a->customer_id, lim, a->credential_id,
+                           a->relying_party, a->client_addr };
+
+  snprintf (lim, sizeof lim, "%u", limit);
+  return exec_once (db, "authn_succeed", 5, params, NULL);
+}
+
+enum core_db_status
+authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
+                const char *outcome, int remaining)
+{
+  char left[16];
+  const char *params[] = { a->customer_id, a->credential_id,
+                           a->relying_party, a->client_addr, a->action,
+                           outcome, remaining < 0 ? NULL : left };
+
+  snprintf (left, sizeof left, "%d", remaining);
+  return exec_once (db, "authn_audit", 7, params, NULL);
+}
+
+/* ----------------------------------------------------------- OTP state */
+
+enum core_db_status
+authn_db_consume (struct core_db *db, const char *credential_id,
+                  int64_t new_counter, int32_t drift, int64_t max_old)
+{
+  char nc[24], dr[16], mo[24];
+  const char *params[] = { credential_id, nc, dr, mo };
+
+  snprintf (nc, sizeof nc, "%" PRId64, new_counter);
+  snprintf (dr, sizeof dr, "%" PRId32, drift);
+  snprintf (mo, sizeof mo, "%" PRId64, max_old);
+  return exec_once (db, "authn_consume", 4, params, NULL);
+}
+
+enum core_db_status
+authn_db_resync_apply (struct core_db *db, const struct authn_db_audit *a,
+                       int64_t new_counter, int64_t max_old)
+{
+  char nc[24], mo[24];
+  const char *params[] = { a->credential_id, nc, mo, a->relying_party,
+                           a->client_addr };
+
+  snprintf (nc, sizeof nc, "%" PRId64, new_counter);
+  snprintf (mo, sizeof mo, "%" PRId64, max_old);
+  return exec_once (db, "authn_resync", 5, params, NULL);
+}
+
+/* ------------------------------------------------------------ customers */
+
+enum core_db_status
+authn_db_unlock (struct core_db *db, const char *customer_id)
+{
+  const char *params[] = { customer_id };
+
+  return exec_once (db, "authn_unlock", 1, params, NULL);
+}
+
+enum core_db_status
+authn_db_insert_customer (struct core_db *db, const char *customer_id,
+                          const char *ref, const char *pin_hash)
+{
+  const char *params[] = { customer_id, ref, pin_hash };
+
+  return core_db_exec (db, "authn_customer_insert", 3, params, NULL);
+}
+
+enum core_db_status
+authn_db_insert_credential (struct core_db *db,
+                            const struct authn_db_new_cred *c)
+{
+  char digits[8], period[16];
+  char *hex = malloc (2 * c->sealed_len + 1);
+  const char *params[] = { c->id, c->customer_id, c->kind,
+                           authn_otp_type_name (c->otp.type),
+                           authn_otp_alg_name (c->otp.alg), digits,
+                           c->otp.type == AUTHN_OTP_TOTP ? period : NULL,
+                           hex };
+  enum core_db_status st;
+
+  if (hex == NULL)
+    return CORE_DB_HARD_ERROR;
+  core_hex_encode (c->sealed, c->sealed_len, hex);
+  snprintf (digits, sizeof digits, "%u", c->otp.digits);
+  snprintf (period, sizeof period, "%u", c->otp.period);
+  st = core_db_exec (db, "authn_credential_insert", 8, params, NULL);
+  free (hex);
+  return st;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * authn_db.h -- every query of authn/, one function each (internal to
+ * authn/; server/ goes through authn.h).
+ *
+ * The statements that must not race are single statements: consuming an
+ * OTP is one conditional UPDATE, counting a failure (and locking) is one
+ * UPDATE + audit INSERT in a CTE, and so is a success.  Functions return
+ * core_db statuses; none of them logs or stores a PIN, OTP or seed.
+ */
+#ifndef GUICHET_AUTHN_DB_H
+#define GUICHET_AUTHN_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authn/authn.h"
+#include "authn/otp.h"
+#include "core/db.h"
+#include "core/error.h"
+
+/** An active credential as loaded with its customer. */
+struct authn_db_cred {
+  char id[AUTHN_ID_MAX];
+  bool usable;               /* false: a column did not parse (logged) */
+  struct authn_otp_params otp;
+  uint8_t *sealed;           /* the core_seal envelope (malloc'd) */
+  size_t sealed_len;
+  int64_t counter;           /* HOTP: next expected; TOTP: last step used */
+  int32_t drift;             /* TOTP: steps between device clock and ours */
+};
+
+struct authn_db_customer {
+  char id[AUTHN_ID_MAX];
+  char *pin_hash;            /* malloc'd Argon2id encoded hash */
+  long failed_attempts;
+  bool locked;               /* locked_at is set */
+  size_t ncreds;
+  struct authn_db_cred *creds; /* malloc'd, ncreds entries */
+};
+
+/** Who asked and about what, for the audit row (all borrowed). */
+struct authn_db_audit {
+  const char *customer_id;   /* as submitted */
+  const char *credential_id; /* may be NULL */
+  const char *relying_party;
+  const char *client_addr;
+  const char *action;        /* "verify" or "resync" */
+};
+
+/**
+ * Map a failed query to the caller's error.
+ * @return CORE_ERR_DATABASE_UNAVAILABLE if the connection is down (or @a db
+ *         is NULL), CORE_ERR_INTERNAL otherwise.
+ */
+enum core_err
+authn_db_err (struct core_db *db);
+
+/**
+ * Load a customer and its active credentials in one query.
+ * @param[out] out  filled on ONE_ROW (release with authn_db_customer_clear);
+ *             zeroed otherwise
+ * @return ONE_ROW, NO_ROW (unknown customer), HARD_ERROR (also out of memory)
+ */
+enum core_db_status
+authn_db_load_customer (struct core_db *db, const char *customer_id,
+                        struct authn_db_customer *out);
+
+/** Free what authn_db_load_customer allocated (NULL-safe, idempotent). */
+void
+authn_db_customer_clear (struct authn_db_customer *c);
+
+/**
+ * Count one failure, lock at @a limit, and audit it -- one statement.
+ * @param[out] remaining  attempts left (0 once locked) on ONE_ROW
+ * @return ONE_ROW, NO_ROW (no such customer: nothing audited), errors
+ */
+enum core_db_status
+authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
+               const char *outcome, unsigned int limit, int *remaining);
+
+/**
+ * Reset the failure count of an unlocked customer and audit "accepted" --
+ * one statement.
+ * @return ONE_ROW, NO_ROW (locked meanwhile: nothing changed), errors
+ */
+enum core_db_status
+authn_db_succeed (struct core_db *db, const struct authn_db_audit *a,
+                  unsigned int limit);
+
+/**
+ * Insert an audit row that counts nothing (unknown customer, locked).
+ * @param remaining  attempts remaining, or < 0 for NULL
+ */
+enum core_db_status
+authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
+                const char *outcome, int remaining);
+
+/**
+ * Accept a code: set counter to @a new_counter (and drift) only if the
+ * stored counter is still <= @a max_old, i.e. the code is not spent.
+ * HOTP match m: new m + 1, max_old m.  TOTP step s: new s, max_old s - 1.
+ * @return ONE_ROW (accepted), NO_ROW (spent meanwhile or revoked), errors
+ */
+enum core_db_status
+authn_db_consume (struct core_db *db, const char *credential_id,
+                  int64_t new_counter, int32_t drift, int64_t max_old);
+
+/**
+ * Resync: the same conditional UPDATE as authn_db_consume (drift kept) and
+ * the "accepted" resync audit row, in one statement.
+ * @return ONE_ROW, NO_ROW (spent meanwhile or revoked), errors
+ */
+enum core_db_status
+authn_db_resync_apply (struct core_db *db, const struct authn_db_audit *a,
+                       int64_t new_counter, int64_t max_old);
+
+/** Clear failures and lock. @return ONE_ROW, NO_ROW (unknown), errors */
+enum core_db_status
+authn_db_unlock (struct core_db *db, const char *customer_id);
+
+/**
+ * Insert a customer (inside a transaction).
+ * @return ONE_ROW, NO_ROW (@a ref is taken), errors
+ */
+enum core_db_status
+authn_db_insert_customer (struct core_db *db, const char *customer_id,
+                          const char *ref, const char *pin_hash);
+
+/** A credential to insert. */
+struct authn_db_new_cred {
+  const char *id;
+  const char *customer_id;
+  const char *kind;          /* "otpauth", "device", "hardware" */
+  struct authn_otp_params otp;
+  const uint8_t *sealed;     /* core_seal envelope, aad "credential:<id>" */
+  size_t sealed_len;
+};
+
+/** Insert a credential (inside a transaction). @return ONE_ROW or errors */
+enum core_db_status
+authn_db_insert_credential (struct core_db *db,
+                            const struct authn_db_new_cred *c);
+
+#endif

@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * verify.c -- PIN + OTP verification and HOTP resynchronisation.
+ *
+ * The order of checks is the point of this file: load the customer (one
+ * query), refuse unknown and locked customers, then the OTP (microseconds,
+ * and one conditional UPDATE that spends it), and only then the Argon2id
+ * PIN hash (~20 ms).  A wrong, replayed or malformed OTP therefore never
+ * pays for a hash, yet every failure -- PIN or OTP -- counts toward the
+ * same lockout and gets the same answer (a replay of a spent code is
+ * refused without counting: see refuse_replay).  Every attempt leaves an
+ * audit row.  Nothing here logs or returns a PIN, an OTP or a seed.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "authn/authn.h"
+#include "authn/authn_db.h"
+#include "authn/otp.h"
+#include "authn/pin.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/log.h"
+
+/* Used when main has not set core_cfg (tools, tests): the documented
+   defaults. */
+static const struct core_config default_cfg = {
+  .lockout_attempts = 5, .totp_window = 1, .hotp_lookahead = 10,
+  .resync_window = 1000,
+};
+
+static const struct core_config *
+cfg (void)
+{
+  return core_cfg != NULL ? core_cfg : &default_cfg;
+}
+
+static unsigned int
+lockout_limit (void)
+{
+  return cfg ()->lockout_attempts > 0 ? cfg ()->lockout_attempts : 5;
+}
+
+/* ---------------------------------------------------- shared by both */
+
+/* Audit an attempt that counts nothing and answer @a err. */
+static enum core_err
+refuse (struct core_db *db, const struct authn_db_audit *a,
+        const char *outcome, int remaining, enum core_err err)
+{
+  if (authn_db_audit (db, a, outcome, remaining) < 0)
+    return authn_db_err (db);
+  return err;
+}
+
+/* Count a failure (locking at the limit) and answer
+   AUTHENTICATION_FAILED with the attempts left. */
+static enum core_err
+fail (struct core_db *db, const struct authn_db_audit *a,
+      const char *outcome, struct authn_verify_res *res)
+{
+  int left = -1;
+  enum core_db_status st;
+
+  st = authn_db_fail (db, a, outcome, lockout_limit (), &left);
+  if (st < 0)
+    return authn_db_err (db);
+  res->attempts_remaining = st == CORE_DB_ONE_ROW ? left : -1;
+  if (st == CORE_DB_ONE_ROW && left == 0)
+    LOG_INFO ("customer %s locked (%s)", a->customer_id, a->action);
+  return CORE_ERR_AUTHENTICATION_FAILED;
+}
+
+/* A code that matched but was spent already -- a double submission, or
+   the losers of a parallel race.  It is refused and audited, but not
+   counted: the PIN was never tried, so the attempt guessed nothing, and
+   counting it would let the losers lock out the one request that won. */
+static enum core_err
+refuse_replay (struct core_db *db, const struct authn_db_audit *a,
+               const struct authn_db_customer *c,
+               struct authn_verify_res *res)
+{
+  long left = (long) lockout_limit () - c->failed_attempts;
+
+  res->attempts_remaining = left > 0 ? (int) left : 0;
+  return refuse (db, a, "otp_replayed", res->attempts_remaining,
+                 CORE_ERR_AUTHENTICATION_FAILED);
+}
+
+/* Load the customer, or answer for an unknown or locked one.
+   @return CORE_OK with @a c filled (the caller clears it), else the
+   answer, with @a c empty. */
+static enum core_err
+load_or_refuse (struct core_db *db, const struct authn_db_audit *a,
+                struct authn_db_customer *c)
+{
+  enum core_db_status st;
+
+  st = authn_db_load_customer (db, a->customer_id, c);
+  if (st < 0)
+    return authn_db_err (db);
+  if (st == CORE_DB_NO_ROW)
+    return refuse (db, a, "unknown_customer", -1,
+                   CORE_ERR_AUTHENTICATION_FAILED);
+  if (!c->locked && c->failed_attempts < (long) lockout_limit ())
+    return CORE_OK;
+  authn_db_customer_clear (c);
+  return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+}
+
+/* Open a credential's seed.  @return 0, or -1 (logged: our problem). */
+static int
+open_seed (const struct authn_db_cred *k, uint8_t **seed, size_t *len)
+{
+  char aad[sizeof "credential:" + AUTHN_ID_MAX];
+
+  *seed = NULL;
+  *len = 0;
+  snprintf (aad, sizeof aad, "credential:%s", k->id);
+  if (!k->usable || core_open (k->sealed, k->sealed_len, aad, seed, len) != 0)
+    {
+      LOG_ERROR ("credential %s: seed cannot be opened", k->id);
+      return -1;
+    }
+  return 0;
+}
+
+/* ------------------------------------------------------------- verify */
+
+/* Factors lo..hi to try. */
+struct range {
+  int64_t lo, hi;
+};
+
+/* Where a credential's code may be.  HOTP: counter .. counter + look-ahead,
+   and as far back for spent codes.  TOTP: +-window around now and around
+   now + drift (the device clock we saw last), so a remembered drift never
+   hides a code that is on time.  @return the number of ranges (1 or 2). */
+static size_t
+cred_ranges (const struct authn_db_cred *k, int64_t now_step,
+             struct range r[2])
+{
+  int64_t w = cfg ()->totp_window, d = k->drift;
+
+  if (k->otp.type == AUTHN_OTP_HOTP)
+    {
+      w = cfg ()->hotp_lookahead;
+      r[0] = (struct range) { k->counter - w, k->counter + w };
+      return 1;
+    }
+  r[0] = (struct range) { now_step - w, now_step + w };
+  r[1] = (struct range) { now_step + d - w, now_step + d + w };
+  if (r[1].lo > r[0].hi + 1 || r[1].hi < r[0].lo - 1)
+    return 2;
+  r[0].lo = r[0].lo < r[1].lo ? r[0].lo : r[1].lo;
+  r[0].hi = r[0].hi > r[1].hi ? r[0].hi : r[1].hi;
+  return 1;
+}
+
+/* Search the part of @a r within min..max. */
+static enum authn_otp_result
+search_ranges (const struct authn_db_cred *k, const uint8_t *seed, size_t len,
+               const char *otp, const struct range *r, size_t n,
+               int64_t min, int64_t max, int64_t *t)
+{
+  enum authn_otp_result res = AUTHN_OTP_NO_MATCH;
+
+  for (size_t i = 0; i < n && res == AUTHN_OTP_NO_MATCH; i++)
+    res = authn_otp_search (&k->otp, seed, len, otp,
+                            r[i].lo > min ? r[i].lo : min,
+                            r[i].hi < max ? r[i].hi : max, t);
+  return res;
+}
+
+/* Look for @a otp among the factors not yet spent, then -- only to tell a
+   replay from a wrong code -- among the spent ones.
+   @param[out] t      the matched factor
+   @param[out] spent  whether it was spent already (as loaded) */
+static enum authn_otp_result
+match_cred (const struct authn_db_cred *k, const char *otp, int64_t now_step,
+            int64_t *t, bool *spent)
+{
+  /* highest spent factor: HOTP counter is the next expected, TOTP
+     counter the last step accepted */
+  int64_t last = k->otp.type == AUTHN_OTP_HOTP ? k->counter - 1 : k->counter;
+  enum authn_otp_result r;
+  struct range rg[2];
+  size_t n = cred_ranges (k, now_step, rg);
+  uint8_t *seed;
+  size_t len;
+
+  *spent = false;
+  if (!authn_otp_code_well_formed (otp, k->otp.digits))
+    return AUTHN_OTP_MALFORMED;
+  if (open_seed (k, &seed, &len) != 0)
+    return AUTHN_OTP_ERROR;
+  r = search_ranges (k, seed, len, otp, rg, n, last + 1, INT64_MAX, t);
+  if (r == AUTHN_OTP_NO_MATCH)
+    {
+      r = search_ranges (k, seed, len, otp, rg, n, INT64_MIN, last, t);
+      *spent = r == AUTHN_OTP_MATCH;
+    }
+  core_free_secret (seed, len);
+  return r;
+}
+
+/* Spend the matched code: one conditional UPDATE. */
+static enum core_db_status
+consume (struct core_db *db, const struct authn_db_cred *k, int64_t t,
+         int64_t now_step)
+{
+  int64_t drift = t - now_step;
+
+  if (k->otp.type == AUTHN_OTP_HOTP)
+    return authn_db_consume (db, k->id, t + 1, 0, t);
+  if (drift > INT32_MAX || drift < INT32_MIN)
+    drift = 0;
+  return authn_db_consume (db, k->id, t, (int32_t) drift, t - 1);
+}
+
+/* What trying the OTP on a customer's credentials gave. */
+struct otp_check {
+  const char *outcome;                /* audit outcome if not accepted */
+  const struct authn_db_cred *cred;   /* matched (spent or replayed) */
+};
+
+/* @return CORE_OK (a code was spent: chk->cred), AUTHENTICATION_FAILED
+   (chk->outcome), CORE_ERR_INTERNAL (no credential could be tried), or a
+   database error. */
+static enum core_err
+check_otp (struct core_db *db, const struct authn_db_customer *c,
+           const char *otp, struct otp_check *chk)
+{
+  time_t now = time (NULL);
+  size_t broken = 0;
+  bool replayed = false;
+
+  for (size_t i = 0; i < c->ncreds; i++)
+    {
+      const struct authn_db_cred *k = &c->creds[i];
+      int64_t t = 0, now_step = authn_otp_step (&k->otp, now);
+      bool spent;
+      enum authn_otp_result r = match_cred (k, otp, now_step, &t, &spent);
+      enum core_db_status st;
+
+      broken += r == AUTHN_OTP_ERROR;
+      if (r != AUTHN_OTP_MATCH)
+        continue;
+      chk->cred = k;
+      if (spent)
+        {
+          replayed = true;    /* spent already, as far as we loaded */
+          continue;
+        }
+      st = consume (db, k, t, now_step);
+      if (st < 0)
+        return authn_db_err (db);
+      if (st == CORE_DB_ONE_ROW)
+        return CORE_OK;
+      replayed = true;        /* another request spent it first */
+    }
+  if (broken > 0 && broken == c->ncreds)
+    return CORE_ERR_INTERNAL; /* not the customer's fault: count nothing */
+  chk->outcome = c->ncreds == 0 ? "no_credential"
+                 : replayed ? "otp_replayed" : "otp_invalid";
+  return CORE_ERR_AUTHENTICATION_FAILED;
+}
+
+/* The OTP is spent; now, and only now, the PIN. */
+static enum core_err
+check_pin (struct core_db *db, struct authn_db_audit *a,
+           const struct authn_db_customer *c, const char *pin,
+           struct authn_verify_res *res)
+{
+  enum core_db_status st;
+  int rc = authn_pin_verify (c->pin_hash, pin);
+
+  if (rc < 0)
+    return CORE_ERR_INTERNAL;
+  if (rc == 0)
+    return fail (db, a, "pin_invalid", res);
+  st = authn_db_succeed (db, a, lockout_limit ());
+  if (st < 0)
+    return authn_db_err (db);
+  if (st == CORE_DB_NO_ROW)     /* locked by parallel failures meanwhile */
+    return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+  snprintf (res->credential_id, sizeof res->credential_id, "%s",
+            a->credential_id);
+  return CORE_OK;
+}
+
+enum core_err
+authn_verify (struct core_db *db, const struct authn_verify_req *req,
+              struct authn_verify_res *res)
+{
+  struct authn_db_audit a = {
+    .customer_id = req->customer_id, .relying_party = req->api_key_name,
+    .client_addr = req->client_addr, .action = "verify",
+  };
+  struct authn_db_customer c;
+  struct otp_check chk = { .outcome = NULL, .cred = NULL };
+  enum core_err err;
+
+  res->attempts_remaining = -1;
+  res->credential_id[0] = '\0';
+  err = load_or_refuse (db, &a, &c);
+  if (err != CORE_OK)
+    return err;
+  err = check_otp (db, &c, req->otp, &chk);
+  if (chk.cred != NULL)
+    a.credential_id = chk.cred->id;
+  if (err == CORE_ERR_AUTHENTICATION_FAILED
+      && strcmp (chk.outcome, "otp_replayed") == 0)
+    err = refuse_replay (db, &a, &c, res);
+  else if (err == CORE_ERR_AUTHENTICATION_FAILED)
+    err = fail (db, &a, chk.outcome, res);
+  else if (err == CORE_OK)
+    err = check_pin (db, &a, &c, req->pin, res);
+  authn_db_customer_clear (&c);
+  return err;
+}
+
+/* ------------------------------------------------------------- resync */
+
+/* Find otp1, otp2 at (t, t + 1) in one HOTP credential's resync window. */
+static enum authn_otp_result
+match_pair (const struct authn_db_cred *k, const char *otp1,
+            const char *otp2, int64_t *t)
+{
+  enum authn_otp_result r;
+  uint8_t *seed;
+  size_t len;
+
+  if (!authn_otp_code_well_formed (otp1, k->otp.digits)
+      || !authn_otp_code_well_formed (otp2, k->otp.digits))
+    return AUTHN_OTP_MALFORMED;
+  if (open_seed (k, &seed, &len) != 0)
+    return AUTHN_OTP_ERROR;
+  r = authn_otp_search_pair (&k->otp, seed, len, otp1, otp2, k->counter,
+                             k->counter + cfg ()->resync_window, t);
+  core_free_secret (seed, len);
+  return r;
+}
+
+/* Try every active HOTP credential; on a match, move its counter past
+   both codes and audit, in one statement.  Returns as check_otp. */
+static enum core_err
+resync_creds (struct core_db *db, const struct authn_db_customer *c,
+              struct authn_db_audit *a, const char *otp1, const char *otp2,
+              const char **outcome)
+{
+  size_t hotp = 0, broken = 0;
+  bool replayed = false;
+
+  for (size_t i = 0; i < c->ncreds; i++)
+    {
+      const struct authn_db_cred *k = &c->creds[i];
+      enum authn_otp_result r;
+      enum core_db_status st;
+      int64_t t = 0;
+
+      if (k->otp.type != AUTHN_OTP_HOTP)
+        continue;
+      hotp++;
+      r = match_pair (k, otp1, otp2, &t);
+      broken += r == AUTHN_OTP_ERROR;
+      if (r != AUTHN_OTP_MATCH)
+        continue;
+      a->credential_id = k->id;
+      st = authn_db_resync_apply (db, a, t + 2, t);
+      if (st < 0)
+        return authn_db_err (db);
+      if (st == CORE_DB_ONE_ROW)
+        return CORE_OK;
+      replayed = true;
+    }
+  if (broken > 0 && broken == hotp)
+    return CORE_ERR_INTERNAL;
+  *outcome = hotp == 0 ? "no_credential"
+             : replayed ? "otp_replayed" : "otp_invalid";
+  return CORE_ERR_AUTHENTICATION_FAILED;
+}
+
+/* A successful resync proves the token, not the PIN: it does not reset
+   failed_attempts, or token + resync would buy unlimited PIN guesses. */
+enum core_err
+authn_resync (struct core_db *db, const char *customer_id, const char *otp1,
+              const char *otp2, const char *client_addr,
+              const char *api_key_name, struct authn_verify_res *res)
+{
+  struct authn_db_audit a = {
+    .customer_id = customer_id, .relying_party = api_key_name,
+    .client_addr = client_addr, .action = "resync",
+  };
+  struct authn_db_customer c;
+  const char *outcome = "otp_invalid";
+  enum core_err err;
+
+  res->attempts_remaining = -1;
+  res->credential_id[0] = '\0';
+  err = load_or_refuse (db, &a, &c);
+  if (err != CORE_OK)
+    return err;
+  err = resync_creds (db, &c, &a, otp1, otp2, &outcome);
+  if (err == CORE_ERR_AUTHENTICATION_FAILED
+      && strcmp (outcome, "otp_replayed") == 0)
+    err = refuse_replay (db, &a, &c, res);
+  else if (err == CORE_ERR_AUTHENTICATION_FAILED)
+    err = fail (db, &a, outcome, res);
+  else if (err == CORE_OK)
+    snprintf (res->credential_id, sizeof res->credential_id, "%s",
+              a.credential_id);
+  authn_db_customer_clear (&c);
+  return err;
+}

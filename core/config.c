@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * config.c -- loads struct core_config: built-in defaults, then the config
+ * file, then GUICHET_<KEY> environment variables.
+ *
+ * Every key is one row of key_table (name, type, offset, bounds), so the
+ * file parser, the environment pass and validation share one code path and
+ * adding a key is adding a row.  Errors name the key (and the line, for the
+ * file).  This file must never read or hold a secret: the config names where
+ * secrets live (master_key_file, database_url may carry a password, so a
+ * value is never echoed in an error message).
+ */
+#include "core/config.h"
+#include "core/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include("guichet_build.h")
+#include "guichet_build.h"
+#endif
+#endif
+
+#ifdef GUICHET_SOURCE_DIR
+#define DEFAULT_MIGRATIONS_DIR GUICHET_SOURCE_DIR "/migrations"
+#else
+#define DEFAULT_MIGRATIONS_DIR "migrations"
+#endif
+
+const struct core_config *core_cfg;
+
+enum key_type { KEY_STR, KEY_UINT, KEY_SIZE };
+
+struct key_def {
+  const char *name;
+  enum key_type type;
+  size_t offset;
+  const char *def_str;          /* KEY_STR default */
+  unsigned long long def_num;   /* numeric default */
+  unsigned long long min, max;  /* numeric bounds, inclusive */
+};
+
+#define STR(k, d) \
+  { #k, KEY_STR, offsetof (struct core_config, k), d, 0, 0, 0 }
+#define UINT(k, d, lo, hi) \
+  { #k, KEY_UINT, offsetof (struct core_config, k), NULL, d, lo, hi }
+#define SIZE(k, d, lo, hi) \
+  { #k, KEY_SIZE, offsetof (struct core_config, k), NULL, d, lo, hi }
+
+static const struct key_def key_table[] = {
+  STR (listen, "127.0.0.1:8080"),
+  STR (database_url, ""),
+  STR (master_key_file, "var/master.key"),
+  STR (public_url, ""),
+  UINT (workers, 16, 1, 256),
+  SIZE (max_body, 65536, 1024, 64ULL * 1024 * 1024),
+  UINT (lockout_attempts, 5, 1, 100),
+  UINT (totp_window, 1, 0, 10),
+  UINT (hotp_lookahead, 10, 0, 1000),
+  UINT (resync_window, 1000, 1, 100000),
+  UINT (argon2_m_kib, 19456, 8, 4194304),
+  UINT (argon2_t, 2, 1, 1000),
+  UINT (argon2_p, 1, 1, 255),
+  STR (log_level, "info"),
+  STR (trusted_proxies, ""),
+  STR (web_root, ""),
+  STR (sanctions_dir, ""),
+  STR (geoip_country_db, ""),
+  STR (geoip_anonymous_db, ""),
+  STR (risk_rules_file, ""),
+  UINT (enrolment_ttl_s, 86400, 60, 90U * 86400),
+  UINT (session_idle_s, 300, 10, 86400),
+  UINT (challenge_ttl_s, 180, 10, 3600),
+  STR (migrations_dir, DEFAULT_MIGRATIONS_DIR),
+};
+
+#define KEY_COUNT (sizeof key_table / sizeof key_table[0])
+
+static void
+set_err (char *errbuf, size_t errlen, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+
+static void
+set_err (char *errbuf, size_t errlen, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (errbuf == NULL || errlen == 0)
+    return;
+  va_start (ap, fmt);
+  vsnprintf (errbuf, errlen, fmt, ap);
+  va_end (ap);
+}
+
+static const struct key_def *
+find_key (const char *name)
+{
+  for (size_t i = 0; i < KEY_COUNT; i++)
+    if (strcmp (key_table[i].name, name) == 0)
+      return &key_table[i];
+  return NULL;
+}
+
+/* Parse a decimal number: digits only, no sign, no spaces, no overflow. */
+static int
+parse_number (const char *s, unsigned long long *out)
+{
+  char *end;
+
+  if (!isdigit ((unsigned char) s[0]))
+    return -1;
+  errno = 0;
+  *out = strtoull (s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return -1;
+  return 0;
+}
+
+/* Store @a value into the field of @a k; @a where prefixes any message
+ * (e.g. "file:3: ").  @return 0 or -1 (message set). */
+static int
+set_value (struct core_config *cfg, const struct key_def *k,
+           const char *value, const char *where, char *errbuf, size_t errlen)
+{
+  char *base = (char *) cfg + k->offset;
+  unsigned long long n;
+  char *copy;
+
+  if (k->type == KEY_STR)
+    {
+      copy = strdup (value);
+      if (copy == NULL)
+        {
+          set_err (errbuf, errlen, "%s%s: out of memory", where, k->name);
+          return -1;
+        }
+      free (*(char **) base);
+      *(char **) base = copy;
+      return 0;
+    }
+  if (parse_number (value, &n) != 0 || n < k->min || n > k->max)
+    {
+      set_err (errbuf, errlen,
+               "%s%s: must be a whole number from %llu to %llu", where,
+               k->name, k->min, k->max);
+      return -1;
+    }
+  if (k->type == KEY_UINT)
+    *(unsigned int *) base = (unsigned int) n;
+  else
+    *(size_t *) base = (size_t) n;
+  return 0;
+}
+
+static int
+set_defaults (struct core_config *cfg, char *errbuf, size_t errlen)
+{
+  char num[32];
+
+  for (size_t i = 0; i < KEY_COUNT; i++)
+    {
+      const struct key_def *k = &key_table[i];
+      const char *v = k->def_str;
+
+      if (k->type != KEY_STR)
+        {
+          snprintf (num, sizeof num, "%llu", k->def_num);
+          v = num;
+        }
+      if (set_value (cfg, k, v, "default ", errbuf, errlen) != 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* ================================================================
+ * The file
+ * ================================================================ */
+
+static char *
+trim (char *s)
+{
+  char *end;
+
+  while (isspace ((unsigned char) *s))
+    s++;
+  end = s + strlen (s);
+  while (end > s && isspace ((unsigned char) end[-1]))
+    *--end = '\0';
+  return s;
+}
+
+/* Cut a comment: '#' at the start of the line or after whitespace, outside
+ * double quotes (a URL or path may hold " #" if quoted). */
+static void
+cut_comment (char *s)
+{
+  bool quoted = false;
+
+  for (char *p = s; *p != '\0'; p++)
+    if (*p == '"')
+      quoted = !quoted;
+    else if (*p == '#' && !quoted
+             && (p == s || isspace ((unsigned char) p[-1])))
+      {
+        *p = '\0';
+        return;
+      }
+}
+
+/* Handle one line. @return 0 or -1 (message set). */
+static int
+parse_line (struct core_config *cfg, char *line, const char *path,
+            unsigned int lineno, char *errbuf, size_t errlen)
+{
+  const struct key_def *k;
+  char *eq, *key, *value;
+  char where[512];
+  size_t vlen;
+
+  cut_comment (line);
+  key = trim (line);
+  if (*key == '\0')
+    return 0;
+  eq = strchr (key, '=');
+  if (eq == NULL)
+    {
+      set_err (errbuf, errlen, "%s:%u: expected \"key = value\"", path,
+               lineno);
+      return -1;
+    }
+  *eq = '\0';
+  key = trim (key);
+  value = trim (eq + 1);
+  vlen = strlen (value);
+  if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
+    {
+      value[vlen - 1] = '\0';
+      value++;
+    }
+  k = find_key (key);
+  if (k == NULL)
+    {
+      set_err (errbuf, errlen, "%s:%u: unknown key \"%.64s\"", path, lineno,
+               key);
+      return -1;
+    }
+  snprintf (where, sizeof where, "%s:%u: ", path, lineno);
+  return set_value (cfg, k, value, where, errbuf, errlen);
+}
+
+static int
+parse_file (struct core_config *cfg, const char *path, char *errbuf,
+            size_t errlen)
+{
+  FILE *f;
+  char *line = NULL;
+  size_t cap = 0;
+  unsigned int lineno = 0;
+  int ret = 0;
+
+  f = fopen (path, "r");
+  if (f == NULL)
+    {
+      set_err (errbuf, errlen, "%s: %s", path, strerror (errno));
+      return -1;
+    }
+  while (getline (&line, &cap, f) != -1)
+    {
+      lineno++;
+      if (parse_line (cfg, line, path, lineno, errbuf, errlen) != 0)
+        {
+          ret = -1;
+          break;
+        }
+    }
+  if (ret == 0 && ferror (f))
+    {
+      set_err (errbuf, errlen, "%s: read error", path);
+      ret = -1;
+    }
+  free (line);
+  fclose (f);
+  return ret;
+}
+
+/* ================================================================
+ * Environment and validation
+ * ================================================================ */
+
+static int
+parse_env (struct core_config *cfg, char *errbuf, size_t errlen)
+{
+  char var[64];
+  const char *v;
+
+  for (size_t i = 0; i < KEY_COUNT; i++)
+    {
+      const struct key_def *k = &key_table[i];
+      size_t j;
+
+      j = (size_t) snprintf (var, sizeof var, "GUICHET_");
+      for (const char *p = k->name; *p != '\0' && j + 1 < sizeof var; p++)
+        var[j++] = (char) toupper ((unsigned char) *p);
+      var[j] = '\0';
+      v = getenv (var);
+      if (v == NULL)
+        continue;
+      if (set_value (cfg, k, v, "environment: ", errbuf, errlen) != 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+validate (const struct core_config *cfg, char *errbuf, size_t errlen)
+{
+  enum core_log_level lvl;
+
+  if (core_log_parse_level (cfg->log_level, &lvl) != 0)
+    {
+      set_err (errbuf, errlen,
+               "log_level: must be one of debug, info, warn, error");
+      return -1;
+    }
+  if (cfg->listen[0] == '\0')
+    {
+      set_err (errbuf, errlen, "listen: must not be empty");
+      return -1;
+    }
+  return 0;
+}
+
+int
+core_config_load (const char *path, struct core_config *out,
+                  char *errbuf, size_t errlen)
+{
+  if (errbuf != NULL && errlen > 0)
+    errbuf[0] = '\0';
+  memset (out, 0, sizeof *out);
+  if (path == NULL)
+    {
+      path = getenv ("GUICHET_CONFIG");
+      if (path != NULL && path[0] == '\0')
+        path = NULL;
+    }
+  if (set_defaults (out, errbuf, errlen) != 0)
+    goto fail;
+  if (path != NULL && parse_file (out, path, errbuf, errlen) != 0)
+    goto fail;
+  if (parse_env (out, errbuf, errlen) != 0)
+    goto fail;
+  if (validate (out, errbuf, errlen) != 0)
+    goto fail;
+  return 0;
+
+fail:
+  core_config_free (out);
+  return -1;
+}
+
+void
+core_config_free (struct core_config *cfg)
+{
+  if (cfg == NULL)
+    return;
+  for (size_t i = 0; i < KEY_COUNT; i++)
+    if (key_table[i].type == KEY_STR)
+      {
+        char **p = (char **) ((char *) cfg + key_table[i].offset);
+
+        free (*p);
+        *p = NULL;
+      }
+  memset (cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * device_step.h -- the device step of an enrolment: QR challenges, the
+ * phone's activation, the PIN and the first OTP (API.md, "Device
+ * activation (normative)").  Called by server/ only.
+ */
+#ifndef GUICHET_ENROL_DEVICE_STEP_H
+#define GUICHET_ENROL_DEVICE_STEP_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "core/db.h"
+#include "core/error.h"
+
+struct enrol_challenge {
+  char id[64];
+  char expires_at[32];      /* RFC 3339 UTC */
+  char *qr_payload;         /* malloc'd; holds the activation secret */
+};
+
+/**
+ * Make a new QR challenge for enrolment @a id (state `device`), replacing
+ * any earlier one.
+ * @return CORE_OK, CORE_ERR_WRONG_STATE, CORE_ERR_NOT_FOUND,
+ *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE,
+ *         CORE_ERR_INTERNAL.
+ */
+enum core_err
+enrol_challenge_new (struct core_db *db, const char *id,
+                     const char *browser_addr, const char *base_url,
+                     struct enrol_challenge *out);
+
+void
+enrol_challenge_clear (struct enrol_challenge *c);
+
+/**
+ * The current challenge's QR as SVG.
+ * @return CORE_OK (*svg malloc'd), CORE_ERR_NOT_FOUND (no live challenge),
+ *         CORE_ERR_CHALLENGE_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_challenge_svg (struct core_db *db, const char *id, const char *base_url,
+                     char **svg);
+
+/**
+ * Where the device step stands: "pending" | "registered" |
+ * "pending_review" | "denied" | "expired" (static strings).
+ */
+enum core_err
+enrol_challenge_status (struct core_db *db, const char *id,
+                        const char **status);
+
+struct enrol_activate_req {
+  const char *challenge_id;
+  const char *device_public_key;   /* b64url */
+  const char *ecdh_public_key;     /* b64url */
+  const char *proof;               /* b64url */
+  const char *signature;           /* b64url DER */
+  json_t *device;                  /* the device object (borrowed) */
+  const char *client_addr;
+};
+
+/**
+ * Activate a phone: check the challenge (expiry 410, single use 409), the
+ * proof and signature (401), score the risk, derive and seal the seed, bind
+ * the device and advance the enrolment -- or create nothing.
+ * @param[out] answer  the 201 body (caller owns) on CORE_OK
+ * @param[out] bad_field  on CORE_ERR_INVALID_FIELD
+ */
+enum core_err
+enrol_device_activate (struct core_db *db,
+                       const struct enrol_activate_req *req,
+                       json_t **answer, const char **bad_field);
+
+/**
+ * Set the applicant's PIN (state `pin_otp`).
+ * @param[out] reasons  on CORE_ERR_POLICY_REFUSED (caller json_decref()s)
+ */
+enum core_err
+enrol_set_pin (struct core_db *db, const char *id, const char *pin,
+               json_t **reasons);
+
+/**
+ * Confirm the binding with a current code from the phone (state `pin_otp`,
+ * PIN set) → state `credential`.  Wrong codes count toward the lockout.
+ * @param[out] attempts_remaining  on CORE_ERR_OTP_INVALID
+ * @return CORE_OK, CORE_ERR_OTP_INVALID, CORE_ERR_LOCKED,
+ *         CORE_ERR_WRONG_STATE, ...
+ */
+enum core_err
+enrol_otp_confirm (struct core_db *db, const char *id, const char *otp,
+                   int *attempts_remaining);
+
+/**
+ * Check a signed device request (API.md, "Signed device requests").
+ * @return CORE_OK, CORE_ERR_UNAUTHORIZED (unknown or inactive device, bad
+ *         signature, clock skew > 120 s, replayed signature),
+ *         CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_device_request_check (struct core_db *db, const char *device_id,
+                            const char *method, const char *path,
+                            const char *timestamp, const void *body,
+                            size_t body_len, const char *signature);
+
+/** The device's own view: id, status, enrolment, customer. */
+enum core_err
+enrol_device_get (struct core_db *db, const char *device_id, json_t **view);
+
+#endif

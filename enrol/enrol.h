@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * enrol.h -- what server/ may ask of the onboarding module: start an
+ * enrolment (with its identity check), read it, and manage the applicant's
+ * browser session (idle expiry, resume links).
+ *
+ * No HTTP here: plain strings in, a core_err and a JSON view out.  Session
+ * tokens are returned once to be set as a cookie and stored only as SHA-256.
+ */
+#ifndef GUICHET_ENROL_H
+#define GUICHET_ENROL_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "core/db.h"
+#include "core/error.h"
+
+#define ENROL_ID_MAX 64
+
+/** Statements of enrol/ for core_db_register (call once from main). */
+void
+enrol_register_statements (void);
+
+/**
+ * Load (or reload, on SIGHUP) the sanctions list from the configured
+ * folder.  Requests in flight keep screening against the old list; the new
+ * one replaces it atomically.  @return 0, or -1 (the old list, or none,
+ * stays in force; screening then reports `unavailable`).
+ */
+int
+enrol_sanctions_reload (void);
+
+struct enrol_applicant {
+  const char *given_names;
+  const char *surname;
+  const char *birth_date;          /* YYYY-MM-DD */
+  const char *nationality;         /* ISO 3166-1 alpha-3 (or ICAO code) */
+  const char *residence_country;   /* ISO 3166-1 alpha-3 */
+  const char *email;
+  const char *phone;               /* E.164 */
+};
+
+struct enrol_start_req {
+  struct enrol_applicant applicant;
+  const char *mrz;
+  const char *idempotency_key;     /* may be NULL */
+  const char *body_sha256_hex;     /* with idempotency_key */
+};
+
+struct enrol_start_res {
+  char id[ENROL_ID_MAX];
+  char *session_token;   /* malloc'd secret for the cookie; core_free_secret */
+  json_t *view;          /* the enrolment as API.md shows it (caller owns) */
+  const char *bad_field; /* on CORE_ERR_INVALID_FIELD: "applicant.email" ... */
+  bool replayed;         /* answer replayed for an Idempotency-Key */
+};
+
+/**
+ * Validate the request, run the identity check, store the enrolment and
+ * start a session, all in one transaction.
+ * @return CORE_OK (res filled), CORE_ERR_INVALID_FIELD (res->bad_field),
+ *         CORE_ERR_CONFLICT (Idempotency-Key reused with another body),
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ */
+enum core_err
+enrol_start (struct core_db *db, const struct enrol_start_req *req,
+             struct enrol_start_res *res);
+
+/**
+ * Check that the session @a token may act on enrolment @a id, and touch it.
+ * @return CORE_OK, CORE_ERR_NOT_FOUND (no such session or enrolment, or
+ *         another enrolment's session: no enumeration),
+ *         CORE_ERR_UNAUTHORIZED (the session was idle too long: resume by
+ *         the e-mailed link), CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_session_check (struct core_db *db, const char *token, const char *id);
+
+/**
+ * The enrolment's current view.  An enrolment past its expiry is moved to
+ * `expired` and answers CORE_ERR_ENROLMENT_EXPIRED.
+ * @return CORE_OK (*view set), CORE_ERR_NOT_FOUND,
+ *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_get (struct core_db *db, const char *id, json_t **view);
+
+/**
+ * Queue a resume link for enrolment @a id to its applicant's e-mail.
+ * Always CORE_OK for a well-formed id (does not reveal whether it exists),
+ * or CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_resume_link (struct core_db *db, const char *id, const char *base_url);
+
+/**
+ * Exchange a resume token (single use) for a new session.
+ * @param[out] session_token  malloc'd secret on success
+ * @return CORE_OK, CORE_ERR_NOT_FOUND (unknown, used or expired token),
+ *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_resume (struct core_db *db, const char *id, const char *token,
+              char **session_token, json_t **view);
+
+#endif

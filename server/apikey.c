@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * apikey.c -- relying parties' API keys (see apikey.h).
+ *
+ * A key is "gk_" + 43 base64url characters (256 random bits).  Only its
+ * SHA-256 is stored: a database dump does not let anyone call the API.
+ * Looking a key up by its hash needs no constant-time compare (the hash of
+ * a guess reveals nothing usable about the real key).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "server/apikey.h"
+
+static const struct core_db_stmt stmts[] = {
+  { "srv_apikey_insert",
+    "INSERT INTO api_keys (name, key_hash) VALUES ($1, $2::bytea)"
+    " ON CONFLICT (name) DO NOTHING RETURNING id" },
+  { "srv_apikey_lookup",
+    "SELECT name FROM api_keys WHERE key_hash = $1::bytea"
+    " AND revoked_at IS NULL" },
+  { NULL, NULL }
+};
+
+void
+srv_apikey_register_statements (void)
+{
+  core_db_register (stmts);
+}
+
+/* "\\x" + hex of SHA-256(key): bytea text input. */
+static void
+key_hash_param (const char *key, char out[2 + 64 + 1])
+{
+  uint8_t h[CORE_SHA256_LEN];
+
+  core_sha256 (key, strlen (key), h);
+  out[0] = '\\';
+  out[1] = 'x';
+  core_hex_encode (h, sizeof h, out + 2);
+}
+
+static enum core_err
+db_error (struct core_db *db)
+{
+  return core_db_alive (db, false) ? CORE_ERR_INTERNAL
+         : CORE_ERR_DATABASE_UNAVAILABLE;
+}
+
+enum core_err
+srv_apikey_create (struct core_db *db, const char *name, char **key)
+{
+  uint8_t raw[32];
+  char *b64 = NULL;
+  char hash[67];
+  const char *params[2];
+  enum core_db_status st;
+  enum core_err err = CORE_ERR_INTERNAL;
+
+  *key = NULL;
+  if (NULL == name || '\0' == name[0] || strlen (name) > 64)
+    return CORE_ERR_INVALID_FIELD;
+  if (0 != core_random (raw, sizeof raw))
+    goto cleanup;
+  b64 = core_b64url_encode (raw, sizeof raw);
+  if (NULL == b64 || NULL == (*key = malloc (3 + strlen (b64) + 1)))
+    goto cleanup;
+  strcpy (*key, "gk_");
+  strcat (*key, b64);
+  key_hash_param (*key, hash);
+  params[0] = name;
+  params[1] = hash;
+  st = core_db_exec (db, "srv_apikey_insert", 2, params, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    err = CORE_OK;
+  else if (CORE_DB_NO_ROW == st)
+    err = CORE_ERR_CONFLICT;
+  else
+    err = db_error (db);
+cleanup:
+  OPENSSL_cleanse (raw, sizeof raw);
+  core_free_secret (b64, NULL != b64 ? strlen (b64) : 0);
+  if (CORE_OK != err && NULL != *key)
+  {
+    core_free_secret (*key, strlen (*key));
+    *key = NULL;
+  }
+  return err;
+}
+
+enum core_err
+srv_apikey_check (struct core_db *db, const char *key, char **name)
+{
+  char hash[67];
+  const char *params[1] = { hash };
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  *name = NULL;
+  if (strlen (key) > 128)
+    return CORE_ERR_UNAUTHORIZED;
+  key_hash_param (key, hash);
+  st = core_db_exec (db, "srv_apikey_lookup", 1, params, &res);
+  if (CORE_DB_ONE_ROW == st)
+    *name = strdup (PQgetvalue (res, 0, 0));
+  if (NULL != res)
+    PQclear (res);
+  if (st < 0)
+    return db_error (db);
+  return NULL != *name ? CORE_OK : CORE_ERR_UNAUTHORIZED;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * handlers.h -- every endpoint handler, one group per http_*.c file.
+ * The route table in router.c is the only caller.
+ */
+#ifndef GUICHET_SERVER_HANDLERS_H
+#define GUICHET_SERVER_HANDLERS_H
+
+#include "server/server.h"
+
+/* http_ops.c */
+void srv_http_healthz (struct srv_request *rq);
+void srv_http_readyz (struct srv_request *rq);
+void srv_http_metrics (struct srv_request *rq);
+
+/* http_static.c */
+void srv_http_index (struct srv_request *rq);
+void srv_http_enrol_file (struct srv_request *rq);
+void srv_http_backoffice_index (struct srv_request *rq);
+void srv_http_backoffice_file (struct srv_request *rq);
+
+/* http_authn.c */
+void srv_http_authn_verify (struct srv_request *rq);
+void srv_http_authn_resync (struct srv_request *rq);
+
+/* http_enrolments.c */
+void srv_http_enrolment_create (struct srv_request *rq);
+void srv_http_enrolment_get (struct srv_request *rq);
+void srv_http_enrolment_resume_link (struct srv_request *rq);
+void srv_http_enrolment_resume (struct srv_request *rq);
+/** The base URL for links and QR payloads (public_url or http://listen). */
+const char *srv_public_url (void);
+/** The applicant session cookie of the request, or NULL. */
+const char *srv_applicant_token (struct srv_request *rq);
+
+/* http_devices.c */
+void srv_http_challenge_create (struct srv_request *rq);
+void srv_http_challenge_svg (struct srv_request *rq);
+void srv_http_challenge_status (struct srv_request *rq);
+void srv_http_device_activate (struct srv_request *rq);
+void srv_http_enrolment_pin (struct srv_request *rq);
+void srv_http_enrolment_otp_confirm (struct srv_request *rq);
+void srv_http_device_get (struct srv_request *rq);
+/** SRV_AUTH_DEVICE: check the signed-request headers. @return false once
+ *  an error reply is queued. */
+bool srv_device_authenticate (struct srv_request *rq);
+
+#endif

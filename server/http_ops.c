@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * http_ops.c -- operations endpoints: /healthz (the process answers),
+ * /readyz (the database answers and every migration is applied: a load
+ * balancer may send traffic), /metrics (Prometheus text).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/migrate.h"
+#include "server/handlers.h"
+#include "server/metrics.h"
+
+void
+srv_http_healthz (struct srv_request *rq)
+{
+  srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:s}", "status", "ok"));
+}
+
+void
+srv_http_readyz (struct srv_request *rq)
+{
+  int pending;
+
+  if (! core_db_alive (rq->db, true))
+  {
+    srv_reply_error (rq, CORE_ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+    return;
+  }
+  pending = core_migrate_pending (core_db_conn (rq->db),
+                                  core_cfg->migrations_dir);
+  if (pending < 0)
+  {
+    srv_reply_error (rq, CORE_ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+    return;
+  }
+  if (pending > 0)
+  {
+    srv_reply_error (rq, CORE_ERR_DATABASE_UNAVAILABLE,
+                     "database schema is not current: run guichetd migrate",
+                     json_pack ("{s:i}", "pending_migrations", pending));
+    return;
+  }
+  srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:s}", "status", "ready"));
+}
+
+void
+srv_http_metrics (struct srv_request *rq)
+{
+  char *text = srv_metrics_render ();
+
+  if (NULL == text)
+  {
+    srv_reply_error (rq, CORE_ERR_INTERNAL, NULL, NULL);
+    return;
+  }
+  srv_reply_bytes (rq, MHD_HTTP_OK, "text/plain; version=0.0.4", text,
+                   strlen (text));
+  free (text);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * longpoll.h -- hold a request until something it waits for changes,
+ * without holding a worker thread: the connection is suspended in
+ * libmicrohttpd and resumed when PostgreSQL NOTIFYs the key (from any
+ * guichetd instance) or when the deadline passes.
+ */
+#ifndef GUICHET_SERVER_LONGPOLL_H
+#define GUICHET_SERVER_LONGPOLL_H
+
+#include "server/server.h"
+
+/** Start the LISTEN thread (after core_db_setup).  @return 0 or -1. */
+int
+srv_longpoll_start (void);
+
+/** Resume every waiting request and stop the thread (before MHD stops). */
+void
+srv_longpoll_stop (void);
+
+/**
+ * Suspend @a rq until NOTIFY guichet_enrolment '@a key' or @a seconds pass;
+ * the handler is then called again with rq->resumed set.  Call from a
+ * handler only, instead of replying.
+ */
+void
+srv_longpoll_wait (struct srv_request *rq, const char *key,
+                   unsigned int seconds);
+
+#endif

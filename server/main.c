@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * main.c -- guichetd: the service and its operator commands.
+ *
+ *   guichetd [--config FILE] serve
+ *   guichetd [--config FILE] migrate
+ *   guichetd keyring create FILE
+ *   guichetd apikey create --name NAME
+ *   guichetd customer create --ref REF --pin PIN --otpauth
+ *   guichetd customer unlock --customer ID
+ *
+ * Every command prints exactly one JSON object on stdout (an error object
+ * and a non-zero exit on failure); logs go to stderr.  Secrets printed by a
+ * command (a new API key, an otpauth URI) are shown once and never logged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authn/authn.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/migrate.h"
+#include "enrol/enrol.h"
+#include "risk/risk.h"
+#include "server/apikey.h"
+#include "server/cli.h"
+#include "server/server.h"
+
+static struct core_config config;
+
+/* Print {"error":{...}} and return the exit code for it. */
+int
+srv_cli_fail (enum core_err err, const char *message)
+{
+  json_t *o = json_pack ("{s:{s:s, s:s}}", "error", "code",
+                         core_err_name (err), "message",
+                         NULL != message ? message : core_err_info (err)->hint);
+
+  srv_cli_print (o);
+  return 1;
+}
+
+void
+srv_cli_print (json_t *o)
+{
+  char *s = (NULL != o) ? json_dumps (o, JSON_COMPACT) : NULL;
+
+  if (NULL != s)
+  {
+    puts (s);
+    fflush (stdout);
+    core_free_secret (s, strlen (s));
+  }
+  if (NULL != o)
+    json_decref (o);
+}
+
+const char *
+srv_cli_opt (int argc, char **argv, const char *name)
+{
+  for (int i = 0; i < argc; i++)
+    if (0 == strcmp (argv[i], name))
+      return (i + 1 < argc) ? argv[i + 1] : "";
+  return NULL;
+}
+
+bool
+srv_cli_flag (int argc, char **argv, const char *name)
+{
+  for (int i = 0; i < argc; i++)
+    if (0 == strcmp (argv[i], name))
+      return true;
+  return false;
+}
+
+static void
+register_statements (void)
+{
+  srv_apikey_register_statements ();
+  authn_register_statements ();
+  enrol_register_statements ();
+  risk_register_statements ();
+}
+
+/* Database and keyring for commands that need them. @return 0 or exit code */
+static int
+setup_runtime (bool need_keyring)
+{
+  char err[256];
+
+  if ('\0' == config.database_url[0])
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE,
+                         "no database configured: set database_url or "
+                         "GUICHET_DATABASE_URL (./dev does this for you)");
+  if (need_keyring
+      && 0 != core_keyring_load (config.master_key_file, err, sizeof err))
+    return srv_cli_fail (CORE_ERR_INTERNAL, err);
+  core_db_setup (config.database_url);
+  register_statements ();
+  return 0;
+}
+
+static int
+cmd_migrate (void)
+{
+  PGconn *conn;
+  char err[512];
+  int applied = 0;
+  int rc;
+
+  if (0 != (rc = setup_runtime (false)))
+    return rc;
+  conn = PQconnectdb (config.database_url);
+  if (CONNECTION_OK != PQstatus (conn))
+  {
+    snprintf (err, sizeof err, "cannot connect: %s", PQerrorMessage (conn));
+    PQfinish (conn);
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, err);
+  }
+  rc = core_migrate_apply (conn, config.migrations_dir, &applied, err,
+                           sizeof err);
+  PQfinish (conn);
+  if (0 != rc)
+    return srv_cli_fail (CORE_ERR_INTERNAL, err);
+  srv_cli_print (json_pack ("{s:i, s:i}", "applied", applied, "pending", 0));
+  return 0;
+}
+
+static int
+cmd_keyring (int argc, char **argv)
+{
+  char err[256];
+
+  if (argc < 2 || 0 != strcmp (argv[0], "create"))
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: keyring create FILE");
+  if (0 != core_keyring_create (argv[1], err, sizeof err))
+    return srv_cli_fail (CORE_ERR_CONFLICT, err);
+  if (0 != core_keyring_load (argv[1], err, sizeof err))
+    return srv_cli_fail (CORE_ERR_INTERNAL, err);
+  srv_cli_print (json_pack ("{s:s, s:s}", "file", argv[1], "key_id",
+                            core_keyring_current_id ()));
+  return 0;
+}
+
+static int
+cmd_apikey (int argc, char **argv)
+{
+  const char *name = srv_cli_opt (argc, argv, "--name");
+  struct core_db *db;
+  char *key = NULL;
+  enum core_err err;
+  int rc;
+
+  if (argc < 1 || 0 != strcmp (argv[0], "create") || NULL == name)
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST,
+                         "usage: apikey create --name NAME");
+  if (0 != (rc = setup_runtime (false)))
+    return rc;
+  if (NULL == (db = core_db_thread ()))
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
+  err = srv_apikey_create (db, name, &key);
+  if (CORE_OK != err)
+    return srv_cli_fail (err, CORE_ERR_CONFLICT == err
+                         ? "an API key with that name exists" : NULL);
+  srv_cli_print (json_pack ("{s:s, s:s}", "name", name, "key", key));
+  core_free_secret (key, strlen (key));
+  return 0;
+}
+
+static void
+usage (void)
+{
+  fputs ("usage: guichetd [--config FILE] COMMAND\n"
+         "  serve                                   run the HTTP service\n"
+         "  migrate                                 apply database migrations\n"
+         "  keyring create FILE                     make a master key file\n"
+         "  apikey create --name NAME               make a relying-party key\n"
+         "  customer create --ref REF --pin PIN --otpauth\n"
+         "  customer unlock --customer ID\n", stderr);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *config_file = NULL;
+  char err[256];
+  enum core_log_level level;
+  int rc;
+
+  if (argc >= 3 && 0 == strcmp (argv[1], "--config"))
+  {
+    config_file = argv[2];
+    argc -= 2;
+    argv += 2;
+  }
+  if (argc < 2 || 0 == strcmp (argv[1], "--help"))
+  {
+    usage ();
+    return argc < 2 ? 2 : 0;
+  }
+  if (0 != core_config_load (config_file, &config, err, sizeof err))
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST, err);
+  core_cfg = &config;
+  if (0 == core_log_parse_level (config.log_level, &level))
+    core_log_set_level (level);
+  if (0 == strcmp (argv[1], "serve"))
+  {
+    rc = setup_runtime (true);
+    if (0 == rc)
+    {
+      enrol_sanctions_reload ();
+      if (risk_reload () < 0)
+        rc = srv_cli_fail (CORE_ERR_INTERNAL, "the risk rules could not be "
+                           "loaded (see the log)");
+      else
+        rc = srv_serve ();
+      risk_shutdown ();
+    }
+  }
+  else if (0 == strcmp (argv[1], "migrate"))
+    rc = cmd_migrate ();
+  else if (0 == strcmp (argv[1], "keyring"))
+    rc = cmd_keyring (argc - 2, argv + 2);
+  else if (0 == strcmp (argv[1], "apikey"))
+    rc = cmd_apikey (argc - 2, argv + 2);
+  else if (0 == strcmp (argv[1], "customer"))
+    rc = (0 != (rc = setup_runtime (true))) ? rc
+         : srv_cli_customer (argc - 2, argv + 2);
+  else
+  {
+    usage ();
+    rc = srv_cli_fail (CORE_ERR_BAD_REQUEST, "unknown command");
+  }
+  core_db_thread_close ();
+  core_config_free (&config);
+  return rc;
+}

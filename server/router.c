@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * router.c -- the route table of guichetd and the matcher.
+ *
+ * One table with named fields says, for every endpoint, its method, path,
+ * handler, authentication, body kind and cap.  "{}" in a path captures one
+ * segment (1..64 characters of [A-Za-z0-9_-]), "{file}" a file name (the
+ * same plus '.', not leading); anything else in a capture is a 404, so
+ * handlers never see odd identifiers or paths.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/handlers.h"
+#include "server/server.h"
+
+static const struct srv_route routes[] = {
+  { .method = "GET", .path = "/", .handler = &srv_http_index,
+    .name = "web_index" },
+  { .method = "GET", .path = "/enrol/{file}", .handler = &srv_http_enrol_file,
+    .name = "web_enrol" },
+  { .method = "GET", .path = "/backoffice/", .handler = &srv_http_backoffice_index,
+    .name = "web_backoffice" },
+  { .method = "GET", .path = "/backoffice/{file}",
+    .handler = &srv_http_backoffice_file, .name = "web_backoffice_file" },
+  { .method = "GET", .path = "/healthz", .handler = &srv_http_healthz,
+    .name = "healthz" },
+  { .method = "GET", .path = "/readyz", .handler = &srv_http_readyz,
+    .name = "readyz", .needs_db = true },
+  { .method = "GET", .path = "/metrics", .handler = &srv_http_metrics,
+    .name = "metrics" },
+  { .method = "POST", .path = "/v1/authn/verify",
+    .handler = &srv_http_authn_verify, .auth = SRV_AUTH_API_KEY,
+    .body = SRV_BODY_JSON, .max_body = 4096, .name = "authn_verify",
+    .needs_db = true },
+  { .method = "POST", .path = "/v1/authn/resync",
+    .handler = &srv_http_authn_resync, .auth = SRV_AUTH_API_KEY,
+    .body = SRV_BODY_JSON, .max_body = 4096, .name = "authn_resync",
+    .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments",
+    .handler = &srv_http_enrolment_create, .body = SRV_BODY_JSON,
+    .max_body = 8192, .name = "enrolment_create", .needs_db = true },
+  { .method = "GET", .path = "/v1/enrolments/{}",
+    .handler = &srv_http_enrolment_get, .auth = SRV_AUTH_APPLICANT,
+    .name = "enrolment_get", .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments/{}/resume-link",
+    .handler = &srv_http_enrolment_resume_link, .body = SRV_BODY_JSON,
+    .max_body = 1024, .name = "enrolment_resume_link", .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments/{}/resume",
+    .handler = &srv_http_enrolment_resume, .body = SRV_BODY_JSON,
+    .max_body = 1024, .name = "enrolment_resume", .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments/{}/device-challenge",
+    .handler = &srv_http_challenge_create, .auth = SRV_AUTH_APPLICANT,
+    .body = SRV_BODY_JSON, .max_body = 1024, .name = "challenge_create",
+    .needs_db = true },
+  { .method = "GET", .path = "/v1/enrolments/{}/device-challenge",
+    .handler = &srv_http_challenge_status, .auth = SRV_AUTH_APPLICANT,
+    .name = "challenge_status", .needs_db = true },
+  { .method = "GET", .path = "/v1/enrolments/{}/device-challenge/qr.svg",
+    .handler = &srv_http_challenge_svg, .auth = SRV_AUTH_APPLICANT,
+    .name = "challenge_svg", .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments/{}/pin",
+    .handler = &srv_http_enrolment_pin, .auth = SRV_AUTH_APPLICANT,
+    .body = SRV_BODY_JSON, .max_body = 1024, .name = "enrolment_pin",
+    .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments/{}/otp-confirm",
+    .handler = &srv_http_enrolment_otp_confirm, .auth = SRV_AUTH_APPLICANT,
+    .body = SRV_BODY_JSON, .max_body = 1024, .name = "enrolment_otp_confirm",
+    .needs_db = true },
+  { .method = "POST", .path = "/v1/devices/activate",
+    .handler = &srv_http_device_activate, .body = SRV_BODY_JSON,
+    .max_body = 4096, .name = "device_activate", .needs_db = true },
+  { .method = "GET", .path = "/v1/devices/{}",
+    .handler = &srv_http_device_get, .auth = SRV_AUTH_DEVICE,
+    .name = "device_get", .needs_db = true },
+};
+
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+const struct srv_route *
+srv_routes (size_t *count)
+{
+  if (NULL != count)
+    *count = N_ROUTES;
+  return routes;
+}
+
+static bool
+capture_char_ok (char c, bool file)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || '_' == c || '-' == c
+         || (file && '.' == c);
+}
+
+/* Match @a url against @a pattern; on success copy captures into @a rq. */
+static bool
+path_match (const char *pattern, const char *url, struct srv_request *rq)
+{
+  const char *caps[SRV_MAX_ARGS];
+  size_t caplen[SRV_MAX_ARGS];
+  unsigned int n = 0;
+
+  while ('\0' != *pattern)
+  {
+    if ('{' == pattern[0])
+    {
+      /* "{}" an identifier, "{file}" a file name (no leading dot) */
+      bool file = 0 == strncmp (pattern, "{file}", 6);
+      const char *s = url;
+
+      while (capture_char_ok (*url, file))
+        url++;
+      if (url == s || url - s > 64 || n == SRV_MAX_ARGS || '.' == *s)
+        return false;
+      caps[n] = s;
+      caplen[n++] = (size_t) (url - s);
+      pattern += file ? 6 : 2;
+      continue;
+    }
+    if (*pattern++ != *url++)
+      return false;
+  }
+  if ('\0' != *url)
+    return false;
+  if (NULL == rq)
+    return true;
+  for (unsigned int i = 0; i < n; i++)
+    rq->args[i] = strndup (caps[i], caplen[i]);
+  rq->nargs = n;
+  return true;
+}
+
+const struct srv_route *
+srv_route_find (const char *method, const char *url, struct srv_request *rq,
+                bool *path_known)
+{
+  *path_known = false;
+  for (size_t i = 0; i < N_ROUTES; i++)
+  {
+    if (! path_match (routes[i].path, url, NULL))
+      continue;
+    if (0 != strcmp (routes[i].method, method)
+        && ! (0 == strcmp (method, "HEAD")
+              && 0 == strcmp (routes[i].method, "GET")))
+    {
+      *path_known = true;
+      continue;
+    }
+    path_match (routes[i].path, url, rq);
+    return &routes[i];
+  }
+  return NULL;
+}

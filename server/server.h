@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * server.h -- the request context and the route table of guichetd.
+ *
+ * server/ is the only module that knows HTTP.  The daemon (daemon.c) reads
+ * the whole body once, under the route's cap, parses JSON bodies, checks the
+ * route's authentication, and hands the handler an srv_request.  A handler
+ * parses its fields, calls one domain function and replies with exactly one
+ * srv_reply_* call.  The request context owns everything of its request and
+ * is freed by one cleaner when libmicrohttpd reports completion.
+ */
+#ifndef GUICHET_SERVER_H
+#define GUICHET_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include "core/db.h"
+#include "core/error.h"
+#include "core/json.h"
+
+#define SRV_MAX_ARGS 4
+
+enum srv_auth {
+  SRV_AUTH_NONE = 0,
+  SRV_AUTH_API_KEY,          /* Authorization: Bearer <relying-party key> */
+  SRV_AUTH_APPLICANT,        /* enrolment session cookie (enrol issues) */
+  SRV_AUTH_DEVICE,           /* signed device request */
+  SRV_AUTH_ADMIN             /* back-office session + CSRF */
+};
+
+enum srv_body {
+  SRV_BODY_NONE = 0,         /* no body expected; one given is ignored */
+  SRV_BODY_JSON,             /* application/json object, parsed into ->json */
+  SRV_BODY_RAW               /* raw bytes of .content_type (e.g. PSKC XML) */
+};
+
+struct srv_request;
+
+typedef void
+(*srv_handler)(struct srv_request *rq);
+
+struct srv_route {
+  const char *method;        /* "GET", "POST" */
+  const char *path;          /* "/v1/enrolments/{}/pin": {} captures a segment */
+  srv_handler handler;
+  enum srv_auth auth;
+  enum srv_body body;
+  const char *content_type;  /* for SRV_BODY_RAW */
+  size_t max_body;           /* 0: the configured default (64 KiB) */
+  const char *name;          /* label for metrics and logs */
+  bool needs_db;             /* false for /healthz and static files */
+};
+
+struct srv_request {
+  struct MHD_Connection *conn;
+  const struct srv_route *route;
+  const char *method;
+  const char *url;
+  char *args[SRV_MAX_ARGS];  /* captured path segments, decoded */
+  unsigned int nargs;
+  char *body;                /* accumulated body, NUL-terminated */
+  size_t body_len;
+  size_t body_cap;
+  bool body_too_large;
+  json_t *json;              /* parsed body for SRV_BODY_JSON routes */
+  char request_id[20];
+  char client_addr[64];      /* peer, or first untrusted X-Forwarded-For hop */
+  struct timespec started;
+  unsigned int status;       /* status of the queued response */
+  bool replied;
+  struct MHD_Response *response;
+  struct core_db *db;        /* this worker's connection (needs_db routes) */
+  char *api_key_name;        /* SRV_AUTH_API_KEY: the relying party */
+  char *device_id;           /* SRV_AUTH_DEVICE: the verified device */
+  bool suspended;            /* waiting in longpoll.c */
+  bool resumed;              /* the handler runs again after a wait */
+  struct timespec deadline;  /* of a long poll (CLOCK_MONOTONIC) */
+};
+
+/* ---------------------------------------------------------------- reply.c */
+
+/** Reply with @a body (stolen: the reference is consumed). */
+void
+srv_reply_json (struct srv_request *rq, unsigned int status, json_t *body);
+
+/**
+ * Reply with API.md's error body for @a err.  @a message may be NULL (the
+ * code's hint is used).  @a extra, if not NULL, is merged at the top level
+ * (stolen), e.g. {"attempts_remaining": 2} or {"reasons": [...]}.
+ */
+void
+srv_reply_error (struct srv_request *rq, enum core_err err,
+                 const char *message, json_t *extra);
+
+/** Reply 400 invalid_field naming @a field. */
+void
+srv_reply_bad_field (struct srv_request *rq, const char *field);
+
+/** Reply with raw bytes of @a mime (copied). */
+void
+srv_reply_bytes (struct srv_request *rq, unsigned int status,
+                 const char *mime, const void *data, size_t len);
+
+/** Add the security headers every response carries. */
+void
+srv_add_security_headers (struct MHD_Response *resp, bool is_html);
+
+/* ---------------------------------------------------------------- request.c */
+
+/** @return the request header @a name or NULL (borrowed). */
+const char *
+srv_header (struct srv_request *rq, const char *name);
+
+/** @return the query argument @a name or NULL (borrowed). */
+const char *
+srv_query (struct srv_request *rq, const char *name);
+
+/**
+ * Parse rq->json against @a fields; on failure replies 400 naming the field.
+ * @return true if the handler may go on.
+ */
+bool
+srv_parse_fields (struct srv_request *rq,
+                  const struct core_json_field *fields);
+
+/* ---------------------------------------------------------------- router.c */
+
+/**
+ * Find the route for @a method and @a url.  Path captures are copied into
+ * rq->args.
+ * @return the route, or NULL with *path_known telling whether another method
+ *         would have matched (405 rather than 404).
+ */
+const struct srv_route *
+srv_route_find (const char *method, const char *url, struct srv_request *rq,
+                bool *path_known);
+
+/** @return the number of routes (for metrics) and the table. */
+const struct srv_route *
+srv_routes (size_t *count);
+
+/* ---------------------------------------------------------------- daemon.c */
+
+/** Run the HTTP service until SIGINT/SIGTERM. @return process exit code. */
+int
+srv_serve (void);
+
+#endif

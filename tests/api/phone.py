@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""An independent phone for the API tests, written from API.md's normative
+device protocol with Python's `cryptography` and `pyotp` (the reference C
+authenticator is tested separately and in the browser tests)."""
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.parse
+
+import pyotp
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def point(key):
+    return key.public_key().public_bytes(serialization.Encoding.X962,
+                                         serialization.PublicFormat.UncompressedPoint)
+
+
+def parse_payload(payload):
+    u = urllib.parse.urlsplit(payload)
+    assert u.scheme == "guichet" and u.netloc == "activate", payload
+    q = dict(urllib.parse.parse_qsl(u.query, strict_parsing=True))
+    assert q["v"] == "1", q
+    return q["u"], q["c"], unb64u(q["s"])
+
+
+DEVICE = {"platform": "android", "os_version": "14", "model": "Pixel 8",
+          "app_version": "1.0.0", "rooted": False, "emulator": False,
+          "debugger": False, "hooking": False, "sim_country": "FR",
+          "locale": "fr-FR", "timezone": "Europe/Paris"}
+
+
+class Phone:
+    def __init__(self, **device):
+        self.signing = ec.generate_private_key(ec.SECP256R1())
+        self.ecdh = ec.generate_private_key(ec.SECP256R1())
+        self.device = dict(DEVICE, install_id=secrets.token_hex(8), **device)
+        self.seed = None
+        self.device_id = None
+
+    def activation_body(self, payload, secret_override=None, challenge_override=None):
+        base, cid, secret = parse_payload(payload)
+        cid = challenge_override or cid
+        secret = secret_override or secret
+        dpub, epub = point(self.signing), point(self.ecdh)
+        m = b"guichet-activate-v1\x00" + cid.encode() + b"\x00" + dpub + epub
+        self._secret = secret
+        return base, {
+            "challenge_id": cid, "device_public_key": b64u(dpub),
+            "ecdh_public_key": b64u(epub),
+            "proof": b64u(hmac.new(secret, m, hashlib.sha256).digest()),
+            "signature": b64u(self.signing.sign(m, ec.ECDSA(hashes.SHA256()))),
+            "device": self.device}
+
+    def activate(self, payload, headers=None, **kw):
+        base, body = self.activation_body(payload, **kw)
+        r = requests.post(base + "/v1/devices/activate", json=body, timeout=30,
+                          headers=headers or {})
+        if r.status_code == 201 and "server_ecdh_public_key" in r.json():
+            a = r.json()
+            self.device_id = a["device_id"]
+            server = ec.EllipticCurvePublicKey.from_encoded_point(
+                ec.SECP256R1(), unb64u(a["server_ecdh_public_key"]))
+            shared = self.ecdh.exchange(ec.ECDH(), server)
+            self.seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=self._secret,
+                             info=b"guichet-otp-seed-v1\x00" + self.device_id.encode()
+                             ).derive(shared)
+        return r
+
+    def totp(self, t=None):
+        secret = base64.b32encode(self.seed).decode().rstrip("=")
+        return pyotp.TOTP(secret, digits=6, interval=30, digest=hashlib.sha256).at(
+            t if t is not None else time.time())
+
+    def signed_headers(self, method, path, body=b"", ts=None):
+        ts = str(int(time.time()) if ts is None else ts)
+        msg = f"{method}\n{path}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
+        sig = self.signing.sign(msg, ec.ECDSA(hashes.SHA256()))
+        return {"Guichet-Device": self.device_id, "Guichet-Timestamp": ts,
+                "Guichet-Signature": b64u(sig)}

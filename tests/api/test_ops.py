@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Operations endpoints: /healthz, /readyz, /metrics (Prometheus text with
+request counters by route and status, a latency histogram and verify
+outcomes), and the headers every answer carries."""
+import re
+
+import requests
+
+from helpers import assert_error
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)(\s+\d+)?$')
+
+
+def metrics(guichet):
+    r = requests.get(guichet.url("/metrics"), timeout=10)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain"), r.headers["Content-Type"]
+    samples = []
+    for line in r.text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not Prometheus text format: {line!r}"
+        float(m.group(3))
+        samples.append((m.group(1), m.group(2) or "", float(m.group(3))))
+    return r.text, samples
+
+
+def total(samples, name_re, *label_parts):
+    return sum(v for n, labels, v in samples
+               if re.search(name_re, n) and all(p in labels for p in label_parts))
+
+
+def test_healthz(guichet):
+    r = requests.get(guichet.url("/healthz"), timeout=10)
+    assert r.status_code == 200
+
+
+def test_readyz(guichet):
+    r = requests.get(guichet.url("/readyz"), timeout=10)
+    assert r.status_code == 200
+
+
+def test_metrics_count_requests_by_route_and_status(guichet, http, customer):
+    _, before = metrics(guichet)
+    r = http.verify_otp(customer.id, customer.pin, customer.code())
+    assert r.status_code == 200, r.text
+    r = http.verify_otp("cus_nobody_at_all", "73829164", "000000")
+    assert r.status_code == 401
+    text, after = metrics(guichet)
+    counters = [s for s in after if s[0].endswith("_total") and "verify" in s[1]]
+    assert counters, f"no request counter labelled with the verify route:\n{text[:3000]}"
+    ok = total(after, r"_total$", "verify", '"200"') - total(before, r"_total$", "verify", '"200"')
+    bad = total(after, r"_total$", "verify", '"401"') - total(before, r"_total$", "verify", '"401"')
+    assert ok >= 1 and bad >= 1, f"verify counters did not move:\n{text[:3000]}"
+
+
+def test_metrics_latency_histogram(guichet, http):
+    http.verify_otp("cus_nobody_at_all", "73829164", "000000")
+    text, samples = metrics(guichet)
+    buckets = [s for s in samples if s[0].endswith("_bucket")]
+    assert buckets, "no histogram"
+    assert any('le="+Inf"' in s[1] for s in buckets), "histogram without +Inf bucket"
+    names = {s[0][:-len("_bucket")] for s in buckets}
+    for base in names:
+        assert any(s[0] == base + "_sum" for s in samples), base
+        assert any(s[0] == base + "_count" for s in samples), base
+        # cumulative buckets never decrease
+        series = {}
+        for n, labels, v in samples:
+            if n == base + "_bucket":
+                key = re.sub(r',?le="[^"]*"', "", labels)
+                le = re.search(r'le="([^"]*)"', labels).group(1)
+                series.setdefault(key, []).append((float("inf") if le == "+Inf" else float(le), v))
+        for points in series.values():
+            values = [v for _, v in sorted(points)]
+            assert values == sorted(values), f"{base} buckets not cumulative"
+    assert "# TYPE" in text
+
+
+def test_metrics_verify_outcomes(guichet, http, customer):
+    r = http.verify_otp(customer.id, customer.pin, customer.code())
+    assert r.status_code == 200
+    text, samples = metrics(guichet)
+    assert any("accepted" in labels or "accepted" in n for n, labels, _ in samples), \
+        f"no verify outcome metric:\n{text[:3000]}"
+
+
+def test_security_headers(guichet, http):
+    for r in (requests.get(guichet.url("/healthz"), timeout=10),
+              http.verify_otp("cus_nobody_at_all", "73829164", "000000"),
+              requests.get(guichet.url("/no/such/page"), timeout=10)):
+        assert r.headers.get("X-Content-Type-Options", "").lower() == "nosniff", (r.url, r.headers)
+
+
+def test_json_errors_everywhere(guichet):
+    assert_error(requests.get(guichet.url("/v1/no-such-thing"), timeout=10), 404, "not_found")
+    assert_error(requests.post(guichet.url("/healthz"), json={}, timeout=10), 405,
+                 "method_not_allowed")

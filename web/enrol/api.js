@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//
+// api.js -- the one place the enrolment page talks to guichetd.
+//
+// Same-origin JSON over fetch; the applicant session is an HttpOnly cookie
+// the browser sends by itself, so this file never sees or stores a secret.
+// Every non-2xx answer becomes an ApiError carrying API.md's stable error
+// code (and the dotted "field" of a 400 invalid_field), so callers decide on
+// codes, never on message text.  A network failure is code "network",
+// status 0.
+
+export class ApiError extends Error {
+  constructor (status, code, field, message, retryAfter) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+    this.retryAfter = retryAfter || null;
+  }
+}
+
+// Sends one request.  body: undefined (none), a string (already JSON, sent
+// byte for byte -- the idempotency key is bound to those bytes) or a value to
+// serialise.  Answers {status, data} on 2xx, throws ApiError otherwise.
+export async function api (method, path, body, idempotencyKey) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  if (idempotencyKey)
+    headers["Idempotency-Key"] = idempotencyKey;
+
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, "network", null, String(e));
+  }
+  let data = null;
+  const text = await res.text().catch(() => "");
+  if (text) {
+    try { data = JSON.parse(text); } catch (e) { data = null; }
+  }
+  if (res.ok)
+    return { status: res.status, data };
+  const err = (data && data.error) || {};
+  throw new ApiError(res.status, err.code || "http_" + res.status,
+                     (data && data.field) || err.field, err.message,
+                     res.headers.get("Retry-After"));
+}
+
+// A random UUID for Idempotency-Key.  crypto.randomUUID needs a secure
+// context (HTTPS or localhost); the fallback builds the same version-4 UUID
+// from getRandomValues, which every browser offers everywhere.
+export function newUuid () {
+  if (crypto.randomUUID)
+    return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// Paths, so ids are always encoded the same way.
+export const paths = {
+  enrolments: "/v1/enrolments",
+  enrolment: (id) => `/v1/enrolments/${encodeURIComponent(id)}`,
+  resumeLink: (id) => `/v1/enrolments/${encodeURIComponent(id)}/resume-link`,
+  resume: (id) => `/v1/enrolments/${encodeURIComponent(id)}/resume`,
+};
