@@ -11,6 +11,8 @@
 #ifndef GUICHET_AUTHN_H
 #define GUICHET_AUTHN_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "core/db.h"
 #include "core/error.h"
@@ -87,5 +89,39 @@ authn_customer_create_otpauth (struct core_db *db, const char *ref,
  */
 enum core_err
 authn_customer_unlock (struct core_db *db, const char *customer_id);
+
+/* ------------------------------------------------ issuance (for enrol/) */
+
+/**
+ * Insert a customer with the PIN hash chosen during enrolment, inside the
+ * caller's transaction.  @return ONE_ROW, or a database status.
+ */
+enum core_db_status
+authn_customer_insert_tx (struct core_db *db, const char *customer_id,
+                          const char *pin_hash);
+
+struct authn_issue_cred {
+  const char *customer_id;
+  const char *kind;          /* "device" | "otpauth" */
+  const char *algorithm;     /* "SHA1" | "SHA256" | "SHA512" */
+  unsigned int digits;
+  unsigned int period;
+  const uint8_t *seed;       /* plain; the caller cleanses it */
+  size_t seed_len;
+  int64_t last_step;         /* TOTP steps up to this one are spent */
+  char id[AUTHN_ID_MAX];     /* out: the credential id */
+};
+
+/**
+ * Seal the seed under the new credential's id and insert a TOTP
+ * credential, inside the caller's transaction.
+ * @return ONE_ROW, or a database status (HARD_ERROR on a bad algorithm).
+ */
+enum core_db_status
+authn_credential_issue_tx (struct core_db *db, struct authn_issue_cred *c);
+
+/** API.md's otpauth URI (SHA1/6/30). @return malloc'd secret text or NULL. */
+char *
+authn_otpauth_uri (const char *customer_id, const uint8_t *seed, size_t len);
 
 #endif

@@ -45,7 +45,8 @@ static const struct core_db_stmt authn_stmts[] = {
     "         locked_at = CASE WHEN locked_at IS NULL"
     "                           AND failed_attempts + 1 >= $2::integer"
     "                          THEN now() ELSE locked_at END"
-    "   WHERE id = $1"
+    "   WHERE id = $1 AND locked_at IS NULL"
+    "     AND failed_attempts < $2::integer"
     "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining)"
     " INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
     "                          client_addr, action, outcome,"
@@ -94,9 +95,9 @@ static const struct core_db_stmt authn_stmts[] = {
     " ON CONFLICT (ref) DO NOTHING RETURNING id" },
   { "authn_credential_insert",
     "INSERT INTO credentials (id, customer_id, kind, otp_type, algorithm,"
-    "                         digits, period, seed_sealed)"
+    "                         digits, period, seed_sealed, counter)"
     " VALUES ($1, $2, $3, $4, $5, $6::integer, $7::integer,"
-    "         decode($8, 'hex'))"
+    "         decode($8, 'hex'), $9::bigint)"
     " RETURNING id" },
   { NULL, NULL }
 };
@@ -360,13 +361,13 @@ enum core_db_status
 authn_db_insert_credential (struct core_db *db,
                             const struct authn_db_new_cred *c)
 {
-  char digits[8], period[16];
+  char digits[8], period[16], counter[24];
   char *hex = malloc (2 * c->sealed_len + 1);
   const char *params[] = { c->id, c->customer_id, c->kind,
                            authn_otp_type_name (c->otp.type),
                            authn_otp_alg_name (c->otp.alg), digits,
                            c->otp.type == AUTHN_OTP_TOTP ? period : NULL,
-                           hex };
+                           hex, counter };
   enum core_db_status st;
 
   if (hex == NULL)
@@ -374,7 +375,8 @@ authn_db_insert_credential (struct core_db *db,
   core_hex_encode (c->sealed, c->sealed_len, hex);
   snprintf (digits, sizeof digits, "%u", c->otp.digits);
   snprintf (period, sizeof period, "%u", c->otp.period);
-  st = core_db_exec (db, "authn_credential_insert", 8, params, NULL);
+  snprintf (counter, sizeof counter, "%lld", (long long) c->counter);
+  st = core_db_exec (db, "authn_credential_insert", 9, params, NULL);
   free (hex);
   return st;
 }

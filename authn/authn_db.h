@@ -136,6 +136,7 @@ struct authn_db_new_cred {
   struct authn_otp_params otp;
   const uint8_t *sealed;     /* core_seal envelope, aad "credential:<id>" */
   size_t sealed_len;
+  int64_t counter;           /* HOTP next counter / TOTP last accepted step */
 };
 
 /** Insert a credential (inside a transaction). @return ONE_ROW or errors */

@@ -66,7 +66,12 @@ fail (struct core_db *db, const struct authn_db_audit *a,
   st = authn_db_fail (db, a, outcome, lockout_limit (), &left);
   if (st < 0)
     return authn_db_err (db);
-  res->attempts_remaining = st == CORE_DB_ONE_ROW ? left : -1;
+  /* One conditional UPDATE: a failure counts only while the customer is
+     not locked, so parallel wrong guesses stop at the limit and those that
+     arrive after it are answered `locked`, as later ones will be. */
+  if (st == CORE_DB_NO_ROW)
+    return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+  res->attempts_remaining = left;
   if (st == CORE_DB_ONE_ROW && left == 0)
     LOG_INFO ("customer %s locked (%s)", a->customer_id, a->action);
   return CORE_ERR_AUTHENTICATION_FAILED;

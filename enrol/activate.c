@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "enrol/device_step.h"
 #include "enrol/enrol_db.h"
+#include "enrol/review.h"
 #include "enrol/session.h"
 #include "risk/risk.h"
 
@@ -270,6 +271,9 @@ bind_tx (struct core_db *db, void *cls)
 
     st = risk_record (db, &a->risk_in, a->device_id, &a->risk, &rid);
   }
+  if (CORE_DB_ONE_ROW == st && RISK_REVIEW == d)
+    st = enrol_review_open (db, ENROL_REVIEW_KIND_DEVICE, a->enrolment_id,
+                            a->device_id, a->risk.score, a->risk.reasons);
   if (CORE_DB_ONE_ROW == st)
   {
     const char *pa[6] = { a->req->challenge_id, a->enrolment_id,

@@ -81,15 +81,19 @@ enrol_set_pin (struct core_db *db, const char *id, const char *pin,
                json_t **reasons);
 
 /**
- * Confirm the binding with a current code from the phone (state `pin_otp`,
- * PIN set) → state `credential`.  Wrong codes count toward the lockout.
+ * Confirm a code: in state `pin_otp` (PIN set) the phone's first code
+ * proves the binding → `credential`; in state `credential` with an otpauth
+ * seed shown, the app's first code completes the enrolment.  Wrong codes
+ * count toward the lockout.
  * @param[out] attempts_remaining  on CORE_ERR_OTP_INVALID
+ * @param[out] answer  the completion body when an otpauth enrolment
+ *             completed, else NULL (caller owns)
  * @return CORE_OK, CORE_ERR_OTP_INVALID, CORE_ERR_LOCKED,
  *         CORE_ERR_WRONG_STATE, ...
  */
 enum core_err
 enrol_otp_confirm (struct core_db *db, const char *id, const char *otp,
-                   int *attempts_remaining);
+                   int *attempts_remaining, json_t **answer);
 
 /**
  * Check a signed device request (API.md, "Signed device requests").

@@ -129,6 +129,19 @@ static const struct core_db_stmt stmts[] = {
     " VALUES ($1, $2::bytea) ON CONFLICT DO NOTHING RETURNING device_id" },
   { "enrol_device_view",
     "SELECT id, status, customer_id, enrolment_id FROM devices WHERE id = $1" },
+  { "enrol_issue_lock",
+    "SELECT state, expires_at < now(), pin_hash, coalesce(device_id, ''),"
+    " coalesce(customer_id, ''), encode(otpauth_seed_sealed, 'hex'),"
+    " otp_failures FROM enrolments WHERE id = $1 FOR UPDATE" },
+  { "enrol_complete",
+    "UPDATE enrolments SET state = 'completed', customer_id = $2,"
+    " credential_kind = $3, otpauth_seed_sealed = NULL, completed_at = now(),"
+    " updated_at = now() WHERE id = $1 AND state = 'credential' RETURNING id" },
+  { "enrol_device_owner",
+    "UPDATE devices SET customer_id = $2 WHERE id = $1 RETURNING id" },
+  { "enrol_otpauth_store",
+    "UPDATE enrolments SET otpauth_seed_sealed = $2::bytea, customer_id = $3,"
+    " updated_at = now() WHERE id = $1 AND state = 'credential' RETURNING id" },
   { NULL, NULL }
 };
 

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "enrol/enrol_db.h"
 #include "enrol/identity.h"
+#include "enrol/review.h"
 #include "enrol/session.h"
 
 /* ------------------------------------------------------------ validation */
@@ -260,6 +261,9 @@ start_tx_run (struct core_db *db, void *cls)
   if (st < 0)
     return st;
   st = start_insert (db, t);
+  if (CORE_DB_ONE_ROW == st && ENROL_REVIEW == t->idn.decision)
+    st = enrol_review_open (db, ENROL_REVIEW_KIND_IDENTITY, t->res->id, NULL,
+                            -1, t->idn.reasons);
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
   st = enrol_session_create (db, t->res->id, &t->res->session_token);

@@ -12,8 +12,9 @@
  * swaps two characters whose values are equal modulo 10 ('0' and '<', '1'
  * and 'B', ...), a blind spot of the 7-3-1 scheme itself.
  *
- * Never log anything from here: the MRZ and document number are personal
- * data that must not reach a log.
+ * Dates and two-digit years are in mrz_date.c.  Never log anything from
+ * here: the MRZ and document number are personal data that must not reach
+ * a log.
  */
 #include "enrol/mrz.h"
 
@@ -616,6 +617,8 @@ parse_cni (const struct mrz_lines *ml, struct enrol_date today,
 /* Entry point                                                        */
 /* ------------------------------------------------------------------ */
 
+/* The shape picks the layout.  Two lines of 36 opening with "IDFRA" are
+   the French card: France issued no ICAO TD2 identity card. */
 static enum enrol_mrz_err
 dispatch (const struct mrz_lines *ml, struct enrol_date today,
           struct enrol_mrz *out, const char **field)

@@ -66,6 +66,7 @@ static const struct translit table[] = {
   { 0x0170, { "U" } }, { 0x0172, { "U" } }, { 0x0174, { "W" } },
   { 0x0176, { "Y" } }, { 0x0178, { "Y" } }, { 0x0179, { "Z" } },
   { 0x017B, { "Z" } }, { 0x017D, { "Z" } }, { 0x017F, { "S" } },
+  { 0x01A0, { "O" } }, { 0x01AF, { "U" } },
   { 0x0218, { "S" } }, { 0x021A, { "T" } },
   { 0x0400, { "E" } }, { 0x0401, { "E" } }, { 0x0402, { "D" } },
   { 0x0403, { "G" } }, { 0x0404, { "IE" } }, { 0x0405, { "DZ" } },
@@ -83,7 +84,17 @@ static const struct translit table[] = {
   { 0x0427, { "CH" } }, { 0x0428, { "SH" } }, { 0x0429, { "SHCH" } },
   { 0x042A, { "IE" } }, { 0x042B, { "Y" } }, { 0x042C, { "" } },
   { 0x042D, { "E" } }, { 0x042E, { "IU" } }, { 0x042F, { "IA" } },
-  { 0x0490, { "G" } },
+  { 0x0490, { "G" } }, { 0x1E9E, { "SS" } },
+};
+
+/* Vietnamese vowels with two diacritics (U+1EA0..U+1EF9), upper and lower
+   case in turn: their base letters, one per pair.  ICAO's table stops
+   short of them; the plain letter is what documents print. */
+static const char vietnamese[] = "AAAAAAAAAAAAEEEEEEEEIIOOOOOOOOOOOOUUUUUUUYYYY";
+
+static const struct translit base_letter[] = {
+  { 'A', { "A" } }, { 'E', { "E" } }, { 'I', { "I" } }, { 'O', { "O" } },
+  { 'U', { "U" } }, { 'Y', { "Y" } },
 };
 
 /* Map a lower-case code point of the covered blocks to its upper case. */
@@ -104,6 +115,8 @@ fold (uint32_t cp)
     return cp - 0x20;
   if (cp >= 0x450 && cp <= 0x45F)
     return cp - 0x50;
+  if (cp == 0x1A1 || cp == 0x1B0)
+    return cp - 1;
   return cp;
 }
 
@@ -112,6 +125,13 @@ lookup (uint32_t cp)
 {
   size_t lo = 0, hi = sizeof table / sizeof table[0];
 
+  if (cp >= 0x1EA0 && cp <= 0x1EF9)
+    {
+      static const char vowels[] = "AEIOUY";
+      const char *b = strchr (vowels, vietnamese[(cp - 0x1EA0) / 2]);
+
+      return &base_letter[b - vowels];
+    }
   cp = fold (cp);
   while (lo < hi)
     {

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "enrol/device_step.h"
 #include "enrol/enrol_db.h"
+#include "enrol/issue_int.h"
 #include "enrol/session.h"
 
 /* Lock the enrolment row and check its state.  Row stays in *r. */
@@ -117,6 +118,7 @@ struct otp_tx {
   const char *otp;
   int attempts_remaining;
   enum core_err err;
+  json_t *answer;           /* set when an otpauth enrolment completed */
 };
 
 /* Search the device's seed for @a otp; @return the matched step or -1. */
@@ -171,6 +173,33 @@ otp_fail (struct core_db *db, struct otp_tx *t, int failures)
   return st;
 }
 
+/* State `credential` with an otpauth seed shown: the app's first code
+   completes the enrolment (issue.c). */
+static enum core_db_status
+otpauth_tx_run (struct core_db *db, struct otp_tx *t)
+{
+  struct issue_row row;
+  enum core_db_status st;
+
+  t->err = enrol_issue_lock (db, t->id, &row, &st);
+  if (CORE_OK == t->err && NULL == row.otpauth_sealed)
+    t->err = CORE_ERR_WRONG_STATE;
+  if (CORE_OK == t->err && row.failures >= (int) core_cfg->lockout_attempts)
+    t->err = CORE_ERR_LOCKED;
+  if (CORE_OK == t->err)
+  {
+    st = enrol_otpauth_confirm_tx (db, t->id, &row, t->otp, &t->err,
+                                   &t->answer);
+    if (CORE_ERR_OTP_INVALID == t->err)
+      st = otp_fail (db, t, row.failures);
+  }
+  enrol_issue_row_clear (&row);
+  if (st < 0)
+    return st;
+  return CORE_OK == t->err || CORE_ERR_OTP_INVALID == t->err ? st
+         : CORE_DB_NO_ROW;
+}
+
 static enum core_db_status
 otp_tx_run (struct core_db *db, void *cls)
 {
@@ -181,7 +210,14 @@ otp_tx_run (struct core_db *db, void *cls)
   int64_t step;
   char step_s[24];
 
+  t->attempts_remaining = -1;
   t->err = lock_in_state (db, t->id, "pin_otp", &r, &st);
+  if (CORE_ERR_WRONG_STATE == t->err
+      && 0 == strcmp (PQgetvalue (r, 0, 0), "credential"))
+  {
+    PQclear (r);
+    return otpauth_tx_run (db, t);
+  }
   failures = (CORE_OK == t->err) ? atoi (PQgetvalue (r, 0, 5)) : 0;
   if (CORE_OK == t->err && 0 != strcmp (PQgetvalue (r, 0, 2), "t"))
     t->err = CORE_ERR_WRONG_STATE;                /* PIN first */
@@ -223,15 +259,21 @@ otp_tx_run (struct core_db *db, void *cls)
 
 enum core_err
 enrol_otp_confirm (struct core_db *db, const char *id, const char *otp,
-                   int *attempts_remaining)
+                   int *attempts_remaining, json_t **answer)
 {
   struct otp_tx t = { .id = id, .otp = otp, .attempts_remaining = -1 };
   enum core_db_status st = core_db_tx (db, false, &otp_tx_run, &t);
 
   *attempts_remaining = t.attempts_remaining;
-  if (st < 0)
-    return enrol_db_err (db);
+  *answer = NULL;
+  if (st < 0 || CORE_OK != t.err)
+  {
+    if (NULL != t.answer)
+      json_decref (t.answer);
+    return st < 0 ? enrol_db_err (db) : t.err;
+  }
+  *answer = t.answer;
   if (CORE_OK == t.err)
-    LOG_INFO ("enrolment %s: first OTP confirmed", id);
+    LOG_INFO ("enrolment %s: OTP confirmed", id);
   return t.err;
 }

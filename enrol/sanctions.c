@@ -3,24 +3,24 @@
  * sanctions.c -- screening one person against a loaded sanctions list.
  *
  * Scoring.  The applicant's tokens Q and a listed name's tokens E are
- * compared pairwise: Jaro-Winkler for tokens of three letters or more
- * (below SIM_FLOOR counts as 0), exact equality for two-letter tokens,
- * first letters for initials.  The best one-to-one pairing is taken
- * greedily; coverage of each side is the weighted share of its tokens
- * that found a partner (particles and initials weigh 1/4), and
- *   score = COVER_LISTED * cover(E) + (1 - COVER_LISTED) * cover(Q),
- * so a listed name found whole inside a longer declared name still
- * scores high, while one common token shared with a long listed name
- * does not.  A name is only considered when at least one significant
- * token pair reaches ENROL_SANCTIONS_REPORT.
+ * compared pairwise with sx_token_sim (Jaro-Winkler for tokens of three
+ * letters or more, 0 below SX_FLOOR; equality for two-letter tokens; first
+ * letters for initials).  The best one-to-one pairing is taken greedily;
+ * the cover of each side is the weighted share of its tokens that found a
+ * partner (particles and initials weigh SX_MINOR_WEIGHT), and
+ *   score = SX_COVER_LISTED * cover(E) + (1 - SX_COVER_LISTED) * cover(Q)
+ * so a listed name found whole inside a longer declared name still scores
+ * high, while one token shared with a long listed name does not.  Order
+ * does not matter.  A name is only considered when a significant token
+ * pair reaches ENROL_SANCTIONS_REPORT.  Each list entry is reported once,
+ * with its best name, and its dates of birth then confirm or rule it out.
  *
- * Speed.  That last rule is what the index serves: each applicant token is
- * compared once with every distinct token of the list (about 10,000),
- * skipping by a cheap bound (length, shared letters, shared prefix) those
- * that cannot reach SIM_FLOOR; only names holding a close significant
- * token are then scored, from the similarities already computed.  The
- * exhaustive variant scores every name with fresh Jaro-Winkler calls and
- * must give the same answer.
+ * Speed.  Similarities come from the vocabulary (sanctions_index.c): the
+ * neighbour list of an applicant's token when the list has that token,
+ * else one bounded scan of the vocabulary.  Only the names those tokens
+ * can discover are scored.  enrol_sanctions_screen_exhaustive scores every
+ * name from the texts instead and must give the same answer: the tests
+ * and the benchmark hold it to that.
  */
 #include "enrol/sanctions_int.h"
 

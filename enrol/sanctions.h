@@ -32,9 +32,12 @@
 struct enrol_sanctions_list;
 
 enum enrol_sanctions_dob {
-  ENROL_SANCTIONS_DOB_UNKNOWN = 0,  /* no DOB on the list, or none given */
-  ENROL_SANCTIONS_DOB_CORROBORATED, /* the birth date is one the list has */
-  ENROL_SANCTIONS_DOB_CONTRADICTED  /* the list has DOBs, none fits */
+  /* no DOB on the list, none given, or only the year agrees */
+  ENROL_SANCTIONS_DOB_UNKNOWN = 0,
+  /* the birth date lies in a listed date or range ("circa" = +-1 year) */
+  ENROL_SANCTIONS_DOB_CORROBORATED,
+  /* the list has DOBs and the birth year lies outside all of them */
+  ENROL_SANCTIONS_DOB_CONTRADICTED
 };
 
 struct enrol_sanctions_hit {
@@ -83,14 +86,17 @@ size_t
 enrol_sanctions_names (const struct enrol_sanctions_list *list);
 
 /**
- * Screen one person.
+ * Screen one person.  Order of names does not matter; only the first 12
+ * tokens count.  Takes some tens of microseconds (see
+ * tests/bench/sanctions_bench.c).
  * @param surname, given_names  UTF-8 as declared or read from the MRZ
  *                  (given_names may be NULL or empty)
  * @param birth_date  "YYYY-MM-DD", or NULL if unknown
  * @param[out] res  the hits, best first
  * @return 0, or -1 on bad input (NULL list or surname, invalid UTF-8,
- *         malformed birth date) or allocation failure; @a res then has
- *         no hits and the caller must report the check as unavailable
+ *         names longer than 400 bytes together, malformed birth date) or
+ *         allocation failure; @a res then has no hits and the caller must
+ *         report the check as unavailable
  */
 int
 enrol_sanctions_screen (const struct enrol_sanctions_list *list,

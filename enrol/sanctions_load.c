@@ -156,32 +156,34 @@ add_name_tokens (struct builder *b, const struct sx_name *proto,
 /*
  * The same name with each particle glued to the word after it
  * (AL ZAWAHIRI -> ALZAWAHIRI, DE LA CRUZ -> DELACRUZ), as some documents
- * write it.  @return the number of tokens, 0 if the name has no particle.
+ * write it.  @return the number of tokens, 0 if the name has no particle
+ * to glue (or a glued token would be too long).
  */
 static int
 glue_particles (const char *const *tok, int n, char *buf, size_t buflen,
                 const char **out)
 {
-  size_t o = 0;
+  size_t o = 0, start = 0;
   int k = 0;
-  bool glued = false, open = false;
+  bool glued = false;
 
   for (int i = 0; i < n; i++)
     {
       size_t len = strlen (tok[i]);
-      bool particle = sx_kind (tok[i], len) == SX_PARTICLE && i + 1 < n;
+      bool particle = i + 1 < n && sx_kind (tok[i], len) == SX_PARTICLE;
 
-      if (o + len + 1 > buflen || (open ? o - (size_t) (out[k - 1] - buf)
-                                          : 0) + len > ENROL_NAMES_TOKEN_MAX)
+      if (o == start)
+        out[k++] = buf + start;
+      if (o + len + 1 > buflen || o - start + len > ENROL_NAMES_TOKEN_MAX)
         return 0;
-      if (!open)
-        out[k++] = buf + o;
       memcpy (buf + o, tok[i], len);
       o += len;
       glued = glued || particle;
-      open = particle;
-      if (!open)
-        buf[o++] = '\0';
+      if (!particle)
+        {
+          buf[o++] = '\0';
+          start = o;
+        }
     }
   return glued ? k : 0;
 }

@@ -137,6 +137,25 @@ risk_ruleset_version (char *buf, size_t len)
   return rc;
 }
 
+int
+risk_threshold (const char *name)
+{
+  int v = -1;
+
+  pthread_rwlock_rdlock (&state_lock);
+  if (NULL != state && NULL != name)
+    {
+      if (0 == strcmp (name, "review"))
+        v = state->rules.review_at;
+      else if (0 == strcmp (name, "deny"))
+        v = state->rules.deny_at;
+      else if (0 == strcmp (name, "four_eyes"))
+        v = state->rules.four_eyes_at;
+    }
+  pthread_rwlock_unlock (&state_lock);
+  return v;
+}
+
 /* =========================================================== scoring */
 
 static int

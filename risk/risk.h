@@ -122,6 +122,15 @@ int
 risk_ruleset_version (char *buf, size_t len);
 
 /**
+ * A threshold of the rules in force: "review", "deny" (101 when no score
+ * alone denies) or "four_eyes" (a review whose score reached it needs two
+ * approvers in the back-office).
+ * @return the value, or -1 for another name or when no rules are loaded.
+ */
+int
+risk_threshold (const char *name);
+
+/**
  * Score one activation: one database round trip for the history, then
  * GeoIP and the rules.  Only reads; call it before the activation
  * transaction, or use risk_score_device_tx() inside one.

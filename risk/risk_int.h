@@ -68,7 +68,10 @@ struct risk_rules {
   int weight[RISK_R_COUNT];               /* 0..100 */
   enum risk_decision floor[RISK_R_COUNT]; /* ALLOW = no floor */
   int review_at;                          /* score >= this: review */
-  int deny_at;                            /* score >= this: deny */
+  int deny_at;                            /* score >= this: deny (101:
+                                             never by score alone) */
+  int four_eyes_at;                       /* a review this high needs two
+                                             approvers (back-office) */
   char restricted[RISK_MAX_RESTRICTED][3];
   size_t n_restricted;
   struct risk_min_os min_os[RISK_MAX_MIN_OS];

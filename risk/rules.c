@@ -118,6 +118,7 @@ risk_rules_defaults (struct risk_rules *rules)
     }
   rules->review_at = 40;
   rules->deny_at = 80;
+  rules->four_eyes_at = 80;
   for (size_t i = 0; i < sizeof restricted / sizeof restricted[0]; i++)
     memcpy (rules->restricted[rules->n_restricted++], restricted[i], 3);
   (void) add_min_os (rules, "android", "10");
@@ -269,7 +270,9 @@ parse_pair (struct parse *p, const char *key, const char *v)
   if (0 == strcmp (key, "threshold.review"))
     return parse_int (p, key, v, 1, 100, &r->review_at);
   if (0 == strcmp (key, "threshold.deny"))
-    return parse_int (p, key, v, 1, 100, &r->deny_at);
+    return parse_int (p, key, v, 1, 101, &r->deny_at);
+  if (0 == strcmp (key, "threshold.four_eyes"))
+    return parse_int (p, key, v, 1, 100, &r->four_eyes_at);
   if (0 == strncmp (key, "weight.", 7) || 0 == strncmp (key, "floor.", 6))
     return parse_rule_key (p, key, v);
   if (0 == strcmp (key, "restricted_countries"))
@@ -469,8 +472,9 @@ risk_rules_dump (const struct risk_rules *rules)
 
   if (NULL == f)
     return NULL;
-  fprintf (f, "threshold.review = %d\nthreshold.deny = %d\n",
-           rules->review_at, rules->deny_at);
+  fprintf (f, "threshold.review = %d\nthreshold.deny = %d\n"
+           "threshold.four_eyes = %d\n", rules->review_at, rules->deny_at,
+           rules->four_eyes_at);
   for (int r = 0; r < RISK_R_COUNT; r++)
     fprintf (f, "weight.%s = %d\nfloor.%s = %s\n", defs[r].code,
              rules->weight[r], defs[r].code, floor_name (rules->floor[r]));

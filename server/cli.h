@@ -29,4 +29,8 @@ srv_cli_flag (int argc, char **argv, const char *name);
 int
 srv_cli_customer (int argc, char **argv);
 
+/** guichetd tokens import|list ... (cli_tokens.c) @return exit code */
+int
+srv_cli_tokens (int argc, char **argv);
+
 #endif

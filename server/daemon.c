@@ -65,6 +65,9 @@ request_free (struct srv_request *rq)
   if (NULL != rq->response)
     MHD_destroy_response (rq->response);
   free (rq->api_key_name);
+  free (rq->device_id);
+  free (rq->admin_username);
+  free (rq->admin_role);
   free (rq);
 }
 
@@ -128,6 +131,9 @@ route_cap (const struct srv_route *route)
   return 0 != route->max_body ? route->max_body : core_cfg->max_body;
 }
 
+static bool
+authenticate_early (struct srv_request *rq);
+
 /* First call of a request: find the route, refuse what can be refused
    before reading the body.  @return false once a reply is queued. */
 static bool
@@ -162,7 +168,7 @@ request_begin (struct srv_request *rq)
     srv_reply_error (rq, CORE_ERR_UNSUPPORTED_MEDIA_TYPE, NULL, NULL);
     return false;
   }
-  return true;
+  return authenticate_early (rq);
 }
 
 /* Append an upload chunk, or mark the body too large and drop it. */
@@ -222,6 +228,8 @@ request_authenticate (struct srv_request *rq)
   }
   if (SRV_AUTH_DEVICE == rq->route->auth)
     return srv_device_authenticate (rq);
+  if (SRV_AUTH_ADMIN == rq->route->auth)
+    return srv_admin_authenticate (rq);
   if (SRV_AUTH_API_KEY != rq->route->auth)
     return true;
   authz = srv_header (rq, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -237,6 +245,27 @@ request_authenticate (struct srv_request *rq)
     srv_reply_error (rq, err, NULL, NULL);
     return false;
   }
+  return true;
+}
+
+/* Routes authenticated by headers alone (API key, sessions) are checked
+   before the body is read, so an unauthenticated client cannot make us
+   buffer a large upload.  Signed device requests need the body's hash and
+   are checked once it is here.  @return false once a reply is queued. */
+static bool
+authenticate_early (struct srv_request *rq)
+{
+  if (SRV_AUTH_NONE == rq->route->auth || SRV_AUTH_DEVICE == rq->route->auth)
+    return true;
+  rq->db = core_db_thread ();
+  if (NULL == rq->db)
+  {
+    srv_reply_error (rq, CORE_ERR_DATABASE_UNAVAILABLE, NULL, NULL);
+    return false;
+  }
+  if (! request_authenticate (rq))
+    return false;
+  rq->authenticated = true;
   return true;
 }
 
@@ -269,7 +298,9 @@ request_run (struct srv_request *rq)
       return;
     }
   }
-  if (! request_authenticate (rq))
+  /* A long poll resumed by longpoll.c was authenticated when it began;
+     checking an applicant session again would count the wait as idle. */
+  if (! rq->resumed && ! rq->authenticated && ! request_authenticate (rq))
     return;
   rq->route->handler (rq);
   if (rq->suspended)
@@ -326,6 +357,12 @@ access_handler (void *cls, struct MHD_Connection *conn, const char *url,
     request_accumulate (rq, upload_data, *upload_data_size);
     *upload_data_size = 0;
     return MHD_YES;
+  }
+  if (rq->suspended)
+  {
+    /* longpoll.c resumed this connection: run the handler again. */
+    rq->suspended = false;
+    rq->resumed = true;
   }
   core_log_set_request_id (rq->request_id);
   request_run (rq);
@@ -445,18 +482,22 @@ srv_serve (void)
     LOG_WARN ("long-poll thread not started: ?wait answers at once");
   LOG_INFO ("guichetd listening on http://%s with %u workers",
             core_cfg->listen, core_cfg->workers);
+  /* Signals only set flags; this loop acts on them.  sleep() returns early
+     when a signal arrives, and a flag set during a reload is seen on the
+     next turn, so no SIGHUP is lost. */
   while (! stop_requested)
   {
-    pause ();
-    if (reload_requested)
+    if (! reload_requested)
     {
-      /* Reload data files without dropping requests: each module swaps in
-         its new data only once it has loaded completely. */
-      reload_requested = 0;
-      LOG_INFO ("SIGHUP: reloading the sanctions list and the risk rules");
-      enrol_sanctions_reload ();
-      risk_reload ();
+      sleep (1);
+      continue;
     }
+    /* Reload data files without dropping requests: each module swaps in
+       its new data only once it has loaded completely. */
+    reload_requested = 0;
+    LOG_INFO ("SIGHUP: reloading the sanctions list and the risk rules");
+    enrol_sanctions_reload ();
+    risk_reload ();
   }
   LOG_INFO ("stopping");
   srv_longpoll_stop ();

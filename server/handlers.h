@@ -28,6 +28,7 @@ void srv_http_enrolment_create (struct srv_request *rq);
 void srv_http_enrolment_get (struct srv_request *rq);
 void srv_http_enrolment_resume_link (struct srv_request *rq);
 void srv_http_enrolment_resume (struct srv_request *rq);
+void srv_http_enrolment_credential (struct srv_request *rq);
 /** The base URL for links and QR payloads (public_url or http://listen). */
 const char *srv_public_url (void);
 /** The applicant session cookie of the request, or NULL. */
@@ -44,5 +45,38 @@ void srv_http_device_get (struct srv_request *rq);
 /** SRV_AUTH_DEVICE: check the signed-request headers. @return false once
  *  an error reply is queued. */
 bool srv_device_authenticate (struct srv_request *rq);
+
+/* http_admin_auth.c */
+void srv_http_admin_login (struct srv_request *rq);
+void srv_http_admin_logout (struct srv_request *rq);
+void srv_http_admin_me (struct srv_request *rq);
+void srv_http_admin_password (struct srv_request *rq);
+void srv_http_admin_admins (struct srv_request *rq);
+
+/* http_admin_reviews.c */
+void srv_http_admin_reviews (struct srv_request *rq);
+void srv_http_admin_review (struct srv_request *rq);
+void srv_http_admin_review_decision (struct srv_request *rq);
+
+/* http_admin_audit.c */
+void srv_http_admin_audit (struct srv_request *rq);
+
+/* http_admin_tokens.c */
+void srv_http_admin_tokens_import (struct srv_request *rq);
+void srv_http_admin_tokens (struct srv_request *rq);
+
+/* http_admin_customers.c */
+void srv_http_admin_customer (struct srv_request *rq);
+void srv_http_admin_customer_unlock (struct srv_request *rq);
+void srv_http_admin_credential_revoke (struct srv_request *rq);
+
+/* admin_session.c */
+/**
+ * SRV_AUTH_ADMIN: check the back-office session cookie (15 minutes idle),
+ * the X-CSRF-Token header on state-changing methods, and the route's role.
+ * Sets rq->admin_username and rq->admin_role.
+ * @return false once an error reply (401/403) is queued.
+ */
+bool srv_admin_authenticate (struct srv_request *rq);
 
 #endif

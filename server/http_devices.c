@@ -99,7 +99,12 @@ srv_http_challenge_status (struct srv_request *rq)
     srv_reply_error (rq, err, NULL, NULL);
     return;
   }
-  if (wait > 0 && 0 == strcmp (status, "pending") && ! deadline_passed (rq))
+  /* "pending_review" waits for the back-office only until the first wake:
+     a browser that was waiting on "pending" must learn of the review. */
+  if (wait > 0 && (0 == strcmp (status, "pending")
+                   || (0 == strcmp (status, "pending_review")
+                       && ! rq->resumed))
+      && ! deadline_passed (rq))
   {
     srv_longpoll_wait (rq, rq->args[0], (unsigned int) wait);
     if (rq->suspended)
@@ -176,16 +181,19 @@ srv_http_enrolment_otp_confirm (struct srv_request *rq)
     CORE_JSON_FIELD_END
   };
   int remaining = -1;
+  json_t *done = NULL;
   enum core_err err;
 
   if (! srv_parse_fields (rq, fields))
     return;
-  err = enrol_otp_confirm (rq->db, rq->args[0], otp, &remaining);
+  err = enrol_otp_confirm (rq->db, rq->args[0], otp, &remaining, &done);
   if (CORE_ERR_OTP_INVALID == err)
     srv_reply_error (rq, err, "the code is wrong, expired or already used",
                      json_pack ("{s:i}", "attempts_remaining", remaining));
   else if (CORE_OK != err)
     srv_reply_error (rq, err, NULL, NULL);
+  else if (NULL != done)
+    srv_reply_json (rq, MHD_HTTP_CREATED, done);
   else
     srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:s, s:s}", "state",
                                                 "credential", "next",

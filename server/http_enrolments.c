@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "enrol/enrol.h"
+#include "enrol/issue.h"
 #include "server/handlers.h"
 
 #define COOKIE_NAME "guichet_applicant"
@@ -197,4 +198,45 @@ srv_http_enrolment_resume (struct srv_request *rq)
   srv_reply_json (rq, MHD_HTTP_OK, view);
   set_session_cookie (rq, session);
   core_free_secret (session, strlen (session));
+}
+
+void
+srv_http_enrolment_credential (struct srv_request *rq)
+{
+  struct enrol_credential_req req = { 0 };
+  const struct core_json_field fields[] = {
+    { .name = "kind", .type = CORE_JSON_STRING, .max_len = 16,
+      .out = &req.kind },
+    { .name = "serial", .type = CORE_JSON_STRING, .max_len = 64,
+      .optional = true, .out = &req.serial },
+    { .name = "otp", .type = CORE_JSON_STRING, .max_len = 16,
+      .optional = true, .out = &req.otp },
+    CORE_JSON_FIELD_END
+  };
+  json_t *answer = NULL;
+  bool created = false;
+  enum core_err err;
+
+  if (! srv_parse_fields (rq, fields))
+    return;
+  if (0 == strcmp (req.kind, "hardware")
+      && (NULL == req.serial || NULL == req.otp))
+  {
+    srv_reply_bad_field (rq, NULL == req.serial ? "serial" : "otp");
+    return;
+  }
+  if (0 != strcmp (req.kind, "hardware") && (NULL != req.serial
+                                             || NULL != req.otp))
+  {
+    srv_reply_bad_field (rq, NULL != req.serial ? "serial" : "otp");
+    return;
+  }
+  err = enrol_credential (rq->db, rq->args[0], &req, &answer, &created);
+  if (CORE_ERR_INVALID_FIELD == err)
+    srv_reply_bad_field (rq, "kind");
+  else if (CORE_OK != err)
+    srv_reply_error (rq, err, CORE_ERR_CONFLICT == err
+                     ? "this token is already assigned" : NULL, NULL);
+  else
+    srv_reply_json (rq, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, answer);
 }

@@ -74,8 +74,8 @@ wake_locked (const char *key)
       continue;
     }
     *pp = w->next;
-    w->rq->suspended = false;
-    w->rq->resumed = true;
+    /* Only MHD_resume_connection here: the worker thread owns the
+       request's flags and clears `suspended` when it runs it again. */
     MHD_resume_connection (w->rq->conn);
     free (w);
   }
@@ -210,8 +210,7 @@ srv_longpoll_wait (struct srv_request *rq, const char *key,
   if (NULL == w || ! running)
   {
     free (w);
-    rq->resumed = true;          /* cannot wait: the handler answers now */
-    return;
+    return;                      /* cannot wait: the handler answers now */
   }
   if (! rq->resumed)
   {
@@ -221,7 +220,6 @@ srv_longpoll_wait (struct srv_request *rq, const char *key,
   w->rq = rq;
   snprintf (w->key, sizeof w->key, "%s", key);
   rq->suspended = true;
-  rq->resumed = false;
   pthread_mutex_lock (&lock);
   MHD_suspend_connection (rq->conn);
   w->next = waiters;

@@ -20,8 +20,10 @@ srv_longpoll_stop (void);
 
 /**
  * Suspend @a rq until NOTIFY guichet_enrolment '@a key' or @a seconds pass;
- * the handler is then called again with rq->resumed set.  Call from a
- * handler only, instead of replying.
+ * the handler is then called again with rq->resumed set (and may wait
+ * again until its first deadline).  Call from a handler only, instead of
+ * replying; if rq->suspended is still false afterwards, it could not wait
+ * and must answer now.
  */
 void
 srv_longpoll_wait (struct srv_request *rq, const char *key,

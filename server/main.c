@@ -8,6 +8,11 @@
  *   guichetd apikey create --name NAME
  *   guichetd customer create --ref REF --pin PIN --otpauth
  *   guichetd customer unlock --customer ID
+ *   guichetd tokens import FILE [--key HEX | --password P] [--partial]
+ *   guichetd tokens list [--state S] [--serial X]
+ *   guichetd admin create --username U --role reviewer|admin
+ *   guichetd admin passwd|unlock --username U
+ *   guichetd audit verify
  *
  * Every command prints exactly one JSON object on stdout (an error object
  * and a non-zero exit on failure); logs go to stderr.  Secrets printed by a
@@ -18,12 +23,16 @@
 #include <string.h>
 
 #include "authn/authn.h"
+#include "authn/tokens.h"
+#include "core/audit.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/migrate.h"
 #include "enrol/enrol.h"
+#include "enrol/review.h"
 #include "risk/risk.h"
+#include "server/admin.h"
 #include "server/apikey.h"
 #include "server/cli.h"
 #include "server/server.h"
@@ -80,8 +89,12 @@ register_statements (void)
 {
   srv_apikey_register_statements ();
   authn_register_statements ();
+  authn_tokens_register_statements ();
   enrol_register_statements ();
   risk_register_statements ();
+  core_audit_register_statements ();
+  enrol_review_register_statements ();
+  srv_admin_register_statements ();
 }
 
 /* Database and keyring for commands that need them. @return 0 or exit code */
@@ -178,7 +191,13 @@ usage (void)
          "  keyring create FILE                     make a master key file\n"
          "  apikey create --name NAME               make a relying-party key\n"
          "  customer create --ref REF --pin PIN --otpauth\n"
-         "  customer unlock --customer ID\n", stderr);
+         "  customer unlock --customer ID\n"
+         "  tokens import FILE [--key HEX | --password P] [--partial]\n"
+         "  tokens list [--state S] [--serial X]\n"
+         "  admin create --username U --role reviewer|admin\n"
+         "  admin passwd|unlock --username U\n"
+         "  audit verify                            check the audit hash chain\n",
+         stderr);
 }
 
 int
@@ -225,6 +244,15 @@ main (int argc, char **argv)
     rc = cmd_keyring (argc - 2, argv + 2);
   else if (0 == strcmp (argv[1], "apikey"))
     rc = cmd_apikey (argc - 2, argv + 2);
+  else if (0 == strcmp (argv[1], "admin"))
+    rc = (0 != (rc = setup_runtime (true))) ? rc
+         : srv_cli_admin (argc - 2, argv + 2);
+  else if (0 == strcmp (argv[1], "audit"))
+    rc = (0 != (rc = setup_runtime (false))) ? rc
+         : srv_cli_audit (argc - 2, argv + 2);
+  else if (0 == strcmp (argv[1], "tokens"))
+    rc = (0 != (rc = setup_runtime (true))) ? rc
+         : srv_cli_tokens (argc - 2, argv + 2);
   else if (0 == strcmp (argv[1], "customer"))
     rc = (0 != (rc = setup_runtime (true))) ? rc
          : srv_cli_customer (argc - 2, argv + 2);

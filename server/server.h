@@ -51,6 +51,7 @@ struct srv_route {
   const char *content_type;  /* for SRV_BODY_RAW */
   size_t max_body;           /* 0: the configured default (64 KiB) */
   const char *name;          /* label for metrics and logs */
+  const char *role;          /* SRV_AUTH_ADMIN: "reviewer" or "admin" */
   bool needs_db;             /* false for /healthz and static files */
 };
 
@@ -75,6 +76,9 @@ struct srv_request {
   struct core_db *db;        /* this worker's connection (needs_db routes) */
   char *api_key_name;        /* SRV_AUTH_API_KEY: the relying party */
   char *device_id;           /* SRV_AUTH_DEVICE: the verified device */
+  char *admin_username;      /* SRV_AUTH_ADMIN: who is logged in */
+  char *admin_role;          /* SRV_AUTH_ADMIN: "reviewer" | "admin" */
+  bool authenticated;        /* checked before the body was read */
   bool suspended;            /* waiting in longpoll.c */
   bool resumed;              /* the handler runs again after a wait */
   struct timespec deadline;  /* of a long poll (CLOCK_MONOTONIC) */

@@ -462,7 +462,9 @@ describe("enrolment page", () => {
       await fillForm(page, applicant());
       const out = await submit(page);
       assert.equal(out.state, "device", `page shows ${JSON.stringify(out)}`);
-      await sleep((Number(process.env.GUICHET_E2E_SESSION_IDLE_S) + 2) * 1000);
+      // + 3 s: the device step's own requests (challenge, QR, status)
+      // touch the session a moment after the form's answer.
+      await sleep((Number(process.env.GUICHET_E2E_SESSION_IDLE_S) + 3) * 1000);
       await page.reload();
       await page.locator("[data-testid=view-session]").waitFor({ state: "visible" });
       assert.match(await visibleText(page, "#session-heading"), /Your session has ended/);

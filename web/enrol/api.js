@@ -10,21 +10,28 @@
 // status 0.
 
 export class ApiError extends Error {
-  constructor (status, code, field, message, retryAfter) {
+  constructor (status, code, field, message, retryAfter, body) {
     super(message || code);
     this.status = status;
     this.code = code;
     this.field = field || null;
     this.retryAfter = retryAfter || null;
+    this.body = body || null;     // the whole error answer (reasons, attempts_remaining)
   }
 }
 
 // Sends one request.  body: undefined (none), a string (already JSON, sent
 // byte for byte -- the idempotency key is bound to those bytes) or a value to
-// serialise.  Answers {status, data} on 2xx, throws ApiError otherwise.
-export async function api (method, path, body, idempotencyKey) {
+// serialise.  opts.signal: an AbortSignal (a cancelled request throws code
+// "aborted", status 0).  Answers {status, data, date} on 2xx -- date is the
+// server's clock (Date header, ms since the epoch, NaN if absent), so a
+// countdown does not depend on the browser's clock -- and throws ApiError
+// otherwise.
+export async function api (method, path, body, idempotencyKey, opts = {}) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (opts.signal)
+    init.signal = opts.signal;
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = typeof body === "string" ? body : JSON.stringify(body);
@@ -36,19 +43,28 @@ export async function api (method, path, body, idempotencyKey) {
   try {
     res = await fetch(path, init);
   } catch (e) {
+    if (e && e.name === "AbortError")
+      throw new ApiError(0, "aborted", null, "request cancelled");
     throw new ApiError(0, "network", null, String(e));
   }
   let data = null;
-  const text = await res.text().catch(() => "");
+  let text;
+  try {
+    text = await res.text();
+  } catch (e) {
+    if (e && e.name === "AbortError")
+      throw new ApiError(0, "aborted", null, "request cancelled");
+    text = "";
+  }
   if (text) {
     try { data = JSON.parse(text); } catch (e) { data = null; }
   }
   if (res.ok)
-    return { status: res.status, data };
+    return { status: res.status, data, date: Date.parse(res.headers.get("Date") || "") };
   const err = (data && data.error) || {};
   throw new ApiError(res.status, err.code || "http_" + res.status,
                      (data && data.field) || err.field, err.message,
-                     res.headers.get("Retry-After"));
+                     res.headers.get("Retry-After"), data);
 }
 
 // A random UUID for Idempotency-Key.  crypto.randomUUID needs a secure
@@ -70,4 +86,7 @@ export const paths = {
   enrolment: (id) => `/v1/enrolments/${encodeURIComponent(id)}`,
   resumeLink: (id) => `/v1/enrolments/${encodeURIComponent(id)}/resume-link`,
   resume: (id) => `/v1/enrolments/${encodeURIComponent(id)}/resume`,
+  challenge: (id) => `/v1/enrolments/${encodeURIComponent(id)}/device-challenge`,
+  pin: (id) => `/v1/enrolments/${encodeURIComponent(id)}/pin`,
+  otpConfirm: (id) => `/v1/enrolments/${encodeURIComponent(id)}/otp-confirm`,
 };

@@ -12,16 +12,21 @@
 //
 // Beside it: api.js (fetch, errors, Idempotency-Key), text.js (language,
 // translation), form.js (the applicant form), result.js (the identity
-// decision explained), i18n.js (every word, in French and English).
+// decision explained), device.js (the QR code, its countdown and renewal,
+// the long-poll that moves the page on, the wait for a reviewer), pin.js
+// (the PIN and the first code), i18n.js (every word, in French and English).
 //
-// Adding a step (the device issue): write render<State>(enrolment, opts),
-// in its own module if it is long, give it a <section data-view> in
-// index.html, list it in STATE_RENDERERS below, and report API failures
-// through handleError().
+// Adding a step: write render<State>(enrolment, opts), in its own module if
+// it is long, give it a <section data-view> in index.html, list it in
+// STATE_RENDERERS below, and report API failures through handleError().
+// A view that keeps asking the server (device.js) is stopped by showView()
+// as soon as another view is shown.
 
 import { api, ApiError, newUuid, paths } from "./api.js";
+import { askNewCode, startDeviceStep, startReviewWatch, stopWatching } from "./device.js";
 import { clearFieldErrors, FIELD_BY_PATH, fillCountries, readForm, setFieldError,
          showFieldErrors, updateMrzCount } from "./form.js";
+import { forgetPinSet, renderPinOtp, setupPinOtp } from "./pin.js";
 import { FIXABLE_REASONS, fillIdentity } from "./result.js";
 import { chooseLang, clearText, formatTime, getLang, setText, t,
          translateDom } from "./text.js";
@@ -57,9 +62,19 @@ function setLang (l) {
 }
 
 function updateTitle () {
-  const view = current.view && document.querySelector(`[data-view="${current.view}"] h2`);
+  const view = current.view && viewHeading(current.view);
   const step = view ? view.textContent : t("app.title");
   document.title = t("app.doc_title", { step });
+}
+
+// The heading of a view: its first h2 that is not in a hidden part (a view
+// may have panels, like the PIN and the code).
+function viewHeading (name) {
+  const section = document.querySelector(`[data-view="${name}"]`);
+  if (!section)
+    return null;
+  return [...section.querySelectorAll("h2")].find((h) => !h.closest("[hidden]"))
+    || section.querySelector("h2");
 }
 
 // ------------------------------------------------------------ page frame
@@ -67,12 +82,14 @@ function updateTitle () {
 // Shows one section.  opts.focus moves keyboard and screen-reader focus to
 // its heading (after an action; not on first load).
 function showView (name, opts = {}) {
+  if (name !== current.view)
+    stopWatching();
   for (const s of document.querySelectorAll("[data-view]"))
     s.hidden = s.dataset.view !== name;
   current.view = name;
   updateTitle();
   if (opts.focus) {
-    const h = document.querySelector(`[data-view="${name}"] h2`);
+    const h = viewHeading(name);
     if (h)
       h.focus();
   }
@@ -135,9 +152,12 @@ const STATE_RENDERERS = {
   identity: renderForm,
   identity_review: renderIdentityReview,
   device: renderDevice,
+  device_review: renderDeviceReview,
+  pin_otp: renderPinOtpState,
+  credential: renderCredential,
   rejected: renderRejected,
   expired: renderExpired,
-  // device_review, pin_otp, credential, completed: the device issue.
+  // completed: the credential issue.
 };
 
 // Shows the enrolment the server just answered.
@@ -163,10 +183,37 @@ function renderForm (enrolment, opts = {}) {
   showView("form", opts);
 }
 
+// What device.js calls when the enrolment moved on (the phone registered,
+// went to review or was refused) or a request failed for good.
+const deviceHooks = {
+  moved: () => {
+    const id = current.enrolment && current.enrolment.id;
+    if (id)
+      loadEnrolment(id, { focus: true, quiet: true });
+  },
+  error: (e) => handleError(e),
+};
+
 function renderDevice (enrolment, opts = {}) {
   const section = $("view-device");
   fillIdentity(section, enrolment.identity);
   showView("device", opts);
+  startDeviceStep(enrolment.id, deviceHooks);
+}
+
+function renderDeviceReview (enrolment, opts = {}) {
+  showView("device-review", opts);
+  startReviewWatch(enrolment.id, deviceHooks);
+}
+
+function renderPinOtpState (enrolment, opts = {}) {
+  showView("pin");
+  renderPinOtp(enrolment.id, opts);
+  updateTitle();
+}
+
+function renderCredential (enrolment, opts = {}) {
+  showView("credential", opts);
 }
 
 function renderIdentityReview (enrolment, opts = {}) {
@@ -177,8 +224,12 @@ function renderIdentityReview (enrolment, opts = {}) {
 function renderRejected (enrolment, opts = {}) {
   const identity = enrolment.identity || {};
   const reasons = Array.isArray(identity.reasons) ? identity.reasons : [];
-  const fixable = reasons.length === 0 || reasons.some((r) => FIXABLE_REASONS.has(r));
-  fillIdentity($("view-rejected"), enrolment.identity);
+  // An identity that passed was refused later, at the phone (risk scoring
+  // or a reviewer): say so, and do not suggest retyping the form.
+  const device = identity.decision === "pass";
+  const fixable = !device && (reasons.length === 0 || reasons.some((r) => FIXABLE_REASONS.has(r)));
+  fillIdentity($("view-rejected"), device ? null : enrolment.identity);
+  $("rejected-device").hidden = !device;
   $("rejected-fixable").hidden = !fixable;
   $("restart-rejected").hidden = !fixable;
   showView("rejected", opts);
@@ -396,11 +447,14 @@ async function resumeFromHash () {
   }
 }
 
-// Asks the server where the remembered enrolment stands (after a reload).
+// Asks the server where the remembered enrolment stands (after a reload,
+// or when a step moved on).  opts.quiet keeps the current view on screen
+// until the answer comes instead of showing "Loading".
 async function loadEnrolment (id, opts = {}) {
   if (!opts.keepBanner)
     hideBanner();
-  showView("loading");
+  if (!opts.quiet)
+    showView("loading");
   try {
     const r = await api("GET", paths.enrolment(id));
     renderEnrolment(r.data, opts);
@@ -431,6 +485,7 @@ function onRetry () {
 
 function restart () {
   forgetId();
+  forgetPinSet();
   pending = null;
   current.enrolment = null;
   current.redraw = (o) => renderForm(null, o);
@@ -451,6 +506,29 @@ function start () {
   $("mrz").addEventListener("input", updateMrzCount);
   $("send-link").addEventListener("click", onSendLink);
   $("retry").addEventListener("click", onRetry);
+  $("qr-renew").addEventListener("click", askNewCode);
+  $("review-check").addEventListener("click", () => {
+    if (current.enrolment)
+      loadEnrolment(current.enrolment.id, { quiet: true });
+  });
+  setupPinOtp({
+    id: () => current.enrolment && current.enrolment.id,
+    hideBanner,
+    error: (e) => handleError(e),
+    done: () => loadEnrolment(current.enrolment.id, { focus: true, quiet: true }),
+    // A code sent before any PIN (409): ask the server where things stand.
+    wrongState: async () => {
+      const id = current.enrolment.id;
+      try {
+        const r = await api("GET", paths.enrolment(id));
+        if (r.data && r.data.state === "pin_otp")
+          showBanner("error.pin_first");
+        renderEnrolment(r.data, { focus: true });
+      } catch (e) {
+        handleError(e, { id });
+      }
+    },
+  });
   for (const b of document.querySelectorAll("[data-action=restart]"))
     b.addEventListener("click", restart);
   // A resume link opened while the page is already open changes only the

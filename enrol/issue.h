@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * issue.h -- the credential step: the activated phone, a standard
+ * authenticator app (otpauth), or a hardware token from the inventory.
+ */
+#ifndef GUICHET_ENROL_ISSUE_H
+#define GUICHET_ENROL_ISSUE_H
+
+#include <jansson.h>
+#include "core/db.h"
+#include "core/error.h"
+
+struct enrol_credential_req {
+  const char *kind;       /* "device" | "otpauth" | "hardware" */
+  const char *serial;     /* hardware */
+  const char *otp;        /* hardware: a current code of the token */
+};
+
+/**
+ * Issue the credential of enrolment @a id (state `credential`).
+ * device and hardware complete the enrolment (201); otpauth answers the
+ * URI and its QR once (200) and completes on the following otp-confirm.
+ * @param[out] answer  the JSON body on CORE_OK (caller owns)
+ * @param[out] created true when the enrolment completed (201)
+ * @return CORE_OK, CORE_ERR_WRONG_STATE, CORE_ERR_INVALID_FIELD,
+ *         CORE_ERR_CONFLICT (token taken), CORE_ERR_POLICY_REFUSED (token
+ *         revoked, lost or expired), CORE_ERR_OTP_INVALID, CORE_ERR_NOT_FOUND,
+ *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_credential (struct core_db *db, const char *id,
+                  const struct enrol_credential_req *req, json_t **answer,
+                  bool *created);
+
+#endif

@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later
+ *
+ * review.c -- the back-office review queue (see review.h): its SQL, the
+ * opening of a review inside the flagging transaction, the views, and the
+ * decision transaction.
+ *
+ * The views are built by PostgreSQL as JSON (json_build_object), so a
+ * reviewer's page is two round trips whatever it shows.  A decision locks
+ * the review, then changes the review, the enrolment and the device with
+ * UPDATEs conditional on their current states; when one of them finds
+ * nothing to change, the whole transaction rolls back and the caller gets
+ * 409, so a review is never closed without its enrolment moving.  Comments
+ * are data for reviewers and the audit log, never logged here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "enrol/review.h"
+#include "enrol/session.h"
+#include "risk/risk.h"
+
+#define TS(x) \
+  "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* One decision appended to reviews.comments: $2 by, $3 role, $4 comment,
+   the decision as SQL. */
+#define COMMENT_JSON(decision) \
+  "comments = comments || jsonb_build_array(jsonb_build_object(" \
+  " 'by', $2::text, 'role', $3::text, 'decision', " decision "," \
+  " 'comment', $4::text, 'at', " TS ("now()") "))"
+
+static const struct core_db_stmt stmts[] = {
+  { "enrol_review_insert",
+    "INSERT INTO reviews (id, kind, enrolment_id, device_id, score, reasons,"
+    " four_eyes) VALUES ($1, $2, $3, $4, $5::integer, $6::jsonb, $7::boolean)"
+    " RETURNING id" },
+  /* $1 states (text[]), $2 kind or NULL */
+  { "enrol_review_list",
+    "SELECT coalesce(json_agg(j ORDER BY t DESC, id), '[]')::text FROM ("
+    " SELECT r.created_at AS t, r.id, json_build_object('id', r.id,"
+    "  'kind', r.kind, 'state', r.state, 'enrolment_id', r.enrolment_id,"
+    "  'device_id', r.device_id, 'score', r.score, 'reasons', r.reasons,"
+    "  'four_eyes', r.four_eyes, 'first_approver', r.first_approver,"
+    "  'decided_by', r.decided_by,"
+    "  'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint,"
+    "  'created_at', " TS ("r.created_at") ","
+    "  'applicant', json_build_object('surname', e.applicant->>'surname',"
+    "   'given_names', e.applicant->>'given_names')) AS j"
+    " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id"
+    " WHERE r.state = ANY ($1::text[]) AND ($2::text IS NULL OR r.kind = $2)"
+    " ORDER BY r.created_at DESC, r.id LIMIT 200) x" },
+  { "enrol_review_detail",
+    "SELECT json_build_object('id', r.id, 'kind', r.kind, 'state', r.state,"
+    " 'enrolment_id', r.enrolment_id, 'device_id', r.device_id,"
+    " 'score', r.score, 'reasons', r.reasons, 'four_eyes', r.four_eyes,"
+    " 'first_approver', r.first_approver, 'decided_by', r.decided_by,"
+    " 'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint,"
+    " 'created_at', " TS ("r.created_at") ","
+    " 'decided_at', " TS ("r.decided_at") ","
+    " 'applicant', e.applicant, 'identity', e.identity_result,"
+    " 'enrolment', json_build_object('state', e.state,"
+    "  'created_at', " TS ("e.created_at") ","
+    "  'expires_at', " TS ("e.expires_at") "),"
+    " 'device', CASE WHEN d.id IS NULL THEN NULL ELSE json_build_object("
+    "  'id', d.id, 'status', d.status, 'platform', d.platform,"
+    "  'model', d.signals->>'model', 'install_id', d.install_id,"
+    "  'client_addr', d.client_addr, 'signals', d.signals,"
+    "  'public_key_sha256', encode(sha256(d.public_key), 'hex'),"
+    "  'created_at', " TS ("d.created_at") ", 'risk', d.risk) END,"
+    " 'decisions', r.comments)::text"
+    " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id"
+    " LEFT JOIN devices d ON d.id = r.device_id WHERE r.id = $1" },
+  /* Other devices with the same key, install id or address; other
+     enrolments with the same document or identity; every activation
+     attempt on the device's QR challenge. */
+  { "enrol_review_history",
+    "WITH r AS (SELECT r.enrolment_id, d.id AS device_id, d.public_key,"
+    "  d.install_id, d.client_addr, d.challenge_id, e.doc_key,"
+    "  e.identity_key FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id"
+    "  LEFT JOIN devices d ON d.id = r.device_id WHERE r.id = $1)"
+    " SELECT json_build_object("
+    " 'devices', (SELECT coalesce(json_agg(j ORDER BY t DESC), '[]') FROM"
+    "  (SELECT o.created_at AS t, json_build_object('device_id', o.id,"
+    "   'enrolment_id', o.enrolment_id, 'status', o.status,"
+    "   'enrolment_state', oe.state, 'client_addr', o.client_addr,"
+    "   'created_at', " TS ("o.created_at") ","
+    "   'same_key', o.public_key = r.public_key,"
+    "   'same_install_id', coalesce(o.install_id = r.install_id, false),"
+    "   'same_address', coalesce(o.client_addr = r.client_addr, false)) AS j"
+    "   FROM r, devices o JOIN enrolments oe ON oe.id = o.enrolment_id"
+    "   WHERE o.id <> r.device_id AND (o.public_key = r.public_key"
+    "    OR o.install_id = r.install_id OR o.client_addr = r.client_addr)"
+    "   ORDER BY o.created_at DESC LIMIT 50) x),"
+    " 'enrolments', (SELECT coalesce(json_agg(j ORDER BY t DESC), '[]') FROM"
+    "  (SELECT o.created_at AS t, json_build_object('enrolment_id', o.id,"
+    "   'state', o.state, 'created_at', " TS ("o.created_at") ","
+    "   'same_document', coalesce(o.doc_key = r.doc_key, false)) AS j"
+    "   FROM r, enrolments o WHERE o.id <> r.enrolment_id"
+    "   AND (o.identity_key = r.identity_key OR o.doc_key = r.doc_key)"
+    "   ORDER BY o.created_at DESC LIMIT 50) x),"
+    " 'attempts', (SELECT coalesce(json_agg(j ORDER BY i), '[]') FROM"
+    "  (SELECT a.id AS i, json_build_object('at', " TS ("a.at") ","
+    "   'outcome', a.outcome, 'client_addr', a.client_addr,"
+    "   'install_id', a.install_id,"
+    "   'same_key', coalesce(a.public_key = r.public_key, false)) AS j"
+    "   FROM r, activation_attempts a WHERE a.challenge_id = r.challenge_id"
+    "   ORDER BY a.id LIMIT 50) x))::text FROM r" },
+  { "enrol_review_lock",
+    "SELECT r.kind, r.state, r.enrolment_id, r.device_id, r.four_eyes,"
+    " coalesce(r.first_approver, ''), e.state, e.expires_at < now(),"
+    " encode(d.public_key, 'hex'), d.install_id, d.client_addr"
+    " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id"
+    " LEFT JOIN devices d ON d.id = r.device_id"
+    " WHERE r.id = $1 FOR UPDATE OF r, e" },
+  /* $1 review, $2 by, $3 role, $4 comment */
+  { "enrol_review_first_approval",
+    "UPDATE reviews SET state = 'awaiting_second_approval',"
+    " first_approver = $2, " COMMENT_JSON ("'approve'")
+    " WHERE id = $1 AND state = 'open' AND four_eyes RETURNING id" },
+  /* $1 review, $2 by, $3 role, $4 comment, $5 approved | rejected.  An
+     approval closes a four-eyes review only as its second, by another. */
+  { "enrol_review_close",
+    "UPDATE reviews SET state = $5, decided_by = $2, decided_at = now(), "
+    COMMENT_JSON ("CASE $5 WHEN 'approved' THEN 'approve' ELSE 'reject' END")
+    " WHERE id = $1 AND state IN ('open', 'awaiting_second_approval')"
+    " AND ($5 = 'rejected' OR NOT four_eyes"
+    "      OR (state = 'awaiting_second_approval' AND first_approver <> $2))"
+    " RETURNING id" },
+  /* $1 enrolment, $2 from, $3 to; moving on needs an enrolment alive */
+  { "enrol_review_enrolment_move",
+    "UPDATE enrolments SET state = $3, updated_at = now()"
+    " WHERE id = $1 AND state = $2"
+    " AND ($3 = 'rejected' OR expires_at > now()) RETURNING id" },
+  /* $1 device, $2 active | denied */
+  { "enrol_review_device_move",
+    "UPDATE devices SET status = $2, decided_at = now()"
+    " WHERE id = $1 AND status = 'pending_review' RETURNING id" },
+  { NULL, NULL }
+};
+
+void
+enrol_review_register_statements (void)
+{
+  core_db_register (stmts);
+}
+
+/* ============================================================== open */
+
+static bool
+needs_four_eyes (int score, const json_t *reasons)
+{
+  int at = risk_threshold ("four_eyes");
+  size_t i;
+  json_t *v;
+
+  if (score >= 0 && at > 0 && score >= at)
+    return true;
+  json_array_foreach (reasons, i, v)
+    if (json_is_string (v)
+        && 0 == strcmp (json_string_value (v), "sanctions_match"))
+      return true;
+  return false;
+}
+
+enum core_db_status
+enrol_review_open (struct core_db *db, enum enrol_review_kind kind,
+                   const char *enrolment_id, const char *device_id,
+                   int score, const json_t *reasons)
+{
+  char *id = core_random_id ("rev");
+  char *reasons_s = json_dumps (reasons, JSON_COMPACT);
+  char score_s[16];
+  const char *k = ENROL_REVIEW_KIND_DEVICE == kind ? "device" : "identity";
+  bool four = needs_four_eyes (score, reasons);
+  const char *p[7] = { id, k, enrolment_id, device_id,
+                       score >= 0 ? score_s : NULL, reasons_s,
+                       four ? "true" : "false" };
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  snprintf (score_s, sizeof score_s, "%d", score);
+  if (NULL != id && NULL != reasons_s)
+    st = core_db_exec (db, "enrol_review_insert", 7, p, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    st = core_audit_append (db, "system", "review.open", id,
+                            json_pack ("{s:s, s:s, s:s?, s:O, s:b}",
+                                       "kind", k,
+                                       "enrolment_id", enrolment_id,
+                                       "device_id", device_id,
+                                       "reasons", reasons,
+                                       "four_eyes", four));
+  free (id);
+  free (reasons_s);
+  return st;
+}
+
+/* ============================================================== views */
+
+static const char *
+states_for (const char *state)
+{
+  static const char *const map[][2] = {
+    { "open", "{open,awaiting_second_approval}" },
+    { "awaiting_second_approval", "{awaiting_second_approval}" },
+    { "approved", "{approved}" },
+    { "rejected", "{rejected}" },
+    { "all", "{open,awaiting_second_approval,approved,rejected}" },
+  };
+
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (0 == strcmp (map[i][0], state))
+      return map[i][1];
+  return NULL;
+}
+
+/* Run @a stmt, whose one row and column is JSON text, into @a out. */
+static enum core_err
+json_query (struct core_db *db, const char *stmt, int n, const char **p,
+            json_t **out)
+{
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, stmt, n, p, &r);
+  enum core_err err = CORE_OK;
+
+  *out = NULL;
+  if (st < 0)
+    return enrol_db_err (db);
+  if (CORE_DB_NO_ROW == st)
+    err = CORE_ERR_NOT_FOUND;
+  else if (NULL == (*out = json_loads (PQgetvalue (r, 0, 0), 0, NULL)))
+    err = CORE_ERR_INTERNAL;
+  PQclear (r);
+  return err;
+}
+
+enum core_err
+enrol_review_list (struct core_db *db, const char *state, const char *kind,
+                   json_t **reviews)
+{
+  const char *p[2] = { states_for (NULL != state ? state : "open"), kind };
+
+  *reviews = NULL;
+  if (NULL == p[0] || (NULL != kind && 0 != strcmp (kind, "identity")
+                       && 0 != strcmp (kind, "device")))
+    return CORE_ERR_BAD_REQUEST;
+  return json_query (db, "enrol_review_list", 2, p, reviews);
+}
+
+enum core_err
+enrol_review_get (struct core_db *db, const char *id, json_t **review)
+{
+  const char *p[1] = { id };
+  json_t *history = NULL;
+  enum core_err err;
+
+  err = json_query (db, "enrol_review_detail", 1, p, review);
+  if (CORE_OK == err)
+    err = json_query (db, "enrol_review_history", 1, p, &history);
+  if (CORE_OK == err)
+    json_object_set_new (*review, "history", history);
+  else if (NULL != *review)
+  {
+    json_decref (*review);
+    *review = NULL;
+  }
+  return err;
+}
+
+/* ============================================================ decide */
+
+/* The review as locked, and what the transaction did. */
+struct decide_tx {
+  const struct enrol_review_decision *d;
+  char kind[16], state[32], enrolment_id[64], device_id[64];
+  char first_approver[64], enrolment_state[32];
+  char device_key[140], install_id[136], client_addr[64];
+  bool four_eyes, expired;
+  /* outcome */
+  enum core_err err;
+  const char *new_state;
+  const char *new_enrolment_state;
+};
+
+static void
+copy_col (char *dst, size_t len, const PGresult *r, int col)
+{
+  const char *v = core_db_value (r, 0, col);
+
+  snprintf (dst, len, "%s", NULL != v ? v : "");
+}
+
+static enum core_db_status
+lock_review (struct core_db *db, struct decide_tx *t)
+{
+  const char *p[1] = { t->d->review_id };
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, "enrol_review_lock", 1, p, &r);
+
+  if (CORE_DB_ONE_ROW == st)
+  {
+    copy_col (t->kind, sizeof t->kind, r, 0);
+    copy_col (t->state, sizeof t->state, r, 1);
+    copy_col (t->enrolment_id, sizeof t->enrolment_id, r, 2);
+    copy_col (t->device_id, sizeof t->device_id, r, 3);
+    t->four_eyes = 't' == PQgetvalue (r, 0, 4)[0];
+    copy_col (t->first_approver, sizeof t->first_approver, r, 5);
+    copy_col (t->enrolment_state, sizeof t->enrolment_state, r, 6);
+    t->expired = 't' == PQgetvalue (r, 0, 7)[0];
+    copy_col (t->device_key, sizeof t->device_key, r, 8);
+    copy_col (t->install_id, sizeof t->install_id, r, 9);
+    copy_col (t->client_addr, sizeof t->client_addr, r, 10);
+  }
+  PQclear (r);
+  return st;
+}
+
+/* Roll back with @a err for the caller. */
+static enum core_db_status
+refuse (struct decide_tx *t, enum core_err err)
+{
+  t->err = err;
+  return CORE_DB_HARD_ERROR;
+}
+
+static bool
+is_device (const struct decide_tx *t)
+{
+  return 0 == strcmp (t->kind, "device");
+}
+
+static const char *
+waiting_state (const struct decide_tx *t)
+{
+  return is_device (t) ? "device_review" : "identity_review";
+}
+
+static enum core_db_status
+move_enrolment (struct core_db *db, struct decide_tx *t, const char *to)
+{
+  const char *p[3] = { t->enrolment_id, waiting_state (t), to };
+  enum core_db_status st;
+
+  st = core_db_exec (db, "enrol_review_enrolment_move", 3, p, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    t->new_enrolment_state = to;
+  return st;
+}
+
+static enum core_db_status
+move_device (struct core_db *db, struct decide_tx *t, const char *to)
+{
+  const char *p[2] = { t->device_id, to };
+
+  if (! is_device (t))
+    return CORE_DB_ONE_ROW;
+  return core_db_exec (db, "enrol_review_device_move", 2, p, NULL);
+}
+
+/* Change the review row by @a stmt with the decider's comment. */
+static enum core_db_status
+update_review (struct core_db *db, struct decide_tx *t, const char *stmt,
+               const char *to)
+{
+  const char *p[5] = { t->d->review_id, t->d->username, t->d->role,
+                       t->d->comment, to };
+  enum core_db_status st;
+
+  st = core_db_exec (db, stmt, NULL != to ? 5 : 4, p, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    t->new_state = NULL != to ? to : "awaiting_second_approval";
+  return st;
+}
+
+static enum core_db_status
+audit_decision (struct core_db *db, struct decide_tx *t, const char *stage)
+{
+  return core_audit_append (db, t->d->username,
+                            t->d->approve ? "review.approve" : "review.reject",
+                            t->d->review_id,
+                            json_pack ("{s:s, s:s, s:s?, s:s, s:s, s:b, s:b}",
+                                       "kind", t->kind,
+                                       "enrolment_id", t->enrolment_id,
+                                       "device_id", t->device_id[0]
+                                       ? t->device_id : NULL,
+                                       "stage", stage,
+                                       "comment", t->d->comment,
+                                       "four_eyes", t->four_eyes,
+                                       "blocklist_address",
+                                       t->d->blocklist_address));
+}
+
+static enum core_db_status
+notify (struct core_db *db, struct decide_tx *t)
+{
+  const char *p[1] = { t->enrolment_id };
+
+  return core_db_exec (db, "enrol_notify", 1, p, NULL);
+}
+
+/* Blocklist the device's key and install id (and address) and audit. */
+static enum core_db_status
+blocklist (struct core_db *db, struct decide_tx *t)
+{
+  enum core_db_status st;
+
+  if (! is_device (t))
+    return CORE_DB_ONE_ROW;
+  st = risk_blocklist_device (db, t->device_id, t->d->blocklist_address,
+                              t->d->comment, t->d->username);
+  if (st < 0)
+    return st;
+  return core_audit_append (db, t->d->username, "blocklist.add", t->device_id,
+                            json_pack ("{s:s, s:s, s:s?, s:s?, s:s}",
+                                       "review_id", t->d->review_id,
+                                       "device_key", t->device_key,
+                                       "install_id", t->install_id[0]
+                                       ? t->install_id : NULL,
+                                       "address", t->d->blocklist_address
+                                       && t->client_addr[0]
+                                       ? t->client_addr : NULL,
+                                       "reason", t->d->comment));
+}
+
+static enum core_db_status
+reject (struct core_db *db, struct decide_tx *t)
+{
+  enum core_db_status st;
+
+  st = update_review (db, t, "enrol_review_close", "rejected");
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  /* An enrolment that expired meanwhile stays expired. */
+  if (st >= 0 && 0 == strcmp (t->enrolment_state, waiting_state (t)))
+    st = move_enrolment (db, t, "rejected");
+  if (st >= 0)
+    st = move_device (db, t, "denied");
+  if (st >= 0)
+    st = blocklist (db, t);
+  if (st >= 0)
+    st = audit_decision (db, t, "final");
+  if (st >= 0)
+    st = notify (db, t);
+  return st;
+}
+
+static enum core_db_status
+approve_first (struct core_db *db, struct decide_tx *t)
+{
+  enum core_db_status st;
+
+  st = update_review (db, t, "enrol_review_first_approval", NULL);
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  if (st >= 0)
+    st = audit_decision (db, t, "first");
+  return st;
+}
+
+static enum core_db_status
+approve_final (struct core_db *db, struct decide_tx *t)
+{
+  enum core_db_status st;
+
+  st = move_device (db, t, "active");
+  if (CORE_DB_ONE_ROW == st)
+    st = move_enrolment (db, t, is_device (t) ? "pin_otp" : "device");
+  if (CORE_DB_ONE_ROW == st)
+    st = update_review (db, t, "enrol_review_close", "approved");
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  if (st >= 0)
+    st = audit_decision (db, t, t->four_eyes ? "second" : "final");
+  if (st >= 0)
+    st = notify (db, t);
+  return st;
+}
+
+static enum core_db_status
+approve (struct core_db *db, struct decide_tx *t)
+{
+  bool second = 0 == strcmp (t->state, "awaiting_second_approval");
+
+  if (t->expired || 0 != strcmp (t->enrolment_state, waiting_state (t)))
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  if (second && 0 == strcmp (t->first_approver, t->d->username))
+    return refuse (t, CORE_ERR_CONFLICT);
+  if (second && 0 != strcmp (t->d->role, "admin"))
+    return refuse (t, CORE_ERR_FORBIDDEN);
+  if (t->four_eyes && ! second)
+    return approve_first (db, t);
+  return approve_final (db, t);
+}
+
+static enum core_db_status
+decide_tx_run (struct core_db *db, void *cls)
+{
+  struct decide_tx *t = cls;
+  enum core_db_status st;
+
+  t->err = CORE_OK;
+  t->new_state = NULL;
+  t->new_enrolment_state = NULL;
+  st = lock_review (db, t);
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_NOT_FOUND);
+  if (st < 0)
+    return st;
+  if (0 == strcmp (t->state, "approved") || 0 == strcmp (t->state, "rejected"))
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  return t->d->approve ? approve (db, t) : reject (db, t);
+}
+
+enum core_err
+enrol_review_decide (struct core_db *db,
+                     const struct enrol_review_decision *d, json_t **result)
+{
+  struct decide_tx t = { .d = d };
+  enum core_db_status st;
+
+  *result = NULL;
+  st = core_db_tx (db, false, &decide_tx_run, &t);
+  if (CORE_OK != t.err)
+    return t.err;
+  if (st < 0)
+    return enrol_db_err (db);
+  *result = json_pack ("{s:s, s:s, s:s, s:s, s:s?, s:s}",
+                       "id", d->review_id, "state", t.new_state,
+                       "kind", t.kind, "enrolment_id", t.enrolment_id,
+                       "device_id", t.device_id[0] ? t.device_id : NULL,
+                       "enrolment_state", NULL != t.new_enrolment_state
+                       ? t.new_enrolment_state : t.enrolment_state);
+  LOG_INFO ("review %s: %s by %s -> %s", d->review_id,
+            d->approve ? "approve" : "reject", d->username, t.new_state);
+  return NULL != *result ? CORE_OK : CORE_ERR_INTERNAL;
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//
+// queue.js -- #/reviews?state=…&kind=… : the flagged devices and identities,
+// with filters (kept in the address, so a link or a reload shows the same
+// list), the risk score as a badge, the reasons in plain words, and how
+// long each has waited.  The list refreshes itself every 30 seconds while
+// it is on screen.
+
+import { api, paths } from "./api.js";
+import { $, announce, current, handleError, showView } from "./frame.js";
+import { formatAge, raw, setText, t } from "./text.js";
+import { applicantName, kindLabel, reasonItem, scoreBadge, stateLabel } from "./widgets.js";
+
+const STATES = ["open", "awaiting_second_approval", "approved", "rejected", "all"];
+const KINDS = ["", "device", "identity"];
+const REFRESH_MS = 30000;
+
+let last = null;        // { filters, reviews } last drawn
+let timer = null;
+
+export function queueFilters (query) {
+  const state = query.get("state");
+  const kind = query.get("kind");
+  return {
+    state: STATES.includes(state) ? state : "open",
+    kind: KINDS.includes(kind) ? kind : "",
+  };
+}
+
+export function queueHash (filters) {
+  const q = new URLSearchParams();
+  if (filters.state && filters.state !== "open")
+    q.set("state", filters.state);
+  if (filters.kind)
+    q.set("kind", filters.kind);
+  const s = q.toString();
+  return "#/reviews" + (s ? "?" + s : "");
+}
+
+// Shows the queue for the filters in query; opts.focus after a navigation,
+// opts.quiet for the periodic refresh (no "loading", no announcement).
+export async function showQueue (query, opts = {}) {
+  const seq = current.seq;
+  const filters = queueFilters(query);
+  $("filter-state").value = filters.state;
+  $("filter-kind").value = filters.kind;
+  showView("reviews", opts);
+  current.redraw = () => last && draw(last.filters, last.reviews);
+  const table = $("queue-table");
+  table.setAttribute("aria-busy", "true");
+  if (!opts.quiet && !(last && sameFilters(last.filters, filters)))
+    setText($("queue-summary"), "queue.loading");
+  schedule();
+  try {
+    const r = await api("GET", paths.reviews({ state: filters.state, kind: filters.kind }));
+    if (seq !== current.seq)
+      return;
+    const reviews = Array.isArray(r && r.reviews) ? r.reviews : [];
+    last = { filters, reviews };
+    draw(filters, reviews);
+    if (!opts.quiet)
+      announce("queue.count", { n: reviews.length });
+  } catch (e) {
+    if (seq !== current.seq)
+      return;
+    if (!opts.quiet || e.status === 401)
+      handleError(e);
+    if (!last || !sameFilters(last.filters, filters))
+      setText($("queue-summary"), "queue.failed");
+  } finally {
+    table.setAttribute("aria-busy", "false");
+    // What the table shows now, for tests and tools: "state|kind", and how
+    // many answers it has had.
+    if (seq === current.seq) {
+      table.dataset.loaded = `${filters.state}|${filters.kind}`;
+      table.dataset.loads = String(Number(table.dataset.loads || 0) + 1);
+    }
+  }
+}
+
+function sameFilters (a, b) {
+  return a.state === b.state && a.kind === b.kind;
+}
+
+function draw (filters, reviews) {
+  const body = $("queue-body");
+  body.replaceChildren();
+  for (const r of reviews)
+    body.append(row(r));
+  $("queue-empty").hidden = reviews.length > 0;
+  $("queue-wrap").hidden = reviews.length === 0;
+  setText($("queue-summary"), reviews.length === 1 ? "queue.count_one" : "queue.count",
+          { n: reviews.length });
+}
+
+function cell (labelKey, ...content) {
+  const td = document.createElement("td");
+  // The column's name, shown before the value when the table becomes a
+  // list of cards on a narrow screen (style.css).
+  td.dataset.i18nAttr = `data-label:${labelKey}`;
+  td.setAttribute("data-label", t(labelKey));
+  td.append(...content);
+  return td;
+}
+
+function row (r) {
+  const tr = document.createElement("tr");
+  tr.dataset.reviewId = r.id;
+  tr.dataset.testid = "review-row";
+  tr.dataset.kind = r.kind || "";
+  tr.dataset.state = r.state || "";
+
+  const who = document.createElement("th");
+  who.scope = "row";
+  const link = document.createElement("a");
+  link.href = "#/reviews/" + encodeURIComponent(r.id);
+  link.dataset.testid = "review-link";
+  const name = applicantName(r.applicant);
+  if (name)
+    link.textContent = name;
+  else
+    setText(link, "queue.no_name");
+  who.append(link);
+  const ids = raw("span", "row__ids", r.enrolment_id || r.id);
+  who.append(ids);
+
+  const reasons = document.createElement("ul");
+  reasons.className = "reasons reasons--inline";
+  for (const c of Array.isArray(r.reasons) ? r.reasons : [])
+    reasons.append(reasonItem(String(c), false));
+
+  const age = raw("span", "age", formatAge(r.age_seconds));
+  if (r.created_at)
+    age.title = r.created_at;
+
+  tr.append(who,
+            cell("queue.col_kind", kindLabel(r.kind)),
+            cell("queue.col_score", scoreBadge(r.score)),
+            cell("queue.col_reasons", reasons),
+            cell("queue.col_age", age),
+            cell("queue.col_state", stateLabel(r.state)));
+  return tr;
+}
+
+// The periodic refresh: only while the queue is on screen and the tab is
+// visible, and never while focus is inside the table (redrawing it would
+// pull the rows out from under the keyboard).
+function schedule () {
+  if (timer)
+    clearTimeout(timer);
+  timer = setTimeout(() => {
+    timer = null;
+    if (current.view !== "reviews")
+      return;
+    const inTable = $("queue-table").contains(document.activeElement);
+    if (document.visibilityState === "visible" && !inTable && last)
+      showQueue(new URLSearchParams(queueHash(last.filters).split("?")[1] || ""),
+                { quiet: true });
+    else
+      schedule();
+  }, REFRESH_MS);
+}
+
+export function initQueue (go) {
+  const apply = () => go(queueHash({ state: $("filter-state").value,
+                                     kind: $("filter-kind").value }), { focus: false });
+  $("queue-filters").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    apply();
+  });
+  // Choosing a filter applies it at once, leaving focus where it is (the
+  // button is there for those who expect one).
+  $("filter-state").addEventListener("change", apply);
+  $("filter-kind").addEventListener("change", apply);
+  $("queue-refresh").addEventListener("click", () => {
+    const f = last ? last.filters : queueFilters(new URLSearchParams());
+    showQueue(new URLSearchParams(queueHash(f).split("?")[1] || ""));
+  });
+}
