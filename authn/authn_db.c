@@ -35,6 +35,30 @@ static const struct core_db_stmt authn_stmts[] = {
     "    ON k.customer_id = c.id AND k.state = 'active'"
     " WHERE c.id = $1"
     " ORDER BY k.created_at, k.id" },
+  /* The same columns as authn_load, and in the same round trip the audit
+     row of an attempt that ends here: an unknown customer, or one that is
+     locked.  A data-modifying CTE runs even when nothing reads it; when it
+     inserts nothing the statement writes nothing and commits nothing.
+     $1 customer, $2 relying party, $3 address, $4 action, $5 limit. */
+  { "authn_load_audited",
+    "WITH c AS ("
+    "  SELECT id, pin_hash, failed_attempts, locked_at IS NOT NULL AS locked"
+    "    FROM customers WHERE id = $1),"
+    " a AS ("
+    "  INSERT INTO authn_audit (customer_id, relying_party, client_addr,"
+    "                           action, outcome, attempts_remaining)"
+    "  SELECT $1, $2, $3, $4,"
+    "         CASE WHEN c.id IS NULL THEN 'unknown_customer' ELSE 'locked' END,"
+    "         CASE WHEN c.id IS NULL THEN NULL ELSE 0 END"
+    "    FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
+    "   WHERE c.id IS NULL OR c.locked OR c.failed_attempts >= $5::integer"
+    "  RETURNING 1)"
+    " SELECT c.id, c.pin_hash, c.failed_attempts, c.locked,"
+    "        k.id, k.otp_type, k.algorithm, k.digits, k.period,"
+    "        encode(k.seed_sealed, 'hex'), k.counter, k.drift"
+    "   FROM c LEFT JOIN credentials k"
+    "     ON k.customer_id = c.id AND k.state = 'active'"
+    "  ORDER BY k.created_at, k.id" },
   /* $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
      $6 action, $7 outcome.  In SET, failed_attempts is the old value; in
      RETURNING, the new one. */
@@ -242,6 +266,32 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
 
   memset (out, 0, sizeof *out);
   st = exec_once (db, "authn_load", 1, params, &res);
+  if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
+    st = CORE_DB_NO_ROW;
+  if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
+    {
+      authn_db_customer_clear (out);
+      st = CORE_DB_HARD_ERROR;
+    }
+  PQclear (res);
+  return st;
+}
+
+enum core_db_status
+authn_db_load_customer_audited (struct core_db *db,
+                                const struct authn_db_audit *a,
+                                unsigned int limit,
+                                struct authn_db_customer *out)
+{
+  char lim[16];
+  const char *params[] = { a->customer_id, a->relying_party, a->client_addr,
+                           a->action, lim };
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  memset (out, 0, sizeof *out);
+  snprintf (lim, sizeof lim, "%u", limit);
+  st = exec_once (db, "authn_load_audited", 5, params, &res);
   if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
     st = CORE_DB_NO_ROW;
   if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)

@@ -67,6 +67,18 @@ enum core_db_status
 authn_db_load_customer (struct core_db *db, const char *customer_id,
                         struct authn_db_customer *out);
 
+/**
+ * Load like authn_db_load_customer and, in the same round trip, write the
+ * audit row of an attempt that ends at once: unknown customer (NO_ROW) or
+ * locked (failed_attempts >= @a limit or locked_at set).  The cheap answer
+ * to a flood costs one statement.
+ */
+enum core_db_status
+authn_db_load_customer_audited (struct core_db *db,
+                                const struct authn_db_audit *a,
+                                unsigned int limit,
+                                struct authn_db_customer *out);
+
 /** Free what authn_db_load_customer allocated (NULL-safe, idempotent). */
 void
 authn_db_customer_clear (struct authn_db_customer *c);

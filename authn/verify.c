@@ -102,16 +102,17 @@ load_or_refuse (struct core_db *db, const struct authn_db_audit *a,
 {
   enum core_db_status st;
 
-  st = authn_db_load_customer (db, a->customer_id, c);
+  /* One statement loads the customer and already audits the attempts
+     that end here (unknown customer, locked). */
+  st = authn_db_load_customer_audited (db, a, lockout_limit (), c);
   if (st < 0)
     return authn_db_err (db);
   if (st == CORE_DB_NO_ROW)
-    return refuse (db, a, "unknown_customer", -1,
-                   CORE_ERR_AUTHENTICATION_FAILED);
+    return CORE_ERR_AUTHENTICATION_FAILED;
   if (!c->locked && c->failed_attempts < (long) lockout_limit ())
     return CORE_OK;
   authn_db_customer_clear (c);
-  return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+  return CORE_ERR_LOCKED;
 }
 
 /* Open a credential's seed.  @return 0, or -1 (logged: our problem). */
