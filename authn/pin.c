@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <unistd.h>
 #include <argon2.h>
 
 #include "authn/pin.h"
@@ -184,6 +187,36 @@ authn_pin_policy (const char *pin, const char *birth_date)
 
 /* ------------------------------------------------------------- Argon2id */
 
+/* Argon2id is memory-hard on purpose: 19 MiB and ~20 ms of a core per
+   hash.  The HTTP workers are many (sized for database concurrency), so
+   without a bound sixteen hashes would share two cores and thrash their
+   caches; a hash waits here instead, and at most one runs per core.  The
+   slots are taken only for the hash itself, never around a query. */
+static sem_t hash_slots;
+static pthread_once_t hash_slots_once = PTHREAD_ONCE_INIT;
+
+static void
+hash_slots_init (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+
+  sem_init (&hash_slots, 0, (unsigned int) (n > 0 ? n : 1));
+}
+
+static void
+hash_slot_take (void)
+{
+  pthread_once (&hash_slots_once, &hash_slots_init);
+  while (sem_wait (&hash_slots) != 0)
+    ;                           /* EINTR */
+}
+
+static void
+hash_slot_give (void)
+{
+  sem_post (&hash_slots);
+}
+
 int
 authn_pin_hash (const char *pin, char **encoded)
 {
@@ -206,9 +239,11 @@ authn_pin_hash (const char *pin, char **encoded)
   enc = malloc (enclen);
   if (enc == NULL)
     goto out;
+  hash_slot_take ();
   rc = argon2id_hash_encoded (core_cfg->argon2_t, core_cfg->argon2_m_kib,
                               core_cfg->argon2_p, pin, strlen (pin), salt,
                               SALT_LEN, HASH_LEN, enc, enclen);
+  hash_slot_give ();
   if (rc != ARGON2_OK)
     {
       LOG_BUG ("argon2id_hash_encoded: %s", argon2_error_message (rc));
@@ -228,7 +263,9 @@ authn_pin_verify (const char *encoded, const char *pin)
 
   if (encoded == NULL || pin == NULL)
     return encoded == NULL ? -1 : 0;
+  hash_slot_take ();
   rc = argon2id_verify (encoded, pin, strlen (pin));
+  hash_slot_give ();
   if (rc == ARGON2_OK)
     return 1;
   if (rc == ARGON2_VERIFY_MISMATCH)

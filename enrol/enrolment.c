@@ -344,6 +344,12 @@ view_from_row (PGresult *r)
   if (NULL != v)
     json_object_set_new (v, "next", NULL != next ? json_string (next)
                          : json_null ());
+  if (NULL != v && 0 == strcmp (state, "completed"))
+  {
+    json_object_set_new (v, "customer_id", json_string (PQgetvalue (r, 0, 6)));
+    json_object_set_new (v, "credential_kind",
+                         json_string (PQgetvalue (r, 0, 7)));
+  }
   return v;
 }
 

@@ -44,6 +44,8 @@ def test_device_credential_completes_and_verifies(guichet, http):
     cus = body["customer_id"]
     assert body["state"] == "completed" and body["credentials"][0]["kind"] == "device"
     assert enrolment_row(guichet, s.eid)[:3] == ("completed", cus, "device")
+    view = s.get(guichet.url(f"/v1/enrolments/{s.eid}"), timeout=10).json()
+    assert (view["state"], view["customer_id"], view["credential_kind"]) == ("completed", cus, "device")
     assert guichet.sql_value("SELECT pin_hash FROM customers WHERE id = %s", cus).startswith("$argon2id$")
     assert guichet.sql_value("SELECT customer_id FROM devices WHERE id = %s", p.device_id) == cus
     cred = guichet.sql("SELECT kind, otp_type, algorithm, state FROM credentials WHERE customer_id = %s", cus)

@@ -19,12 +19,11 @@
 // Screenshots and QR images go to tests/artifacts/e2e/.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { ARTIFACTS, assertNoProblems, baseUrl, fillForm, launch, openPage, outcome,
-         screenshot } from "./lib/browser.mjs";
-import { applicant } from "./lib/mrz.mjs";
+import { assertNoProblems, baseUrl, launch, openPage, screenshot } from "./lib/browser.mjs";
+import { activeId, fits, serverView, shootQr, shownChallenge, toDeviceStep,
+         visibleText } from "./lib/enrolment.mjs";
 import { decodeQr, Phone, psql } from "./lib/phone.mjs";
 
 const T = { timeout: 90000 };
@@ -56,57 +55,6 @@ async function start (opts) {
   assert.equal(res.status(), 200);
   await h.page.locator("#view-form").waitFor({ state: "visible" });
   return h;
-}
-
-async function visibleText (page, selector) {
-  const loc = page.locator(selector);
-  await loc.waitFor({ state: "visible" });
-  return (await loc.innerText()).trim();
-}
-
-const activeId = (page) => page.evaluate(() => document.activeElement && document.activeElement.id);
-
-const fits = (page) => page.evaluate(() =>
-  document.documentElement.scrollWidth <= document.documentElement.clientWidth);
-
-// The challenge the page shows once its image has loaded.
-async function shownChallenge (page, other = null) {
-  await page.waitForFunction((old) => {
-    const img = document.getElementById("qr-img");
-    const id = document.getElementById("qr").dataset.challenge;
-    return id && id !== old && !img.hidden && img.complete && img.naturalWidth > 0
-      && img.getAttribute("src").includes(encodeURIComponent(id));
-  }, other, { timeout: 20000 });
-  return page.getAttribute("#qr", "data-challenge");
-}
-
-// A fresh applicant through the identity check to the QR code: the
-// enrolment id and the challenge shown.
-async function toDeviceStep (page) {
-  await fillForm(page, applicant());
-  await page.click("#submit");
-  const out = await outcome(page);
-  assert.equal(out.state, "device", `expected the device step, page shows ${JSON.stringify(out)}`);
-  const id = await visibleText(page, "[data-testid=enrolment-id]");
-  const challenge = await shownChallenge(page);
-  return { id, challenge };
-}
-
-// What a phone's camera sees: the QR <img> element only.
-async function shootQr (page, name) {
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.locator("#qr-img").screenshot({ path });
-  return path;
-}
-
-// The enrolment as the server tells the page (same session cookie).
-function serverView (page, id) {
-  return page.evaluate(async (eid) => {
-    const r = await fetch(`/v1/enrolments/${encodeURIComponent(eid)}`, {
-      headers: { Accept: "application/json" }, cache: "no-store",
-    });
-    return { status: r.status, body: await r.json() };
-  }, id);
 }
 
 async function dbState (id) {

@@ -89,4 +89,5 @@ export const paths = {
   challenge: (id) => `/v1/enrolments/${encodeURIComponent(id)}/device-challenge`,
   pin: (id) => `/v1/enrolments/${encodeURIComponent(id)}/pin`,
   otpConfirm: (id) => `/v1/enrolments/${encodeURIComponent(id)}/otp-confirm`,
+  credential: (id) => `/v1/enrolments/${encodeURIComponent(id)}/credential`,
 };

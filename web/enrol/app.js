@@ -14,7 +14,9 @@
 // translation), form.js (the applicant form), result.js (the identity
 // decision explained), device.js (the QR code, its countdown and renewal,
 // the long-poll that moves the page on, the wait for a reviewer), pin.js
-// (the PIN and the first code), i18n.js (every word, in French and English).
+// (the PIN and the first code), credential.js (the choice of credential:
+// this phone, another authenticator app or a hardware token, and the
+// completed enrolment), i18n.js (every word, in French and English).
 //
 // Adding a step: write render<State>(enrolment, opts), in its own module if
 // it is long, give it a <section data-view> in index.html, list it in
@@ -23,6 +25,8 @@
 // as soon as another view is shown.
 
 import { api, ApiError, newUuid, paths } from "./api.js";
+import { forgetDone, leaveCredential, renderCompleted, renderCredential as drawCredential,
+         setupCredential } from "./credential.js";
 import { askNewCode, startDeviceStep, startReviewWatch, stopWatching } from "./device.js";
 import { clearFieldErrors, FIELD_BY_PATH, fillCountries, readForm, setFieldError,
          showFieldErrors, updateMrzCount } from "./form.js";
@@ -82,8 +86,11 @@ function viewHeading (name) {
 // Shows one section.  opts.focus moves keyboard and screen-reader focus to
 // its heading (after an action; not on first load).
 function showView (name, opts = {}) {
-  if (name !== current.view)
+  if (name !== current.view) {
     stopWatching();
+    if (current.view === "credential")
+      leaveCredential();
+  }
   for (const s of document.querySelectorAll("[data-view]"))
     s.hidden = s.dataset.view !== name;
   current.view = name;
@@ -138,7 +145,7 @@ function setStatus (enrolment) {
   $("status-id").textContent = enrolment.id || "";
   const when = formatTime(enrolment.expires_at);
   $("status-expires-row").hidden = !when || enrolment.state === "expired"
-    || enrolment.state === "rejected";
+    || enrolment.state === "rejected" || enrolment.state === "completed";
   $("status-expires").textContent = when || "";
   box.hidden = false;
 }
@@ -155,9 +162,9 @@ const STATE_RENDERERS = {
   device_review: renderDeviceReview,
   pin_otp: renderPinOtpState,
   credential: renderCredential,
+  completed: renderCompletedState,
   rejected: renderRejected,
   expired: renderExpired,
-  // completed: the credential issue.
 };
 
 // Shows the enrolment the server just answered.
@@ -213,7 +220,14 @@ function renderPinOtpState (enrolment, opts = {}) {
 }
 
 function renderCredential (enrolment, opts = {}) {
-  showView("credential", opts);
+  showView("credential");
+  drawCredential(enrolment, opts);
+  updateTitle();
+}
+
+function renderCompletedState (enrolment, opts = {}) {
+  renderCompleted(enrolment);
+  showView("completed", opts);
 }
 
 function renderIdentityReview (enrolment, opts = {}) {
@@ -486,6 +500,7 @@ function onRetry () {
 function restart () {
   forgetId();
   forgetPinSet();
+  forgetDone();
   pending = null;
   current.enrolment = null;
   current.redraw = (o) => renderForm(null, o);
@@ -528,6 +543,12 @@ function start () {
         handleError(e, { id });
       }
     },
+  });
+  setupCredential({
+    id: () => current.enrolment && current.enrolment.id,
+    hideBanner,
+    error: (e) => handleError(e),
+    done: () => loadEnrolment(current.enrolment.id, { focus: true, quiet: true }),
   });
   for (const b of document.querySelectorAll("[data-action=restart]"))
     b.addEventListener("click", restart);
