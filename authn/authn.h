@@ -94,7 +94,9 @@ authn_customer_unlock (struct core_db *db, const char *customer_id);
 
 /**
  * Insert a customer with the PIN hash chosen during enrolment, inside the
- * caller's transaction.  @return ONE_ROW, or a database status.
+ * caller's transaction -- or, when @a customer_id exists (a re-enrolment
+ * after a lost credential), give it the new PIN and clear its lockout; its
+ * other credentials are left as they are.  @return ONE_ROW, or a status.
  */
 enum core_db_status
 authn_customer_insert_tx (struct core_db *db, const char *customer_id,

@@ -16,6 +16,13 @@ static const struct core_db_stmt stmts[] = {
     "SELECT id FROM enrolments WHERE state NOT IN ('rejected', 'expired')"
     " AND ((doc_key IS NOT NULL AND doc_key = $1) OR identity_key = $2)"
     " LIMIT 5" },
+  { "enrol_prior_customer",
+    "SELECT customer_id FROM enrolments WHERE state = 'completed'"
+    " AND customer_id IS NOT NULL"
+    " AND ((doc_key IS NOT NULL AND doc_key = $1) OR identity_key = $2)"
+    " ORDER BY completed_at DESC LIMIT 1" },
+  { "enrol_set_customer",
+    "UPDATE enrolments SET customer_id = $2 WHERE id = $1 RETURNING id" },
   { "enrol_get",
     "SELECT id, state, to_char(expires_at AT TIME ZONE 'UTC',"
     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), identity_result::text,"

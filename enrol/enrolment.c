@@ -246,6 +246,30 @@ start_record_idem (struct core_db *db, struct start_tx *t)
   return CORE_DB_NO_ROW == st ? CORE_DB_SOFT_ERROR : st;
 }
 
+/* A customer who enrolled before (same document, or same names and birth
+   date) and comes back, e.g. after a lost phone: the new enrolment skips
+   nothing -- its identity check found the duplicate and a reviewer must
+   approve it -- but completes onto the same customer id. */
+static enum core_db_status
+start_prior_customer (struct core_db *db, struct start_tx *t)
+{
+  const char *p[2] = { t->base->doc_key[0] ? t->base->doc_key : NULL,
+                       t->base->identity_key };
+  PGresult *r = NULL;
+  enum core_db_status st;
+
+  st = core_db_exec (db, "enrol_prior_customer", 2, p, &r);
+  if (CORE_DB_ONE_ROW == st)
+  {
+    const char *q[2] = { t->res->id, PQgetvalue (r, 0, 0) };
+
+    st = core_db_exec (db, "enrol_set_customer", 2, q, NULL);
+  }
+  if (NULL != r)
+    PQclear (r);
+  return st;
+}
+
 static enum core_db_status
 start_tx_run (struct core_db *db, void *cls)
 {
@@ -266,6 +290,9 @@ start_tx_run (struct core_db *db, void *cls)
                             -1, t->idn.reasons);
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
+  st = start_prior_customer (db, t);
+  if (st < 0)
+    return st;
   st = enrol_session_create (db, t->res->id, &t->res->session_token);
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""A lost phone (issue 6): the bank revokes the credential, the customer
+enrols again through a new enrolment that skips nothing -- the identity
+check flags the duplicate, a reviewer approves -- and the new phone
+becomes a credential of the same customer, who logs in with the new PIN."""
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import assert_error  # noqa: E402
+from phone import Phone  # noqa: E402
+from test_admin import Admin, decide, post, review_of  # noqa: E402
+from test_devices import challenge  # noqa: E402
+from test_enrolments import applicant, body_for  # noqa: E402
+
+NEW_PIN = "592046"
+
+
+def enrol_to_completion(guichet, body, pin):
+    s = requests.Session()
+    r = s.post(guichet.url("/v1/enrolments"), json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    s.eid = r.json()["id"]
+    return s, r.json()
+
+
+def finish(guichet, s, pin):
+    c = challenge(guichet, s)
+    p = Phone()
+    assert p.activate(c["qr_payload"]).status_code == 201
+    url = guichet.url(f"/v1/enrolments/{s.eid}")
+    assert s.post(url + "/pin", json={"pin": pin}, timeout=10).status_code == 200
+    assert s.post(url + "/otp-confirm", json={"otp": p.totp()}, timeout=10).status_code == 200
+    r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
+    assert r.status_code == 201, r.text
+    return p, r.json()["customer_id"]
+
+
+def test_lost_phone_reenrolment_keeps_the_customer(guichet, http):
+    body = body_for(applicant())
+    s1, v1 = enrol_to_completion(guichet, body, "480713")
+    assert v1["state"] == "device"
+    old_phone, cus = finish(guichet, s1, "480713")
+    old_cred = guichet.sql_value("SELECT id FROM credentials WHERE customer_id = %s", cus)
+    old_pin_hash = guichet.sql_value("SELECT pin_hash FROM customers WHERE id = %s", cus)
+
+    admin = Admin(guichet, role="admin")
+    a = admin.login()
+    r = post(guichet, a, f"/v1/admin/credentials/{old_cred}/revoke", {"reason": "lost"})
+    assert r.status_code == 200, r.text
+    assert_error(http.verify_otp(cus, "480713", old_phone.totp(time.time() + 30)), 401,
+                 "authentication_failed")
+
+    # the same person, the same passport: a new enrolment, flagged as a duplicate
+    s2, v2 = enrol_to_completion(guichet, body, NEW_PIN)
+    assert v2["state"] == "identity_review"
+    assert v2["identity"]["reasons"] == ["duplicate_identity"], v2
+    rev = review_of(guichet, s2.eid)
+    r = decide(guichet, a, rev["id"], comment="customer called in, lost phone, ID checked")
+    assert r.status_code == 200, r.text
+    assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s", s2.eid) == "device"
+    new_phone, cus2 = finish(guichet, s2, NEW_PIN)
+    assert cus2 == cus, "the new credential belongs to the same customer"
+    creds = dict(guichet.sql("SELECT id, state FROM credentials WHERE customer_id = %s", cus))
+    assert creds[old_cred] == "revoked" and list(creds.values()).count("active") == 1
+    assert guichet.sql_value("SELECT count(*) FROM customers WHERE id = %s", cus) == 1
+    # the customer's PIN is the new one, and the new phone logs in with it
+    assert guichet.sql_value("SELECT pin_hash FROM customers WHERE id = %s", cus) != old_pin_hash
+    r = http.verify_otp(cus, NEW_PIN, new_phone.totp(time.time() + 30))
+    assert r.status_code == 200 and r.json()["credential_id"] != old_cred, r.text
