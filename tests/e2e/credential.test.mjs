@@ -25,12 +25,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
 import { generate as otplibGenerate } from "otplib";
 
 import { adminCliProblem, guichetd } from "./lib/backoffice.mjs";
-import { assertNoProblems, baseUrl, launch, openPage, screenshot } from "./lib/browser.mjs";
+import { assertNoProblems, browserSuite, openEnrolment, screenshot } from "./lib/browser.mjs";
 import { activeId, fits, serverView, shootQr, toCredentialStep,
          visibleText } from "./lib/enrolment.mjs";
 import { decodeQr, Phone } from "./lib/phone.mjs";
@@ -38,33 +38,8 @@ import { hotp } from "./lib/totp.mjs";
 
 const T = { timeout: 90000 };
 const PHONE = { width: 360, height: 740 };
-let BASE;
-let browser;
-let setupError = null;
-
-before(async () => {
-  try {
-    BASE = baseUrl();
-    browser = await launch();
-  } catch (e) {
-    setupError = e;
-  }
-});
-
-after(async () => {
-  if (browser)
-    await browser.close();
-});
-
-async function start (opts) {
-  if (setupError)
-    throw setupError;
-  const h = await openPage(browser, opts);
-  const res = await h.page.goto(BASE + "/");
-  assert.equal(res.status(), 200);
-  await h.page.locator("#view-form").waitFor({ state: "visible" });
-  return h;
-}
+const S = browserSuite();
+const start = (opts) => openEnrolment(S, opts);
 
 // The JSON answer to the next POST whose path ends with suffix, and its
 // status, while action() runs (the page makes the request).
@@ -169,7 +144,7 @@ describe("credential step", () => {
     const { context, page, problems } = await start({ viewport: PHONE });
     const phone = new Phone();
     try {
-      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: S.base });
       const id = await toCredentialStep(page, phone, "43-qr");
       await page.check("#kind-otpauth");
       const issued = await answerTo(page, "/credential", () => page.click("#credential-submit"));

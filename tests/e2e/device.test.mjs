@@ -19,9 +19,9 @@
 // Screenshots and QR images go to tests/artifacts/e2e/.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
-import { assertNoProblems, baseUrl, launch, openPage, screenshot } from "./lib/browser.mjs";
+import { assertNoProblems, browserSuite, openEnrolment, screenshot } from "./lib/browser.mjs";
 import { activeId, fits, serverView, shootQr, shownChallenge, toDeviceStep,
          visibleText } from "./lib/enrolment.mjs";
 import { decodeQr, Phone, psql } from "./lib/phone.mjs";
@@ -29,33 +29,8 @@ import { decodeQr, Phone, psql } from "./lib/phone.mjs";
 const T = { timeout: 90000 };
 const DB = Boolean(process.env.GUICHET_DATABASE_URL);
 const PHONE = { width: 360, height: 740 };
-let BASE;
-let browser;
-let setupError = null;
-
-before(async () => {
-  try {
-    BASE = baseUrl();
-    browser = await launch();
-  } catch (e) {
-    setupError = e;
-  }
-});
-
-after(async () => {
-  if (browser)
-    await browser.close();
-});
-
-async function start (opts) {
-  if (setupError)
-    throw setupError;
-  const h = await openPage(browser, opts);
-  const res = await h.page.goto(BASE + "/");
-  assert.equal(res.status(), 200);
-  await h.page.locator("#view-form").waitFor({ state: "visible" });
-  return h;
-}
+const S = browserSuite();
+const start = (opts) => openEnrolment(S, opts);
 
 async function dbState (id) {
   return psql("SELECT state FROM enrolments WHERE id = :'id';", { id });

@@ -19,46 +19,14 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 
-import { assertNoProblems, baseUrl, fillForm, launch, openPage, outcome,
-         screenshot } from "./lib/browser.mjs";
+import { assertNoProblems, browserSuite, fillForm, openEnrolment, outcome, screenshot } from "./lib/browser.mjs";
 import { applicant, dateFromToday } from "./lib/mrz.mjs";
 
 const T = { timeout: 90000 };
-let BASE;
-let browser;
-let setupError = null;
-
-// A setup failure (no URL, no Chromium) fails every test, so it shows in
-// the "# fail" count rather than as "cancelled".
-before(async () => {
-  try {
-    BASE = baseUrl();
-    browser = await launch();
-  } catch (e) {
-    setupError = e;
-  }
-});
-
-after(async () => {
-  if (browser)
-    await browser.close();
-});
-
-// Opens the page, checks it came with the strict CSP, returns the handles.
-async function start (opts) {
-  if (setupError)
-    throw setupError;
-  const h = await openPage(browser, opts);
-  const res = await h.page.goto(BASE + "/");
-  assert.equal(res.status(), 200);
-  const csp = res.headers()["content-security-policy"] || "";
-  assert.match(csp, /script-src 'self'/, "the page must be served with its CSP");
-  assert.doesNotMatch(csp, /unsafe-inline/);
-  await h.page.locator("#view-form").waitFor({ state: "visible" });
-  return h;
-}
+const S = browserSuite();
+const start = (opts) => openEnrolment(S, opts);
 
 async function submit (page) {
   await page.click("#submit");
@@ -401,7 +369,7 @@ describe("enrolment page", () => {
       await screenshot(page, "10-resume-link-sent");
 
       // A link with a wrong token: refused, and the token leaves the address bar.
-      await page.goto(`${BASE}/#resume=${encodeURIComponent(id)}.AAAAAAAAAAAAAAAAAAAAAA`);
+      await page.goto(`${S.base}/#resume=${encodeURIComponent(id)}.AAAAAAAAAAAAAAAAAAAAAA`);
       await page.locator("#session-heading", { hasText: "link can no longer be used" })
         .waitFor({ state: "visible" });
       assert.equal(await page.evaluate(() => location.hash), "");
@@ -432,7 +400,7 @@ describe("enrolment page", () => {
 
       // Opened in a fresh tab, as from the mail client.
       const tab = await context.newPage();
-      await tab.goto(`${BASE}/#resume=${link}`);
+      await tab.goto(`${S.base}/#resume=${link}`);
       await tab.locator("[data-testid=view-device]").waitFor({ state: "visible" });
       assert.equal(await visibleText(tab, "[data-testid=enrolment-id]"), id);
       assert.equal(await tab.evaluate(() => location.hash), "", "the token leaves the address bar");
@@ -443,7 +411,7 @@ describe("enrolment page", () => {
 
       // The link works once.
       await context.clearCookies();
-      await tab.goto(`${BASE}/#resume=${link}`);
+      await tab.goto(`${S.base}/#resume=${link}`);
       await tab.locator("#session-heading", { hasText: "link can no longer be used" })
         .waitFor({ state: "visible" });
       await assertNoProblems(problems);

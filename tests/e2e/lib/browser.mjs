@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
@@ -101,4 +102,39 @@ export async function outcome (page, timeout = 20000) {
       .map((e) => `${e.id}: ${e.textContent}`),
     reasons: [...document.querySelectorAll("[data-reason]")].map((e) => e.dataset.reason),
   }));
+}
+
+// One Chromium for a whole test file.  A setup failure (no URL, no
+// Chromium) is kept and thrown by every test, so it shows in the "# fail"
+// count rather than as "cancelled".
+export function browserSuite () {
+  const suite = { base: null, browser: null, error: null };
+  before(async () => {
+    try {
+      suite.base = baseUrl();
+      suite.browser = await launch();
+    } catch (e) {
+      suite.error = e;
+    }
+  });
+  after(async () => {
+    if (suite.browser)
+      await suite.browser.close();
+  });
+  return suite;
+}
+
+// Opens the enrolment page in a new context, checks it came with the strict
+// CSP, and waits for the applicant form.  @return the openPage() handles.
+export async function openEnrolment (suite, opts) {
+  if (suite.error)
+    throw suite.error;
+  const h = await openPage(suite.browser, opts);
+  const res = await h.page.goto(suite.base + "/");
+  assert.equal(res.status(), 200);
+  const csp = res.headers()["content-security-policy"] || "";
+  assert.match(csp, /script-src 'self'/, "the page must be served with its CSP");
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  await h.page.locator("#view-form").waitFor({ state: "visible" });
+  return h;
 }
