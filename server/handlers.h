@@ -16,6 +16,7 @@ void srv_http_metrics (struct srv_request *rq);
 /* http_static.c */
 void srv_http_index (struct srv_request *rq);
 void srv_http_enrol_file (struct srv_request *rq);
+void srv_http_common_file (struct srv_request *rq);
 void srv_http_backoffice_index (struct srv_request *rq);
 void srv_http_backoffice_file (struct srv_request *rq);
 

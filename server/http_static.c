@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * http_static.c -- the browser pages: web/enrol/index.html at "/", and the
- * files of web/enrol/ and web/backoffice/ by name.
+ * files of web/enrol/, web/backoffice/ and web/common/ (the modules both
+ * apps share) by name.
  *
  * Only plain file names reach this file (the router's {file} capture has
  * no '/' and no leading '.'), so a path can never climb out of web_root.
@@ -97,6 +98,12 @@ void
 srv_http_enrol_file (struct srv_request *rq)
 {
   serve_file (rq, "enrol", rq->args[0]);
+}
+
+void
+srv_http_common_file (struct srv_request *rq)
+{
+  serve_file (rq, "common", rq->args[0]);
 }
 
 void

@@ -19,6 +19,8 @@ static const struct srv_route routes[] = {
     .name = "web_index" },
   { .method = "GET", .path = "/enrol/{file}", .handler = &srv_http_enrol_file,
     .name = "web_enrol" },
+  { .method = "GET", .path = "/common/{file}", .handler = &srv_http_common_file,
+    .name = "web_common" },
   { .method = "GET", .path = "/backoffice/", .handler = &srv_http_backoffice_index,
     .name = "web_backoffice" },
   { .method = "GET", .path = "/backoffice/{file}",

@@ -97,3 +97,12 @@ def test_json_errors_everywhere(guichet):
     assert_error(requests.get(guichet.url("/v1/no-such-thing"), timeout=10), 404, "not_found")
     assert_error(requests.post(guichet.url("/healthz"), json={}, timeout=10), 405,
                  "method_not_allowed")
+
+
+def test_shared_web_module_and_no_path_escape(guichet):
+    import requests as _rq
+    r = _rq.get(guichet.url("/common/text_core.js"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/javascript")
+    assert "makeText" in r.text
+    for bad in ("/common/..%2Fenrol%2Findex.html", "/common/.hidden.js", "/common/missing.js"):
+        assert _rq.get(guichet.url(bad), timeout=10).status_code == 404, bad
