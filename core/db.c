@@ -5,9 +5,12 @@
  * transaction runner (see db.h).
  *
  * Each thread owns its connection (a __thread struct), so nothing here needs
- * a lock once start-up has registered the statements.  A connection that
- * breaks is closed and re-opened by the next core_db_thread(), which
- * prepares every statement again.  Failures are logged once, by statement
+ * a lock once start-up has registered the statements.  A statement is
+ * prepared on a connection the first time that connection runs it, not at
+ * connect: there are hundreds, a worker uses a few, and preparing them all
+ * cost every new connection ~80 ms of round trips and server parsing (16
+ * workers connecting under load spent a second of CPU on it).  A connection
+ * that breaks is closed and re-opened by the next core_db_thread().  Failures are logged once, by statement
  * name, with the SQLSTATE and server message: never with the parameters,
  * which may be secrets.  This file must never build SQL from strings.
  */
@@ -18,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <time.h>
 
 #define MAX_TABLES 64
@@ -26,11 +31,18 @@
 struct core_db {
   PGconn *conn;
   bool down_logged;     /* "cannot connect" already said on this thread */
+  uint8_t *prepared;    /* per statement index: prepared on conn */
 };
 
 static const struct core_db_stmt *registry[MAX_TABLES];
 static size_t registry_len;
 static char *conninfo;
+
+/* Every registered statement, sorted by name; built once, at the first
+   connection, after start-up has registered them all. */
+static const struct core_db_stmt **stmt_index;
+static size_t stmt_count;
+static pthread_once_t stmt_index_once = PTHREAD_ONCE_INIT;
 
 static __thread struct core_db thread_db;
 static __thread char last_sqlstate[6];
@@ -38,12 +50,69 @@ static __thread char last_sqlstate[6];
 void
 core_db_register (const struct core_db_stmt *stmts)
 {
-  if (registry_len == MAX_TABLES)
+  if (registry_len == MAX_TABLES || stmt_index != NULL)
     {
-      LOG_BUG ("more than %d statement tables registered", MAX_TABLES);
+      LOG_BUG ("statement table registered %s",
+               stmt_index != NULL ? "after the first connection"
+                                  : "beyond the table limit");
       abort ();
     }
   registry[registry_len++] = stmts;
+}
+
+static int
+stmt_cmp (const void *a, const void *b)
+{
+  return strcmp ((*(const struct core_db_stmt *const *) a)->name,
+                 (*(const struct core_db_stmt *const *) b)->name);
+}
+
+static void
+stmt_index_build (void)
+{
+  size_t n = 0, k = 0;
+
+  for (size_t t = 0; t < registry_len; t++)
+    for (const struct core_db_stmt *s = registry[t]; s->name != NULL; s++)
+      n++;
+  stmt_index = calloc (n > 0 ? n : 1, sizeof *stmt_index);
+  if (stmt_index == NULL)
+    {
+      LOG_BUG ("out of memory");
+      abort ();
+    }
+  for (size_t t = 0; t < registry_len; t++)
+    for (const struct core_db_stmt *s = registry[t]; s->name != NULL; s++)
+      stmt_index[k++] = s;
+  qsort (stmt_index, n, sizeof *stmt_index, stmt_cmp);
+  for (size_t i = 1; i < n; i++)
+    if (strcmp (stmt_index[i - 1]->name, stmt_index[i]->name) == 0)
+      {
+        LOG_BUG ("statement %s registered twice", stmt_index[i]->name);
+        abort ();
+      }
+  stmt_count = n;
+}
+
+/* @return the index of statement @a name, or -1. */
+static long
+stmt_find (const char *name)
+{
+  size_t lo = 0, hi = stmt_count;
+
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+      int c = strcmp (name, stmt_index[mid]->name);
+
+      if (c == 0)
+        return (long) mid;
+      if (c < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return -1;
 }
 
 void
@@ -74,16 +143,6 @@ core_db_last_sqlstate (void)
  * Connections
  * ================================================================ */
 
-static const struct core_db_stmt *
-find_stmt (const char *name)
-{
-  for (size_t t = 0; t < registry_len; t++)
-    for (const struct core_db_stmt *s = registry[t]; s->name != NULL; s++)
-      if (strcmp (s->name, name) == 0)
-        return s;
-  return NULL;
-}
-
 /* @return true if @a s was prepared on @a conn (failure logged). */
 static bool
 prepare_one (PGconn *conn, const struct core_db_stmt *s)
@@ -98,16 +157,6 @@ prepare_one (PGconn *conn, const struct core_db_stmt *s)
                : PQerrorMessage (conn));
   PQclear (r);
   return ok;
-}
-
-/* Prepare every registered statement.  One that fails (e.g. its table is
- * not migrated yet) is logged and prepared again when first used. */
-static void
-prepare_all (PGconn *conn)
-{
-  for (size_t t = 0; t < registry_len; t++)
-    for (const struct core_db_stmt *s = registry[t]; s->name != NULL; s++)
-      prepare_one (conn, s);
 }
 
 /* Server notices (e.g. "relation already exists, skipping") go to the
@@ -137,6 +186,8 @@ db_close (struct core_db *db)
   if (db->conn != NULL)
     PQfinish (db->conn);
   db->conn = NULL;
+  free (db->prepared);
+  db->prepared = NULL;
 }
 
 /* Does an idle connection have anything to read?  We use no LISTEN on
@@ -169,8 +220,11 @@ ensure_conn (struct core_db *db)
   if (db->conn != NULL && PQstatus (db->conn) == CONNECTION_OK)
     return true;
   db_close (db);
+  pthread_once (&stmt_index_once, &stmt_index_build);
   db->conn = connect_once ();
-  if (db->conn == NULL || PQstatus (db->conn) != CONNECTION_OK)
+  db->prepared = calloc (stmt_count > 0 ? stmt_count : 1, 1);
+  if (db->conn == NULL || PQstatus (db->conn) != CONNECTION_OK
+      || db->prepared == NULL)
     {
       if (!db->down_logged)
         LOG_WARN ("cannot connect to the database: %s",
@@ -184,7 +238,6 @@ ensure_conn (struct core_db *db)
   if (db->down_logged)
     LOG_INFO ("database connection restored");
   db->down_logged = false;
-  prepare_all (db->conn);
   return true;
 }
 
@@ -287,16 +340,29 @@ is_missing_statement (const PGresult *r)
   return state != NULL && strcmp (state, "26000") == 0;
 }
 
-/* The statement was not prepared on this connection (it failed at connect,
- * or the server lost it).  Outside a transaction, prepare it and run again;
- * inside one (now aborted), reset the connection so the runner's next
- * attempt reconnects and prepares everything. */
+/* Prepare statement @a i on this connection unless it is already.
+   @return false (logged) if it cannot be prepared. */
+static bool
+ensure_prepared (struct core_db *db, long i)
+{
+  if (db->prepared[i])
+    return true;
+  if (!prepare_one (db->conn, stmt_index[i]))
+    return false;
+  db->prepared[i] = 1;
+  return true;
+}
+
+/* The server lost a statement we prepared (a pooler's DISCARD ALL, say).
+ * Outside a transaction, prepare it again and run again; inside one (now
+ * aborted), reset the connection so the runner's next attempt starts on a
+ * fresh one. */
 static PGresult *
-recover_missing (struct core_db *db, const char *stmt, int nparams,
+recover_missing (struct core_db *db, long i, int nparams,
                  const char *const *values, const int *lengths,
                  const int *formats, PGresult *r, bool *soft)
 {
-  const struct core_db_stmt *s = find_stmt (stmt);
+  const char *stmt = stmt_index[i]->name;
 
   if (PQtransactionStatus (db->conn) != PQTRANS_IDLE)
     {
@@ -307,7 +373,8 @@ recover_missing (struct core_db *db, const char *stmt, int nparams,
       *soft = true;
       return NULL;
     }
-  if (s == NULL || !prepare_one (db->conn, s))
+  db->prepared[i] = 0;
+  if (!ensure_prepared (db, i))
     return r;
   PQclear (r);
   return exec_prepared (db, stmt, nparams, values, lengths, formats);
@@ -321,15 +388,27 @@ core_db_exec_params (struct core_db *db, const char *stmt, int nparams,
   enum core_db_status st;
   bool soft = false;
   PGresult *r;
+  long i;
 
   if (res != NULL)
     *res = NULL;
   if (db == NULL || db->conn == NULL)
     return CORE_DB_HARD_ERROR;
+  i = stmt_find (stmt);
+  if (i < 0)
+    {
+      LOG_BUG ("statement %s is not registered", stmt);
+      return CORE_DB_HARD_ERROR;
+    }
+  if (!ensure_prepared (db, i))
+    {
+      if (PQstatus (db->conn) == CONNECTION_BAD)
+        db_close (db);
+      return CORE_DB_HARD_ERROR;
+    }
   r = exec_prepared (db, stmt, nparams, values, lengths, formats);
   if (r != NULL && is_missing_statement (r))
-    r = recover_missing (db, stmt, nparams, values, lengths, formats, r,
-                         &soft);
+    r = recover_missing (db, i, nparams, values, lengths, formats, r, &soft);
   if (soft)
     return CORE_DB_SOFT_ERROR;
   st = classify (db, stmt, r);
