@@ -9,6 +9,25 @@
  * (WHERE counter <= the last unspent value), so of 16 parallel submissions
  * of one code exactly one wins.  Parameters are text, never spliced into
  * SQL; seeds travel hex-encoded so the result format does not matter.
+ *
+ * Durability.  What decides an answer -- a failure counted, a lock, a
+ * success -- commits synchronously: the WAL is on disk before the answer
+ * leaves.  Two writes do not need their own flush, and each would cost one
+ * (on this kind of machine the flush, not the SQL, is the price of a
+ * statement):
+ *  - spending a code (authn_consume) is always followed, before any
+ *    answer that accepts it or counts its PIN, by a synchronous commit of
+ *    the same connection, and a flush writes the WAL in order, so the spend
+ *    is durable by then.  Only a request that dies in between (500) could
+ *    lose it after a crash, and that request accepted nothing;
+ *  - the audit row of an attempt refused without changing anything
+ *    (unknown customer, locked, replayed code) is committed with
+ *    synchronous_commit off unless audit_refusals_sync is set: a crash of
+ *    PostgreSQL itself may lose the last fraction of a second of such rows
+ *    (wal_writer_delay x 3), never a count or a lock.  This is what keeps
+ *    a flood against a locked customer cheap.
+ * Both are set with set_config(..., true) inside the statement: local to
+ * its own (implicit) transaction, read at its commit.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +35,7 @@
 #include <string.h>
 
 #include "authn/authn_db.h"
+#include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
 
@@ -39,7 +59,8 @@ static const struct core_db_stmt authn_stmts[] = {
      row of an attempt that ends here: an unknown customer, or one that is
      locked.  A data-modifying CTE runs even when nothing reads it; when it
      inserts nothing the statement writes nothing and commits nothing.
-     $1 customer, $2 relying party, $3 address, $4 action, $5 limit. */
+     $1 customer, $2 relying party, $3 address, $4 action, $5 limit,
+     $6 synchronous_commit of the audit row ('on' or 'off'). */
   { "authn_load_audited",
     "WITH c AS ("
     "  SELECT id, pin_hash, failed_attempts, locked_at IS NOT NULL AS locked"
@@ -51,6 +72,8 @@ static const struct core_db_stmt authn_stmts[] = {
     "         CASE WHEN c.id IS NULL THEN 'unknown_customer' ELSE 'locked' END,"
     "         CASE WHEN c.id IS NULL THEN NULL ELSE 0 END"
     "    FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
+    "         CROSS JOIN (SELECT set_config('synchronous_commit', $6, true))"
+    "           AS durability"
     "   WHERE c.id IS NULL OR c.locked OR c.failed_attempts >= $5::integer"
     "  RETURNING 1)"
     " SELECT c.id, c.pin_hash, c.failed_attempts, c.locked,"
@@ -88,16 +111,22 @@ static const struct core_db_stmt authn_stmts[] = {
     "                          client_addr, action, outcome)"
     " SELECT c.id, $3, $4, $5, 'verify', 'accepted' FROM c"
     " RETURNING id" },
+  /* A refusal that counts nothing.  $8 synchronous_commit ('on'/'off'). */
   { "authn_audit",
     "INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
     "                         client_addr, action, outcome,"
     "                         attempts_remaining)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7::integer)" },
+    " SELECT $1, $2, $3, $4, $5, $6, $7::integer"
+    "   FROM (SELECT set_config('synchronous_commit', $8, true))"
+    "     AS durability" },
   /* $1 credential, $2 new counter, $3 drift, $4 highest counter that
-     leaves the code unspent */
+     leaves the code unspent.  Asynchronous commit: see the top of this
+     file. */
   { "authn_consume",
     "UPDATE credentials"
     "   SET counter = $2::bigint, drift = $3::integer, last_used_at = now()"
+    "  FROM (SELECT set_config('synchronous_commit', 'off', true))"
+    "    AS durability"
     " WHERE id = $1 AND state = 'active' AND counter <= $4::bigint"
     " RETURNING id" },
   /* $1 credential, $2 new counter, $3 max old counter, $4 relying party,
@@ -164,6 +193,13 @@ exec_once (struct core_db *db, const char *stmt, int n,
         break;
     }
   return st;
+}
+
+/* synchronous_commit for the audit row of a refusal (see the top). */
+static const char *
+refusal_commit (void)
+{
+  return core_cfg != NULL && core_cfg->audit_refusals_sync ? "on" : "off";
 }
 
 /* ------------------------------------------------------------------ load */
@@ -292,13 +328,13 @@ authn_db_load_customer_audited (struct core_db *db,
 {
   char lim[16];
   const char *params[] = { a->customer_id, a->relying_party, a->client_addr,
-                           a->action, lim };
+                           a->action, lim, refusal_commit () };
   PGresult *res = NULL;
   enum core_db_status st;
 
   memset (out, 0, sizeof *out);
   snprintf (lim, sizeof lim, "%u", limit);
-  st = exec_once (db, "authn_load_audited", 5, params, &res);
+  st = exec_once (db, "authn_load_audited", 6, params, &res);
   if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
     st = CORE_DB_NO_ROW;
   if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
@@ -361,10 +397,11 @@ authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
   char left[16];
   const char *params[] = { a->customer_id, a->credential_id,
                            a->relying_party, a->client_addr, a->action,
-                           outcome, remaining < 0 ? NULL : left };
+                           outcome, remaining < 0 ? NULL : left,
+                           refusal_commit () };
 
   snprintf (left, sizeof left, "%d", remaining);
-  return exec_once (db, "authn_audit", 7, params, NULL);
+  return exec_once (db, "authn_audit", 8, params, NULL);
 }
 
 /* ----------------------------------------------------------- OTP state */

@@ -71,7 +71,8 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
  * Load like authn_db_load_customer and, in the same round trip, write the
  * audit row of an attempt that ends at once: unknown customer (NO_ROW) or
  * locked (failed_attempts >= @a limit or locked_at set).  The cheap answer
- * to a flood costs one statement.
+ * to a flood costs one statement (its audit row committed as
+ * authn_db_audit's).
  */
 enum core_db_status
 authn_db_load_customer_audited (struct core_db *db,
@@ -102,7 +103,8 @@ authn_db_succeed (struct core_db *db, const struct authn_db_audit *a,
                   unsigned int limit);
 
 /**
- * Insert an audit row that counts nothing (unknown customer, locked).
+ * Insert an audit row that counts nothing (locked, replayed code), with
+ * synchronous_commit off unless audit_refusals_sync is set (authn_db.c).
  * @param remaining  attempts remaining, or < 0 for NULL
  */
 enum core_db_status
@@ -113,6 +115,8 @@ authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
  * Accept a code: set counter to @a new_counter (and drift) only if the
  * stored counter is still <= @a max_old, i.e. the code is not spent.
  * HOTP match m: new m + 1, max_old m.  TOTP step s: new s, max_old s - 1.
+ * Commits asynchronously: the caller's next synchronous commit (success or
+ * counted failure) makes it durable before any answer depends on it.
  * @return ONE_ROW (accepted), NO_ROW (spent meanwhile or revoked), errors
  */
 enum core_db_status

@@ -61,6 +61,7 @@ static const struct key_def key_table[] = {
   UINT (workers, 16, 1, 256),
   SIZE (max_body, 65536, 1024, 64ULL * 1024 * 1024),
   UINT (lockout_attempts, 5, 1, 100),
+  UINT (audit_refusals_sync, 0, 0, 1),
   UINT (totp_window, 1, 0, 10),
   UINT (hotp_lookahead, 10, 0, 1000),
   UINT (resync_window, 1000, 1, 100000),

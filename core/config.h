@@ -24,6 +24,8 @@ struct core_config {
                                 database connection; key workers */
   size_t max_body;           /* default body cap in bytes; key max_body */
   unsigned int lockout_attempts;   /* key lockout_attempts (default 5) */
+  unsigned int audit_refusals_sync; /* 1: refusals' audit rows commit
+                                       synchronously too (default 0) */
   unsigned int totp_window;        /* steps either side (default 1) */
   unsigned int hotp_lookahead;     /* default 10 */
   unsigned int resync_window;      /* default 1000 */
