@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <argon2.h>
 
 #include "authn/otp.h"
 #include "authn/pin.h"
@@ -415,6 +416,63 @@ test_pin_hash_round_trip (void **state)
   test_cfg.argon2_t = 1;
 }
 
+/* Verification parses the encoded hash itself (to hash in the slot's own
+   memory): whatever libargon2 writes must verify exactly as libargon2's
+   own argon2id_verify would, and anything else must not. */
+static void
+test_pin_verify_libargon2_encodings (void **state)
+{
+  static const struct {
+    uint32_t t, m, p;
+    size_t salt_len, hash_len;
+  } cases[] = {
+    { 1, 64, 1, 16, 32 }, { 2, 256, 2, 8, 16 }, { 3, 96, 1, 32, 64 },
+    { 1, 32, 4, 17, 33 },
+  };
+  uint8_t salt[32];
+  char enc[256], bad[256];
+  const char *pin = "9051728";
+
+  (void) state;
+  core_cfg = &test_cfg;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      for (size_t j = 0; j < sizeof salt; j++)
+        salt[j] = (uint8_t) (0x5a ^ (i * 31 + j));
+      assert_int_equal (argon2id_hash_encoded (cases[i].t, cases[i].m,
+                                               cases[i].p, pin, strlen (pin),
+                                               salt, cases[i].salt_len,
+                                               cases[i].hash_len, enc,
+                                               sizeof enc), ARGON2_OK);
+      assert_int_equal (authn_pin_verify (enc, pin), 1);
+      assert_int_equal (argon2id_verify (enc, pin, strlen (pin)), ARGON2_OK);
+      assert_int_equal (authn_pin_verify (enc, "9051729"), 0);
+      /* one hash character changed: a mismatch, not an error */
+      strcpy (bad, enc);
+      bad[strlen (bad) - 2] = bad[strlen (bad) - 2] == 'A' ? 'B' : 'A';
+      assert_int_equal (authn_pin_verify (bad, pin), 0);
+    }
+  /* malformed: neither accepted nor a mismatch */
+  static const char *const malformed[] = {
+    "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$",
+    "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA=="
+    "$m8O2+v0eZgE/l3xh6vbm7cz1TiyC8m0Gk8b3MXahIqw",
+    "$argon2id$v=19$m=064,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA"
+    "$m8O2+v0eZgE/l3xh6vbm7cz1TiyC8m0Gk8b3MXahIqw",
+    "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2Fsd-"
+    "$m8O2+v0eZgE/l3xh6vbm7cz1TiyC8m0Gk8b3MXahIqw",
+    "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA"
+    "$m8O2+v0eZgE/l3xh6vbm7cz1TiyC8m0Gk8b3MXahIqw$",
+    "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA"
+    "$m8O2+v0eZgE/l3xh6vbm7cz1TiyC8m0Gk8b3MXahIqw",
+    "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA"
+    "$m8O2+v0eZgE/l3xh6vbm7cz1TiyC8m0Gk8b3MXahIqw",
+    "",
+  };
+  for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+    assert_int_equal (authn_pin_verify (malformed[i], pin), -1);
+}
+
 int
 main (void)
 {
@@ -433,6 +491,7 @@ main (void)
     cmocka_unit_test (test_pin_policy_accepts),
     cmocka_unit_test (test_pin_policy_birth_date),
     cmocka_unit_test (test_pin_hash_round_trip),
+    cmocka_unit_test (test_pin_verify_libargon2_encodings),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
