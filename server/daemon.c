@@ -3,23 +3,35 @@
  * daemon.c -- the libmicrohttpd daemon of guichetd.
  *
  * Worker threads are sized for database concurrency, not for cores: each of
- * the `workers` threads of libmicrohttpd's pool holds its own PostgreSQL
- * connection and blocks on it, so `workers` transactions can be in flight
- * for PostgreSQL's group commit.  This file accumulates bodies under the
- * route's cap, answers the protocol errors (404, 405, 413, 415) before any
- * handler runs, checks authentication, and queues exactly one response per
- * request.  It must never let a client's input turn into a 500.
+ * the `workers` threads holds its own PostgreSQL connection and blocks on
+ * it, so `workers` transactions can be in flight for PostgreSQL's group
+ * commit.  That only holds if connections are spread over the workers, and
+ * libmicrohttpd's own thread pool does not spread them: its workers share
+ * the listening socket and whichever wakes first accepts up to ten at once
+ * (16 connections from one client landed on 5 to 7 of 16 threads, so at
+ * most 5 to 7 requests ran at a time).  Here one acceptor thread owns the
+ * listening socket and hands each connection to the worker -- a
+ * single-threaded libmicrohttpd daemon -- with the fewest open.
+ *
+ * This file also accumulates bodies under the route's cap, answers the
+ * protocol errors (404, 405, 413, 415) before any handler runs, checks
+ * authentication, and queues exactly one response per request.  It must
+ * never let a client's input turn into a 500.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/crypto.h"
@@ -413,6 +425,201 @@ parse_listen (const char *listen, struct sockaddr_storage *ss,
   return 1 == inet_pton (AF_INET, host, &s4->sin_addr) ? 0 : -1;
 }
 
+/* ------------------------------------------------------------ workers */
+
+#define MAX_CONNECTIONS 4000
+
+struct worker {
+  struct MHD_Daemon *d;
+  atomic_uint open;             /* connections handed to it, not yet closed */
+};
+
+static struct {
+  struct worker *w;
+  unsigned int n;
+  int listen_fd;
+  atomic_bool stopping;
+  pthread_t thread;
+  unsigned int next;            /* where the search for a tie starts */
+} pool = { .listen_fd = -1 };
+
+static void
+connection_notify (void *cls, struct MHD_Connection *conn,
+                   void **socket_context,
+                   enum MHD_ConnectionNotificationCode toe)
+{
+  struct worker *w = cls;
+
+  (void) conn;
+  (void) socket_context;
+  if (MHD_CONNECTION_NOTIFY_CLOSED == toe)
+    atomic_fetch_sub (&w->open, 1);
+}
+
+/* The worker with the fewest open connections; ties go round. */
+static struct worker *
+least_loaded (unsigned int *total)
+{
+  struct worker *best = NULL;
+  unsigned int best_open = UINT_MAX;
+
+  *total = 0;
+  for (unsigned int k = 0; k < pool.n; k++)
+  {
+    struct worker *w = &pool.w[(pool.next + k) % pool.n];
+    unsigned int open = atomic_load (&w->open);
+
+    *total += open;
+    if (open < best_open)
+    {
+      best = w;
+      best_open = open;
+    }
+  }
+  pool.next = (pool.next + 1) % pool.n;
+  return best;
+}
+
+static void *
+acceptor (void *cls)
+{
+  (void) cls;
+  for (;;)
+  {
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    unsigned int total;
+    struct worker *w;
+    int fd = accept4 (pool.listen_fd, (struct sockaddr *) &addr, &len,
+                      SOCK_CLOEXEC);
+
+    if (fd < 0)
+    {
+      if (atomic_load (&pool.stopping))
+        break;
+      if (EMFILE == errno || ENFILE == errno || ENOBUFS == errno
+          || ENOMEM == errno)
+      {
+        /* out of descriptors: let the backlog wait a moment */
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+        LOG_WARN ("accept: %s", strerror (errno));
+        nanosleep (&ts, NULL);
+      }
+      continue;                 /* EINTR, ECONNABORTED, ... */
+    }
+    w = least_loaded (&total);
+    if (total >= MAX_CONNECTIONS)
+    {
+      close (fd);
+      continue;
+    }
+    atomic_fetch_add (&w->open, 1);
+    if (MHD_YES != MHD_add_connection (w->d, fd, (struct sockaddr *) &addr,
+                                       len))
+      atomic_fetch_sub (&w->open, 1);   /* it closed fd */
+  }
+  return NULL;
+}
+
+static int
+listen_on (const struct sockaddr_storage *ss, socklen_t sslen)
+{
+  int one = 1;
+  int fd = socket (ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return -1;
+  if (0 != setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)
+      || (AF_INET6 == ss->ss_family
+          && 0 != setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+                              sizeof one))
+      || 0 != bind (fd, (const struct sockaddr *) ss, sslen)
+      || 0 != listen (fd, 1024))
+  {
+    int e = errno;
+
+    close (fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+static void
+workers_stop (void)
+{
+  if (pool.listen_fd >= 0)
+  {
+    atomic_store (&pool.stopping, true);
+    shutdown (pool.listen_fd, SHUT_RDWR);       /* wakes accept() */
+    pthread_join (pool.thread, NULL);
+    close (pool.listen_fd);
+    pool.listen_fd = -1;
+  }
+  for (unsigned int i = 0; i < pool.n; i++)
+    if (NULL != pool.w[i].d)
+      MHD_stop_daemon (pool.w[i].d);
+  free (pool.w);
+  pool.w = NULL;
+  pool.n = 0;
+}
+
+/* @return 0, or -1 (logged, nothing left running). */
+static int
+workers_start (const struct sockaddr_storage *ss, socklen_t sslen)
+{
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+                       | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG
+                       | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+  sigset_t all, old;
+  int rc;
+
+  if (AF_INET6 == ss->ss_family)
+    flags |= MHD_USE_IPv6;
+  pool.n = core_cfg->workers;
+  pool.w = calloc (pool.n, sizeof *pool.w);
+  if (NULL == pool.w)
+    return -1;
+  for (unsigned int i = 0; i < pool.n; i++)
+  {
+    pool.w[i].d = MHD_start_daemon (
+      flags, 0, NULL, NULL, &access_handler, NULL,
+      MHD_OPTION_NOTIFY_COMPLETED, &request_completed, NULL,
+      MHD_OPTION_NOTIFY_CONNECTION, &connection_notify, &pool.w[i],
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
+      MHD_OPTION_END);
+    if (NULL == pool.w[i].d)
+    {
+      LOG_ERROR ("cannot start HTTP worker %u", i);
+      workers_stop ();
+      return -1;
+    }
+  }
+  pool.listen_fd = listen_on (ss, sslen);
+  if (pool.listen_fd < 0)
+  {
+    LOG_ERROR ("cannot listen on %s: %s", core_cfg->listen, strerror (errno));
+    workers_stop ();
+    return -1;
+  }
+  atomic_store (&pool.stopping, false);
+  /* signals are for the main thread's loop */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  rc = pthread_create (&pool.thread, NULL, &acceptor, NULL);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (0 != rc)
+  {
+    close (pool.listen_fd);
+    pool.listen_fd = -1;
+    workers_stop ();
+    return -1;
+  }
+  return 0;
+}
+
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 
@@ -444,9 +651,7 @@ srv_serve (void)
 {
   struct sockaddr_storage ss;
   socklen_t sslen;
-  struct MHD_Daemon *d;
   size_t nroutes;
-  unsigned int flags;
 
   if (0 != parse_listen (core_cfg->listen, &ss, &sslen))
   {
@@ -460,24 +665,8 @@ srv_serve (void)
   signal (SIGINT, on_stop_signal);
   signal (SIGTERM, on_stop_signal);
   signal (SIGHUP, on_reload_signal);
-  flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
-          | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-  if (AF_INET6 == ss.ss_family)
-    flags |= MHD_USE_IPv6;
-  d = MHD_start_daemon (flags, 0, NULL, NULL, &access_handler, NULL,
-                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-                        MHD_OPTION_THREAD_POOL_SIZE,
-                        (unsigned int) core_cfg->workers,
-                        MHD_OPTION_NOTIFY_COMPLETED, &request_completed, NULL,
-                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
-                        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4000,
-                        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int) 1024,
-                        MHD_OPTION_END);
-  if (NULL == d)
-  {
-    LOG_ERROR ("cannot listen on %s: %s", core_cfg->listen, strerror (errno));
+  if (0 != workers_start (&ss, sslen))
     return 1;
-  }
   if (0 != srv_longpoll_start ())
     LOG_WARN ("long-poll thread not started: ?wait answers at once");
   LOG_INFO ("guichetd listening on http://%s with %u workers",
@@ -501,6 +690,6 @@ srv_serve (void)
   }
   LOG_INFO ("stopping");
   srv_longpoll_stop ();
-  MHD_stop_daemon (d);
+  workers_stop ();
   return 0;
 }

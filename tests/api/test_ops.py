@@ -3,6 +3,7 @@
 request counters by route and status, a latency histogram and verify
 outcomes), and the headers every answer carries."""
 import re
+import time
 
 import requests
 
@@ -106,3 +107,62 @@ def test_shared_web_module_and_no_path_escape(guichet):
     assert "makeText" in r.text
     for bad in ("/common/..%2Fenrol%2Findex.html", "/common/.hidden.js", "/common/missing.js"):
         assert _rq.get(guichet.url(bad), timeout=10).status_code == 404, bad
+
+
+def test_connections_spread_over_all_workers(guichet, http, new_customer):
+    """N clients at once get N workers: each connection goes to the worker
+    with the fewest open (server/daemon.c), so N requests that block in the
+    database block side by side -- libmicrohttpd's own pool put several
+    connections on one thread, where they waited for each other.  A
+    guichetd of its own, so no other test's idle connection counts."""
+    import threading
+    import psycopg2
+    from harness import ARTIFACTS, Guichetd
+    from helpers import wrong_code
+
+    workers = 8
+    srv = Guichetd(guichet.cluster, guichet.keyfile, ARTIFACTS / "api-guichetd-spread.log",
+                   env=dict(guichet.server.extra_env, GUICHET_WORKERS=str(workers)))
+    srv.start()
+    customers = [new_customer() for _ in range(workers)]
+    # hold every customer's row: each verify's failure count must wait
+    lock = psycopg2.connect(host=str(guichet.cluster.sock), dbname="guichet", user="postgres")
+    cur = lock.cursor()
+    cur.execute("SELECT id FROM customers WHERE id = ANY(%s) FOR UPDATE",
+                ([c.id for c in customers],))
+    results = [None] * workers
+    sessions = []
+    for _ in range(workers):
+        s = requests.Session()
+        s.headers["Authorization"] = http.headers["Authorization"]
+        s.get(srv.base_url + "/healthz", timeout=10)       # connect first
+        sessions.append(s)
+
+    def run(i):
+        c = customers[i]
+        results[i] = sessions[i].post(srv.base_url + "/v1/authn/verify", timeout=60, json={
+            "customer_id": c.id, "pin": c.pin, "otp": wrong_code(c.code())})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    try:
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + 15
+        waiting = 0
+        while time.monotonic() < deadline:
+            waiting = guichet.sql_value(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'guichetd' "
+                "AND wait_event_type = 'Lock'")
+            if waiting == workers:
+                break
+            time.sleep(0.1)
+        assert waiting == workers, f"only {waiting} of {workers} requests ran at once"
+    finally:
+        lock.rollback()
+        lock.close()
+        for th in threads:
+            th.join(60)
+        for s in sessions:
+            s.close()
+        srv.stop()
+    assert [r.status_code for r in results] == [401] * workers, [r.text for r in results]
