@@ -10,9 +10,10 @@
  * connect: there are hundreds, a worker uses a few, and preparing them all
  * cost every new connection ~80 ms of round trips and server parsing (16
  * workers connecting under load spent a second of CPU on it).  A connection
- * that breaks is closed and re-opened by the next core_db_thread().  Failures are logged once, by statement
- * name, with the SQLSTATE and server message: never with the parameters,
- * which may be secrets.  This file must never build SQL from strings.
+ * that breaks is closed and re-opened by the next core_db_thread().
+ * Failures are logged once, by statement name, with the SQLSTATE and server
+ * message: never with the parameters, which may be secrets.  This file must
+ * never build SQL from strings.
  */
 #include "core/db.h"
 #include "core/crypto.h"

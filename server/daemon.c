@@ -497,16 +497,16 @@ acceptor (void *cls)
     {
       if (atomic_load (&pool.stopping))
         break;
-      if (EMFILE == errno || ENFILE == errno || ENOBUFS == errno
-          || ENOMEM == errno)
+      if (EINTR != errno && ECONNABORTED != errno && EPROTO != errno)
       {
-        /* out of descriptors: let the backlog wait a moment */
+        /* out of descriptors or memory, or worse: log, let the backlog
+           wait a moment rather than spin */
         struct timespec ts = { 0, 10 * 1000 * 1000 };
 
         LOG_WARN ("accept: %s", strerror (errno));
         nanosleep (&ts, NULL);
       }
-      continue;                 /* EINTR, ECONNABORTED, ... */
+      continue;
     }
     w = least_loaded (&total);
     if (total >= MAX_CONNECTIONS)
