@@ -3,13 +3,37 @@
  * cli_customer.c -- `guichetd customer create|unlock`: an operator's way to
  * bring an existing customer in with a standard authenticator app, and to
  * clear a lockout.  The otpauth URI carries the seed: it is printed once on
- * stdout and never logged.
+ * stdout and never logged.  `--pin -` reads the PIN from standard input, so
+ * that it shows in no process list and no shell history.
  */
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "authn/authn.h"
 #include "core/crypto.h"
 #include "server/cli.h"
+
+/* One line of standard input, without its line end, into @a buf.
+   @return 0, or -1 (nothing read, an empty line, or longer than @a len - 2
+   characters; @a buf wiped). */
+static int
+read_secret_line (char *buf, size_t len)
+{
+  size_t n;
+
+  if (NULL == fgets (buf, (int) len, stdin))
+    return -1;
+  n = strcspn (buf, "\r\n");
+  if (0 == n || ('\0' == buf[n] && n == len - 1))
+  {
+    OPENSSL_cleanse (buf, len);
+    return -1;
+  }
+  buf[n] = '\0';
+  return 0;
+}
 
 static int
 customer_create (int argc, char **argv, struct core_db *db)
@@ -17,15 +41,24 @@ customer_create (int argc, char **argv, struct core_db *db)
   const char *ref = srv_cli_opt (argc, argv, "--ref");
   const char *pin = srv_cli_opt (argc, argv, "--pin");
   char customer_id[AUTHN_ID_MAX];
+  char line[130];
   char *uri = NULL;
   json_t *reasons = NULL;
   enum core_err err;
 
   if (NULL == pin || ! srv_cli_flag (argc, argv, "--otpauth"))
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: customer create "
-                         "--ref REF --pin PIN --otpauth");
+                         "--ref REF --pin PIN|- --otpauth");
+  if (0 == strcmp (pin, "-"))
+  {
+    if (0 != read_secret_line (line, sizeof line))
+      return srv_cli_fail (CORE_ERR_BAD_REQUEST, "--pin -: expected the PIN "
+                           "on one line of standard input");
+    pin = line;
+  }
   err = authn_customer_create_otpauth (db, ref, pin, &reasons, customer_id,
                                        &uri);
+  OPENSSL_cleanse (line, sizeof line);
   if (CORE_ERR_POLICY_REFUSED == err)
   {
     srv_cli_print (json_pack ("{s:{s:s, s:s}, s:o}", "error", "code",

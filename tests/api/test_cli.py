@@ -109,3 +109,35 @@ def test_unknown_subcommand(guichet):
 def test_missing_option(guichet):
     rc, out = run_json(guichet, "customer", "create", "--ref", "no-pin", "--otpauth")
     assert rc != 0 and isinstance(out.get("error"), dict)
+
+
+def _create_with_stdin(guichet, ref, stdin):
+    import subprocess
+    from harness import GUICHETD
+    r = subprocess.run([str(GUICHETD), "customer", "create", "--ref", ref, "--pin", "-",
+                        "--otpauth"], input=stdin, env=guichet.server.env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    return r.returncode, json.loads(r.stdout)
+
+
+def test_pin_from_standard_input(guichet, http):
+    """`--pin -`: the PIN comes from standard input, so it shows in no
+    process list and no shell history; the customer verifies with it."""
+    from helpers import totp_at, wait_fresh_step
+    pin = random_pin()
+    ref = "stdin-" + os.urandom(4).hex()
+    rc, out = _create_with_stdin(guichet, ref, pin + "\n")
+    assert rc == 0, out
+    secret = parse_otpauth(out["otpauth_uri"])[1]["secret"]
+    t = wait_fresh_step()
+    r = http.verify_otp(out["customer_id"], pin, totp_at(secret, t))
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "4" * 200 + "\n"])
+def test_pin_from_standard_input_refused(guichet, stdin):
+    ref = "stdin-bad-" + os.urandom(4).hex()
+    rc, out = _create_with_stdin(guichet, ref, stdin)
+    assert rc != 0 and out["error"]["code"] == "bad_request", out
+    assert "4444" not in json.dumps(out)
+    assert guichet.sql_value("SELECT count(*) FROM customers WHERE ref = %s", ref) == 0
