@@ -7,6 +7,7 @@
 #define GUICHET_SERVER_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <jansson.h>
 #include "core/error.h"
 
@@ -21,6 +22,18 @@ srv_cli_fail (enum core_err err, const char *message);
 /** @return the value after option @a name, "" if it has none, NULL if absent. */
 const char *
 srv_cli_opt (int argc, char **argv, const char *name);
+
+/**
+ * Like srv_cli_opt for an option that holds a secret: the value "-" means
+ * one line of standard input (so the secret shows in no process list and
+ * no shell history), read into @a buf (the caller wipes it).
+ * @param[out] bad  set when "-" was given but no usable line came: empty,
+ *                  absent, or longer than @a len - 2 characters
+ * @return the value, or NULL (absent, or @a bad)
+ */
+const char *
+srv_cli_secret_opt (int argc, char **argv, const char *name, char *buf,
+                    size_t len, bool *bad);
 
 bool
 srv_cli_flag (int argc, char **argv, const char *name);

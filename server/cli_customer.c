@@ -6,7 +6,6 @@
  * stdout and never logged.  `--pin -` reads the PIN from standard input, so
  * that it shows in no process list and no shell history.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -15,47 +14,25 @@
 #include "core/crypto.h"
 #include "server/cli.h"
 
-/* One line of standard input, without its line end, into @a buf.
-   @return 0, or -1 (nothing read, an empty line, or longer than @a len - 2
-   characters; @a buf wiped). */
-static int
-read_secret_line (char *buf, size_t len)
-{
-  size_t n;
-
-  if (NULL == fgets (buf, (int) len, stdin))
-    return -1;
-  n = strcspn (buf, "\r\n");
-  if (0 == n || ('\0' == buf[n] && n == len - 1))
-  {
-    OPENSSL_cleanse (buf, len);
-    return -1;
-  }
-  buf[n] = '\0';
-  return 0;
-}
-
 static int
 customer_create (int argc, char **argv, struct core_db *db)
 {
   const char *ref = srv_cli_opt (argc, argv, "--ref");
-  const char *pin = srv_cli_opt (argc, argv, "--pin");
-  char customer_id[AUTHN_ID_MAX];
   char line[130];
+  bool bad;
+  const char *pin = srv_cli_secret_opt (argc, argv, "--pin", line,
+                                        sizeof line, &bad);
+  char customer_id[AUTHN_ID_MAX];
   char *uri = NULL;
   json_t *reasons = NULL;
   enum core_err err;
 
+  if (bad)
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST, "--pin -: expected the PIN "
+                         "on one line of standard input");
   if (NULL == pin || ! srv_cli_flag (argc, argv, "--otpauth"))
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: customer create "
                          "--ref REF --pin PIN|- --otpauth");
-  if (0 == strcmp (pin, "-"))
-  {
-    if (0 != read_secret_line (line, sizeof line))
-      return srv_cli_fail (CORE_ERR_BAD_REQUEST, "--pin -: expected the PIN "
-                           "on one line of standard input");
-    pin = line;
-  }
   err = authn_customer_create_otpauth (db, ref, pin, &reasons, customer_id,
                                        &uri);
   OPENSSL_cleanse (line, sizeof line);

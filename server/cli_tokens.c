@@ -7,8 +7,9 @@
  *
  * The import is audited with the actor "cli".  The file's bytes are
  * cleansed once imported; the key and password are never printed or
- * logged (note that a --password on the command line is visible to other
- * local users while the command runs).
+ * logged.  Given as "-", either is read from standard input: on the
+ * command line it would be visible to other local users while the command
+ * runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,8 @@ print_result (enum core_err err, const struct authn_tokens_import_res *res)
 static int
 tokens_import (int argc, char **argv, struct core_db *db)
 {
+  char line[1026];
+  bool bad_key, bad_password;
   struct authn_tokens_import_req req = {
     .key_hex = srv_cli_opt (argc, argv, "--key"),
     .password = srv_cli_opt (argc, argv, "--password"),
@@ -93,12 +96,30 @@ tokens_import (int argc, char **argv, struct core_db *db)
 
   if (argc < 1 || argv[0][0] == '-')
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: tokens import FILE "
-                         "[--key HEX | --password P] [--partial]");
+                         "[--key HEX|- | --password P|-] [--partial]");
+  /* at most one of them can come from standard input */
+  if (NULL != req.key_hex)
+    req.key_hex = srv_cli_secret_opt (argc, argv, "--key", line, sizeof line,
+                                      &bad_key);
+  else
+    bad_key = false;
+  if (NULL != req.password && NULL == req.key_hex && !bad_key)
+    req.password = srv_cli_secret_opt (argc, argv, "--password", line,
+                                       sizeof line, &bad_password);
+  else
+    bad_password = false;
+  if (bad_key || bad_password)
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST, "expected the secret on one "
+                         "line of standard input");
   if ((buf = slurp (argv[0], &req.len, &why)) == NULL)
+  {
+    OPENSSL_cleanse (line, sizeof line);
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, why);
+  }
   req.xml = buf;
   err = authn_tokens_import (db, &req, &res);
   OPENSSL_cleanse (buf, req.len);
+  OPENSSL_cleanse (line, sizeof line);
   free (buf);
   rc = print_result (err, &res);
   authn_tokens_import_res_clear (&res);

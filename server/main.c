@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "authn/authn.h"
 #include "authn/tokens.h"
 #include "core/audit.h"
@@ -73,6 +75,30 @@ srv_cli_opt (int argc, char **argv, const char *name)
     if (0 == strcmp (argv[i], name))
       return (i + 1 < argc) ? argv[i + 1] : "";
   return NULL;
+}
+
+const char *
+srv_cli_secret_opt (int argc, char **argv, const char *name, char *buf,
+                    size_t len, bool *bad)
+{
+  const char *v = srv_cli_opt (argc, argv, name);
+  size_t n;
+
+  *bad = false;
+  if (NULL == v || 0 != strcmp (v, "-"))
+    return v;
+  if (NULL == fgets (buf, (int) len, stdin))
+    n = 0;
+  else
+    n = strcspn (buf, "\r\n");
+  if (0 == n || ('\0' == buf[n] && n == len - 1))
+  {
+    OPENSSL_cleanse (buf, len);
+    *bad = true;
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
 }
 
 bool

@@ -342,6 +342,36 @@ def test_cli_import_prints_the_same_json(guichet):
     assert listed["total"] == 1 and listed["tokens"][0]["state"] == "in_stock"
 
 
+def test_cli_import_secrets_from_standard_input(guichet):
+    """--key - and --password -: the secret comes from standard input, not
+    the command line (where other local users could read it)."""
+    import subprocess
+    from harness import GUICHETD
+
+    def run(path, *args, stdin):
+        r = subprocess.run([str(GUICHETD), "tokens", "import", str(path), *args], input=stdin,
+                           env=guichet.server.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        return r.returncode, json.loads(r.stdout)
+
+    key = secrets.token_bytes(32)
+    path = Path(guichet.stack.base) / "cli-stdin-key.pskc"
+    path.write_bytes(pskcfile.build(tokens_for(guichet, 2), key=key, cipher="aes256-cbc",
+                                    mac="hmac-sha256"))
+    guichet.secrets.add(key.hex())
+    rc, out = run(path, "--key", "-", stdin="")
+    assert rc != 0 and out["error"]["code"] == "bad_request", out
+    rc, out = run(path, "--key", "-", stdin=key.hex() + "\n")
+    assert rc == 0 and (out["imported"], out["rejected"]) == (2, []), out
+    password = "correct horse " + secrets.token_hex(8)
+    guichet.secrets.add(password)
+    path = Path(guichet.stack.base) / "cli-stdin-password.pskc"
+    path.write_bytes(pskcfile.build(tokens_for(guichet, 1), password=password))
+    rc, out = run(path, "--password", "-", stdin=password + "\n")
+    assert rc == 0 and out["imported"] == 1, out
+    assert password not in json.dumps(out) and key.hex() not in json.dumps(out)
+
+
 # ------------------------------------------------------------------ lifecycle
 
 def post(g, s, path, body=None, csrf=True):
