@@ -176,11 +176,9 @@ authn_db_err (struct core_db *db)
   return CORE_ERR_INTERNAL;
 }
 
-/* A statement outside a transaction: a deadlock victim is simply run
-   again (every statement here is safe to repeat after a rollback). */
-static enum core_db_status
-exec_once (struct core_db *db, const char *stmt, int n,
-           const char *const *params, PGresult **res)
+enum core_db_status
+authn_db_exec_retry (struct core_db *db, const char *stmt, int n,
+                     const char *const *params, PGresult **res)
 {
   enum core_db_status st = CORE_DB_HARD_ERROR;
 
@@ -195,17 +193,8 @@ exec_once (struct core_db *db, const char *stmt, int n,
   return st;
 }
 
-/* synchronous_commit for the audit row of a refusal (see the top). */
-static const char *
-refusal_commit (void)
-{
-  return core_cfg != NULL && core_cfg->audit_refusals_sync ? "on" : "off";
-}
-
-/* ------------------------------------------------------------------ load */
-
-static bool
-copy_id (char dst[AUTHN_ID_MAX], const char *src)
+bool
+authn_db_copy_id (char dst[AUTHN_ID_MAX], const char *src)
 {
   if (src == NULL || strlen (src) >= AUTHN_ID_MAX)
     return false;
@@ -213,8 +202,8 @@ copy_id (char dst[AUTHN_ID_MAX], const char *src)
   return true;
 }
 
-static bool
-parse_i64 (const char *s, int64_t *out)
+bool
+authn_db_parse_i64 (const char *s, int64_t *out)
 {
   char *end;
 
@@ -223,6 +212,15 @@ parse_i64 (const char *s, int64_t *out)
   *out = strtoll (s, &end, 10);
   return end != s && *end == '\0';
 }
+
+/* synchronous_commit for the audit row of a refusal (see the top). */
+static const char *
+refusal_commit (void)
+{
+  return core_cfg != NULL && core_cfg->audit_refusals_sync ? "on" : "off";
+}
+
+/* ------------------------------------------------------------------ load */
 
 /* Fill @a k from row @a row.  @return -1 on out of memory, else 0 (a bad
    row leaves k->usable false). */
@@ -235,16 +233,16 @@ parse_cred (const PGresult *res, int row, struct authn_db_cred *k)
   long n;
 
   memset (k, 0, sizeof *k);
-  if (!copy_id (k->id, core_db_value (res, row, L_CRD_ID)))
+  if (!authn_db_copy_id (k->id, core_db_value (res, row, L_CRD_ID)))
     goto bad;
   if (authn_otp_type_parse (core_db_value (res, row, L_OTP_TYPE),
                             &k->otp.type) != 0
       || authn_otp_alg_parse (core_db_value (res, row, L_ALG),
                               &k->otp.alg) != 0
-      || !parse_i64 (core_db_value (res, row, L_DIGITS), &digits)
-      || (period != NULL && !parse_i64 (period, &per))
-      || !parse_i64 (core_db_value (res, row, L_COUNTER), &k->counter)
-      || !parse_i64 (core_db_value (res, row, L_DRIFT), &drift)
+      || !authn_db_parse_i64 (core_db_value (res, row, L_DIGITS), &digits)
+      || (period != NULL && !authn_db_parse_i64 (period, &per))
+      || !authn_db_parse_i64 (core_db_value (res, row, L_COUNTER), &k->counter)
+      || !authn_db_parse_i64 (core_db_value (res, row, L_DRIFT), &drift)
       || hex == NULL || per < 0 || per > 3600 || digits < 0 || digits > 8)
     goto bad;
   k->otp.digits = (unsigned int) digits;
@@ -275,8 +273,8 @@ parse_customer (const PGresult *res, struct authn_db_customer *c)
   int rows = PQntuples (res);
   int64_t failed;
 
-  if (!copy_id (c->id, core_db_value (res, 0, L_CUS_ID))
-      || !parse_i64 (core_db_value (res, 0, L_FAILED), &failed)
+  if (!authn_db_copy_id (c->id, core_db_value (res, 0, L_CUS_ID))
+      || !authn_db_parse_i64 (core_db_value (res, 0, L_FAILED), &failed)
       || core_db_value (res, 0, L_PIN_HASH) == NULL)
     {
       LOG_BUG ("customer row does not parse");
@@ -308,7 +306,7 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
   enum core_db_status st;
 
   memset (out, 0, sizeof *out);
-  st = exec_once (db, "authn_load", 1, params, &res);
+  st = authn_db_exec_retry (db, "authn_load", 1, params, &res);
   if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
     st = CORE_DB_NO_ROW;
   if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
@@ -334,7 +332,7 @@ authn_db_load_customer_audited (struct core_db *db,
 
   memset (out, 0, sizeof *out);
   snprintf (lim, sizeof lim, "%u", limit);
-  st = exec_once (db, "authn_load_audited", 6, params, &res);
+  st = authn_db_exec_retry (db, "authn_load_audited", 6, params, &res);
   if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
     st = CORE_DB_NO_ROW;
   if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
@@ -371,7 +369,7 @@ authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
 
   snprintf (lim, sizeof lim, "%u", limit);
   *remaining = -1;
-  st = exec_once (db, "authn_fail", 7, params, &res);
+  st = authn_db_exec_retry (db, "authn_fail", 7, params, &res);
   if (st == CORE_DB_ONE_ROW)
     *remaining = atoi (core_db_value (res, 0, 0));
   PQclear (res);
@@ -387,7 +385,7 @@ authn_db_succeed (struct core_db *db, const struct authn_db_audit *a,
                            a->relying_party, a->client_addr };
 
   snprintf (lim, sizeof lim, "%u", limit);
-  return exec_once (db, "authn_succeed", 5, params, NULL);
+  return authn_db_exec_retry (db, "authn_succeed", 5, params, NULL);
 }
 
 enum core_db_status
@@ -401,7 +399,7 @@ authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
                            refusal_commit () };
 
   snprintf (left, sizeof left, "%d", remaining);
-  return exec_once (db, "authn_audit", 8, params, NULL);
+  return authn_db_exec_retry (db, "authn_audit", 8, params, NULL);
 }
 
 /* ----------------------------------------------------------- OTP state */
@@ -416,7 +414,7 @@ authn_db_consume (struct core_db *db, const char *credential_id,
   snprintf (nc, sizeof nc, "%" PRId64, new_counter);
   snprintf (dr, sizeof dr, "%" PRId32, drift);
   snprintf (mo, sizeof mo, "%" PRId64, max_old);
-  return exec_once (db, "authn_consume", 4, params, NULL);
+  return authn_db_exec_retry (db, "authn_consume", 4, params, NULL);
 }
 
 enum core_db_status
@@ -429,7 +427,7 @@ authn_db_resync_apply (struct core_db *db, const struct authn_db_audit *a,
 
   snprintf (nc, sizeof nc, "%" PRId64, new_counter);
   snprintf (mo, sizeof mo, "%" PRId64, max_old);
-  return exec_once (db, "authn_resync", 5, params, NULL);
+  return authn_db_exec_retry (db, "authn_resync", 5, params, NULL);
 }
 
 /* ------------------------------------------------------------ customers */
@@ -439,7 +437,7 @@ authn_db_unlock (struct core_db *db, const char *customer_id)
 {
   const char *params[] = { customer_id };
 
-  return exec_once (db, "authn_unlock", 1, params, NULL);
+  return authn_db_exec_retry (db, "authn_unlock", 1, params, NULL);
 }
 
 enum core_db_status

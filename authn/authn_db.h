@@ -50,6 +50,23 @@ struct authn_db_audit {
 };
 
 /**
+ * Run a statement outside a transaction; a deadlock or serialization
+ * victim runs again (up to three times), as every authn statement is safe
+ * to repeat after a rollback.  @return as core_db_exec
+ */
+enum core_db_status
+authn_db_exec_retry (struct core_db *db, const char *stmt, int n,
+                     const char *const *params, PGresult **res);
+
+/** Copy an id column into @a dst. @return false if NULL or too long. */
+bool
+authn_db_copy_id (char dst[AUTHN_ID_MAX], const char *src);
+
+/** A whole decimal integer column. @return false if NULL or not one. */
+bool
+authn_db_parse_i64 (const char *s, int64_t *out);
+
+/**
  * Map a failed query to the caller's error.
  * @return CORE_ERR_DATABASE_UNAVAILABLE if the connection is down (or @a db
  *         is NULL), CORE_ERR_INTERNAL otherwise.

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authn/authn_db.h"
 #include "authn/tokens_db.h"
 #include "authn/tokens.h"
 #include "core/crypto.h"
@@ -120,39 +121,6 @@ authn_tokens_register_statements (void)
   core_db_register (tokens_stmts);
 }
 
-/* A statement outside a transaction: a deadlock victim runs again. */
-static enum core_db_status
-exec_retry (struct core_db *db, const char *stmt, int n,
-            const char *const *params, PGresult **res)
-{
-  enum core_db_status st = CORE_DB_HARD_ERROR;
-
-  for (int i = 0; i < 3 && db != NULL; i++)
-    if ((st = core_db_exec (db, stmt, n, params, res)) != CORE_DB_SOFT_ERROR)
-      break;
-  return st;
-}
-
-static bool
-copy_id (char dst[AUTHN_ID_MAX], const char *src)
-{
-  if (src == NULL || strlen (src) >= AUTHN_ID_MAX)
-    return false;
-  strcpy (dst, src);
-  return true;
-}
-
-static bool
-parse_i64 (const char *s, int64_t *out)
-{
-  char *end;
-
-  if (s == NULL)
-    return false;
-  *out = strtoll (s, &end, 10);
-  return end != s && *end == '\0';
-}
-
 /* A text column as a JSON string, or null. */
 static json_t *
 jstr (const PGresult *res, int row, int col)
@@ -168,8 +136,8 @@ jint (const PGresult *res, int row, int col)
 {
   int64_t v;
 
-  return parse_i64 (core_db_value (res, row, col), &v) ? json_integer (v)
-                                                        : json_null ();
+  return authn_db_parse_i64 (core_db_value (res, row, col), &v)
+         ? json_integer (v) : json_null ();
 }
 
 static json_t *
@@ -249,10 +217,12 @@ tokens_db_count (struct core_db *db, const char *const *filter,
                  long long *total)
 {
   PGresult *res = NULL;
-  enum core_db_status st = exec_retry (db, "tokens_count", 2, filter, &res);
+  enum core_db_status st = authn_db_exec_retry (db, "tokens_count", 2,
+                                                filter, &res);
   int64_t n = 0;
 
-  if (st == CORE_DB_ONE_ROW && !parse_i64 (core_db_value (res, 0, 0), &n))
+  if (st == CORE_DB_ONE_ROW
+      && !authn_db_parse_i64 (core_db_value (res, 0, 0), &n))
     st = CORE_DB_HARD_ERROR;
   *total = n;
   PQclear (res);
@@ -273,7 +243,7 @@ tokens_db_list (struct core_db *db, const char *state, const char *serial,
   snprintf (off, sizeof off, "%ld", offset);
   st = tokens_db_count (db, params, total);
   if (st >= 0)
-    st = exec_retry (db, "tokens_list", 4, params, &res);
+    st = authn_db_exec_retry (db, "tokens_list", 4, params, &res);
   if (st >= 0 && (*tokens = json_array ()) == NULL)
     st = CORE_DB_HARD_ERROR;
   for (int r = 0; st >= 0 && r < PQntuples (res); r++)
@@ -299,15 +269,15 @@ parse_token (const PGresult *res, struct tokens_db_token *t)
   int64_t digits, per = 0, drift;
   long n;
 
-  if (!copy_id (t->id, core_db_value (res, 0, F_ID))
+  if (!authn_db_copy_id (t->id, core_db_value (res, 0, F_ID))
       || snprintf (t->state, sizeof t->state, "%s",
                    core_db_value (res, 0, F_STATE)) >= (int) sizeof t->state
       || authn_otp_type_parse (core_db_value (res, 0, F_TYPE), &t->otp.type)
       || authn_otp_alg_parse (core_db_value (res, 0, F_ALG), &t->otp.alg)
-      || !parse_i64 (core_db_value (res, 0, F_DIGITS), &digits)
-      || (period != NULL && !parse_i64 (period, &per))
-      || !parse_i64 (core_db_value (res, 0, F_COUNTER), &t->counter)
-      || !parse_i64 (core_db_value (res, 0, F_DRIFT), &drift)
+      || !authn_db_parse_i64 (core_db_value (res, 0, F_DIGITS), &digits)
+      || (period != NULL && !authn_db_parse_i64 (period, &per))
+      || !authn_db_parse_i64 (core_db_value (res, 0, F_COUNTER), &t->counter)
+      || !authn_db_parse_i64 (core_db_value (res, 0, F_DRIFT), &drift)
       || hex == NULL || digits < 0 || digits > 8 || per < 0 || per > 3600)
     return false;
   t->otp.digits = (unsigned int) digits;
@@ -436,7 +406,7 @@ tokens_db_customer_view (struct core_db *db, const char *customer_id,
   enum core_db_status st;
 
   *out = NULL;
-  st = exec_retry (db, "tokens_customer_view", 1, params, &res);
+  st = authn_db_exec_retry (db, "tokens_customer_view", 1, params, &res);
   if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
     st = CORE_DB_NO_ROW;
   if (st == CORE_DB_ONE_ROW && (*out = customer_json (res)) == NULL)
@@ -477,7 +447,7 @@ tokens_db_revoke (struct core_db *db, const char *credential_id,
   customer_id[0] = '\0';
   st = core_db_exec (db, "tokens_credential_revoke", 3, params, &res);
   if (st == CORE_DB_ONE_ROW
-      && !copy_id (customer_id, core_db_value (res, 0, 0)))
+      && !authn_db_copy_id (customer_id, core_db_value (res, 0, 0)))
     st = CORE_DB_HARD_ERROR;
   PQclear (res);
   return st;
