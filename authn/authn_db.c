@@ -5,29 +5,25 @@
  *
  * The hot paths are single round trips.  A wrong OTP costs the load and
  * one CTE that counts the failure, locks at the limit and writes the audit
- * row; a replayed code loses the conditional UPDATE of credentials.counter
- * (WHERE counter <= the last unspent value), so of 16 parallel submissions
- * of one code exactly one wins.  Parameters are text, never spliced into
- * SQL; seeds travel hex-encoded so the result format does not matter.
+ * row.  A right OTP costs the load and, once the PIN is hashed, one CTE
+ * (authn_spend) that spends the code -- a conditional UPDATE of
+ * credentials.counter, WHERE counter <= the last unspent value, so of 16
+ * parallel submissions of one code exactly one wins -- and only if it won,
+ * counts the PIN's result and audits it.  Parameters are text, never
+ * spliced into SQL; seeds travel hex-encoded so the result format does not
+ * matter.
  *
- * Durability.  What decides an answer -- a failure counted, a lock, a
- * success -- commits synchronously: the WAL is on disk before the answer
- * leaves.  Two writes do not need their own flush, and each would cost one
- * (on this kind of machine the flush, not the SQL, is the price of a
- * statement):
- *  - spending a code (authn_consume) is always followed, before any
- *    answer that accepts it or counts its PIN, by a synchronous commit of
- *    the same connection, and a flush writes the WAL in order, so the spend
- *    is durable by then.  Only a request that dies in between (500) could
- *    lose it after a crash, and that request accepted nothing;
- *  - the audit row of an attempt refused without changing anything
- *    (unknown customer, locked, replayed code) is committed with
- *    synchronous_commit off unless audit_refusals_sync is set: a crash of
- *    PostgreSQL itself may lose the last fraction of a second of such rows
- *    (wal_writer_delay x 3), never a count or a lock.  This is what keeps
- *    a flood against a locked customer cheap.
- * Both are set with set_config(..., true) inside the statement: local to
- * its own (implicit) transaction, read at its commit.
+ * Durability.  What decides an answer -- a code spent, a failure counted,
+ * a lock, a success -- commits synchronously: the WAL is on disk before
+ * the answer leaves.  The audit row of an attempt refused without changing
+ * anything (unknown customer, locked, replayed code) is committed with
+ * synchronous_commit off unless audit_refusals_sync is set: a crash of
+ * PostgreSQL itself may lose the last fraction of a second of such rows
+ * (wal_writer_delay x 3), never a count, a spend or a lock.  On this kind
+ * of machine the flush, not the SQL, is the price of a statement, and this
+ * keeps a flood against a locked customer cheap.  It is set with
+ * set_config(..., true) inside the statement: local to its own (implicit)
+ * transaction, read at its commit.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -100,17 +96,6 @@ static const struct core_db_stmt authn_stmts[] = {
     "                          attempts_remaining)"
     " SELECT c.id, $3, $4, $5, $6, $7, c.remaining FROM c"
     " RETURNING attempts_remaining" },
-  /* $1 customer, $2 limit, $3 credential, $4 relying party, $5 address */
-  { "authn_succeed",
-    "WITH c AS ("
-    "  UPDATE customers SET failed_attempts = 0"
-    "   WHERE id = $1 AND locked_at IS NULL"
-    "     AND failed_attempts < $2::integer"
-    "   RETURNING id)"
-    " INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
-    "                          client_addr, action, outcome)"
-    " SELECT c.id, $3, $4, $5, 'verify', 'accepted' FROM c"
-    " RETURNING id" },
   /* A refusal that counts nothing.  $8 synchronous_commit ('on'/'off'). */
   { "authn_audit",
     "INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
@@ -119,16 +104,41 @@ static const struct core_db_stmt authn_stmts[] = {
     " SELECT $1, $2, $3, $4, $5, $6, $7::integer"
     "   FROM (SELECT set_config('synchronous_commit', $8, true))"
     "     AS durability" },
-  /* $1 credential, $2 new counter, $3 drift, $4 highest counter that
-     leaves the code unspent.  Asynchronous commit: see the top of this
-     file. */
-  { "authn_consume",
-    "UPDATE credentials"
-    "   SET counter = $2::bigint, drift = $3::integer, last_used_at = now()"
-    "  FROM (SELECT set_config('synchronous_commit', 'off', true))"
-    "    AS durability"
-    " WHERE id = $1 AND state = 'active' AND counter <= $4::bigint"
-    " RETURNING id" },
+  /* The answer to a right OTP, once the PIN is hashed: spend the code
+     (the conditional UPDATE of credentials.counter), and only if that won,
+     reset the count (accepted) or count the failure and lock at the limit
+     (pin_invalid), and audit -- one statement, one synchronous commit.
+     $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
+     $6 outcome ('accepted' or 'pin_invalid'), $7 new counter, $8 drift,
+     $9 highest counter that leaves the code unspent.
+     Returns (spent?, attempts remaining or NULL when locked meanwhile). */
+  { "authn_spend",
+    "WITH k AS ("
+    "  UPDATE credentials"
+    "     SET counter = $7::bigint, drift = $8::integer, last_used_at = now()"
+    "   WHERE id = $3 AND customer_id = $1 AND state = 'active'"
+    "     AND counter <= $9::bigint"
+    "   RETURNING id),"
+    " c AS ("
+    "  UPDATE customers"
+    "     SET failed_attempts = CASE WHEN $6 = 'accepted' THEN 0"
+    "                                ELSE failed_attempts + 1 END,"
+    "         locked_at = CASE WHEN $6 <> 'accepted'"
+    "                           AND failed_attempts + 1 >= $2::integer"
+    "                          THEN now() ELSE locked_at END"
+    "   WHERE id = $1 AND locked_at IS NULL"
+    "     AND failed_attempts < $2::integer"
+    "     AND EXISTS (SELECT 1 FROM k)"
+    "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining),"
+    " a AS ("
+    "  INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
+    "                           client_addr, action, outcome,"
+    "                           attempts_remaining)"
+    "  SELECT c.id, $3, $4, $5, 'verify', $6,"
+    "         CASE WHEN $6 = 'accepted' THEN NULL ELSE c.remaining END"
+    "    FROM c"
+    "  RETURNING 1)"
+    " SELECT EXISTS (SELECT 1 FROM k), (SELECT remaining FROM c)" },
   /* $1 credential, $2 new counter, $3 max old counter, $4 relying party,
      $5 address */
   { "authn_resync",
@@ -377,18 +387,6 @@ authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
 }
 
 enum core_db_status
-authn_db_succeed (struct core_db *db, const struct authn_db_audit *a,
-                  unsigned int limit)
-{
-  char lim[16];
-  const char *params[] = { a->customer_id, lim, a->credential_id,
-                           a->relying_party, a->client_addr };
-
-  snprintf (lim, sizeof lim, "%u", limit);
-  return authn_db_exec_retry (db, "authn_succeed", 5, params, NULL);
-}
-
-enum core_db_status
 authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
                 const char *outcome, int remaining)
 {
@@ -405,16 +403,44 @@ authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
 /* ----------------------------------------------------------- OTP state */
 
 enum core_db_status
-authn_db_consume (struct core_db *db, const char *credential_id,
-                  int64_t new_counter, int32_t drift, int64_t max_old)
+authn_db_spend (struct core_db *db, const struct authn_db_audit *a,
+                const char *outcome, unsigned int limit,
+                const struct authn_db_spend *sp,
+                enum authn_db_spent *spent_out, int *remaining)
 {
-  char nc[24], dr[16], mo[24];
-  const char *params[] = { credential_id, nc, dr, mo };
+  char lim[16], nc[24], dr[16], mo[24];
+  const char *params[] = { a->customer_id, lim, a->credential_id,
+                           a->relying_party, a->client_addr, outcome,
+                           nc, dr, mo };
+  PGresult *res = NULL;
+  enum core_db_status st;
+  const char *spent, *left;
 
-  snprintf (nc, sizeof nc, "%" PRId64, new_counter);
-  snprintf (dr, sizeof dr, "%" PRId32, drift);
-  snprintf (mo, sizeof mo, "%" PRId64, max_old);
-  return authn_db_exec_retry (db, "authn_consume", 4, params, NULL);
+  snprintf (lim, sizeof lim, "%u", limit);
+  snprintf (nc, sizeof nc, "%" PRId64, sp->new_counter);
+  snprintf (dr, sizeof dr, "%" PRId32, sp->drift);
+  snprintf (mo, sizeof mo, "%" PRId64, sp->max_old);
+  *remaining = -1;
+  *spent_out = AUTHN_DB_SPEND_LOST;
+  st = authn_db_exec_retry (db, "authn_spend", 9, params, &res);
+  if (st != CORE_DB_ONE_ROW)
+    {
+      PQclear (res);
+      return st < 0 ? st : CORE_DB_HARD_ERROR;
+    }
+  spent = core_db_value (res, 0, 0);
+  left = core_db_value (res, 0, 1);
+  if (spent == NULL || strcmp (spent, "t") != 0)
+    *spent_out = AUTHN_DB_SPEND_LOST;
+  else if (left == NULL)
+    *spent_out = AUTHN_DB_SPEND_LOCKED;
+  else
+    {
+      *spent_out = AUTHN_DB_SPEND_DONE;
+      *remaining = atoi (left);
+    }
+  PQclear (res);
+  return CORE_DB_ONE_ROW;
 }
 
 enum core_db_status

@@ -3,9 +3,10 @@
  * authn_db.h -- every query of authn/, one function each (internal to
  * authn/; server/ goes through authn.h).
  *
- * The statements that must not race are single statements: consuming an
- * OTP is one conditional UPDATE, counting a failure (and locking) is one
- * UPDATE + audit INSERT in a CTE, and so is a success.  Functions return
+ * The statements that must not race are single statements: counting a
+ * failure (and locking) is one UPDATE + audit INSERT in a CTE, and spending
+ * a right OTP together with the PIN's result (success, or a counted
+ * failure) is one conditional UPDATE + UPDATE + INSERT in a CTE.  Functions return
  * core_db statuses; none of them logs or stores a PIN, OTP or seed.
  */
 #ifndef GUICHET_AUTHN_DB_H
@@ -111,15 +112,6 @@ authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
                const char *outcome, unsigned int limit, int *remaining);
 
 /**
- * Reset the failure count of an unlocked customer and audit "accepted" --
- * one statement.
- * @return ONE_ROW, NO_ROW (locked meanwhile: nothing changed), errors
- */
-enum core_db_status
-authn_db_succeed (struct core_db *db, const struct authn_db_audit *a,
-                  unsigned int limit);
-
-/**
  * Insert an audit row that counts nothing (locked, replayed code), with
  * synchronous_commit off unless audit_refusals_sync is set (authn_db.c).
  * @param remaining  attempts remaining, or < 0 for NULL
@@ -128,20 +120,40 @@ enum core_db_status
 authn_db_audit (struct core_db *db, const struct authn_db_audit *a,
                 const char *outcome, int remaining);
 
-/**
- * Accept a code: set counter to @a new_counter (and drift) only if the
- * stored counter is still <= @a max_old, i.e. the code is not spent.
- * HOTP match m: new m + 1, max_old m.  TOTP step s: new s, max_old s - 1.
- * Commits asynchronously: the caller's next synchronous commit (success or
- * counted failure) makes it durable before any answer depends on it.
- * @return ONE_ROW (accepted), NO_ROW (spent meanwhile or revoked), errors
- */
-enum core_db_status
-authn_db_consume (struct core_db *db, const char *credential_id,
-                  int64_t new_counter, int32_t drift, int64_t max_old);
+/** Spending a matched code: set counter to @a new_counter (and drift) only
+    if the stored counter is still <= @a max_old, i.e. the code is unspent.
+    HOTP match m: new m + 1, max_old m.  TOTP step s: new s, max_old s - 1. */
+struct authn_db_spend {
+  int64_t new_counter;
+  int32_t drift;
+  int64_t max_old;
+};
+
+/** What authn_db_spend did. */
+enum authn_db_spent {
+  AUTHN_DB_SPEND_DONE,       /* spent, counted and audited */
+  AUTHN_DB_SPEND_LOST,       /* spent meanwhile (or revoked): nothing done */
+  AUTHN_DB_SPEND_LOCKED      /* spent, but the customer is locked meanwhile:
+                                nothing counted, nothing audited */
+};
 
 /**
- * Resync: the same conditional UPDATE as authn_db_consume (drift kept) and
+ * The answer to a right OTP once the PIN is known right or wrong, in one
+ * statement and one synchronous commit: spend the code; if that won, reset
+ * the failure count (@a outcome "accepted") or count one failure and lock
+ * at @a limit ("pin_invalid"), and write the audit row.
+ * @param[out] spent      what happened (on ONE_ROW)
+ * @param[out] remaining  attempts left after it (on SPEND_DONE), else -1
+ * @return ONE_ROW (it ran: see @a spent), errors
+ */
+enum core_db_status
+authn_db_spend (struct core_db *db, const struct authn_db_audit *a,
+                const char *outcome, unsigned int limit,
+                const struct authn_db_spend *sp,
+                enum authn_db_spent *spent, int *remaining);
+
+/**
+ * Resync: the same conditional UPDATE as authn_db_spend (drift kept) and
  * the "accepted" resync audit row, in one statement.
  * @return ONE_ROW, NO_ROW (spent meanwhile or revoked), errors
  */

@@ -4,12 +4,14 @@
  *
  * The order of checks is the point of this file: load the customer (one
  * query), refuse unknown and locked customers, then the OTP (microseconds,
- * and one conditional UPDATE that spends it), and only then the Argon2id
- * PIN hash (~20 ms).  A wrong, replayed or malformed OTP therefore never
- * pays for a hash, yet every failure -- PIN or OTP -- counts toward the
- * same lockout and gets the same answer (a replay of a spent code is
- * refused without counting: see refuse_replay).  Every attempt leaves an
- * audit row.  Nothing here logs or returns a PIN, an OTP or a seed.
+ * in C), and only for a right, unspent code the Argon2id PIN hash (~20 ms),
+ * whose result is written together with the spend of the code (one
+ * statement).  A wrong, replayed or malformed OTP therefore never pays for
+ * a hash, yet every failure -- PIN or OTP -- counts toward the same lockout
+ * and gets the same answer (a replay of a spent code is refused without
+ * counting: see refuse_replay).  A right PIN + OTP costs two round trips
+ * and one WAL flush.  Every attempt leaves an audit row.  Nothing here logs
+ * or returns a PIN, an OTP or a seed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +56,17 @@ refuse (struct core_db *db, const struct authn_db_audit *a,
   return err;
 }
 
+/* Answer a failure that was counted, leaving @a left attempts. */
+static enum core_err
+counted (const struct authn_db_audit *a, int left,
+         struct authn_verify_res *res)
+{
+  res->attempts_remaining = left;
+  if (left == 0)
+    LOG_INFO ("customer %s locked (%s)", a->customer_id, a->action);
+  return CORE_ERR_AUTHENTICATION_FAILED;
+}
+
 /* Count a failure (locking at the limit) and answer
    AUTHENTICATION_FAILED with the attempts left. */
 static enum core_err
@@ -71,10 +84,7 @@ fail (struct core_db *db, const struct authn_db_audit *a,
      arrive after it are answered `locked`, as later ones will be. */
   if (st == CORE_DB_NO_ROW)
     return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
-  res->attempts_remaining = left;
-  if (st == CORE_DB_ONE_ROW && left == 0)
-    LOG_INFO ("customer %s locked (%s)", a->customer_id, a->action);
-  return CORE_ERR_AUTHENTICATION_FAILED;
+  return counted (a, left, res);
 }
 
 /* A code that matched but was spent already -- a double submission, or
@@ -211,32 +221,33 @@ match_cred (const struct authn_db_cred *k, const char *otp, int64_t now_step,
   return r;
 }
 
-/* Spend the matched code: one conditional UPDATE. */
-static enum core_db_status
-consume (struct core_db *db, const struct authn_db_cred *k, int64_t t,
-         int64_t now_step)
+/* How to spend factor @a t of @a k (see struct authn_db_spend). */
+static struct authn_db_spend
+spend_of (const struct authn_db_cred *k, int64_t t, int64_t now_step)
 {
   int64_t drift = t - now_step;
 
   if (k->otp.type == AUTHN_OTP_HOTP)
-    return authn_db_consume (db, k->id, t + 1, 0, t);
+    return (struct authn_db_spend) { t + 1, 0, t };
   if (drift > INT32_MAX || drift < INT32_MIN)
     drift = 0;
-  return authn_db_consume (db, k->id, t, (int32_t) drift, t - 1);
+  return (struct authn_db_spend) { t, (int32_t) drift, t - 1 };
 }
 
 /* What trying the OTP on a customer's credentials gave. */
 struct otp_check {
   const char *outcome;                /* audit outcome if not accepted */
-  const struct authn_db_cred *cred;   /* matched (spent or replayed) */
+  const struct authn_db_cred *cred;   /* matched (unspent or replayed) */
+  struct authn_db_spend spend;        /* how to spend it, if unspent */
 };
 
-/* @return CORE_OK (a code was spent: chk->cred), AUTHENTICATION_FAILED
-   (chk->outcome), CORE_ERR_INTERNAL (no credential could be tried), or a
-   database error. */
+/* Find the credential whose unspent code @a otp is.  Nothing is written:
+   the code is spent with the PIN's result (check_pin).
+   @return CORE_OK (chk->cred, chk->spend), AUTHENTICATION_FAILED
+   (chk->outcome), or CORE_ERR_INTERNAL (no credential could be tried). */
 static enum core_err
-check_otp (struct core_db *db, const struct authn_db_customer *c,
-           const char *otp, struct otp_check *chk)
+check_otp (const struct authn_db_customer *c, const char *otp,
+           struct otp_check *chk)
 {
   time_t now = time (NULL);
   size_t broken = 0;
@@ -248,7 +259,6 @@ check_otp (struct core_db *db, const struct authn_db_customer *c,
       int64_t t = 0, now_step = authn_otp_step (&k->otp, now);
       bool spent;
       enum authn_otp_result r = match_cred (k, otp, now_step, &t, &spent);
-      enum core_db_status st;
 
       broken += r == AUTHN_OTP_ERROR;
       if (r != AUTHN_OTP_MATCH)
@@ -259,12 +269,8 @@ check_otp (struct core_db *db, const struct authn_db_customer *c,
           replayed = true;    /* spent already, as far as we loaded */
           continue;
         }
-      st = consume (db, k, t, now_step);
-      if (st < 0)
-        return authn_db_err (db);
-      if (st == CORE_DB_ONE_ROW)
-        return CORE_OK;
-      replayed = true;        /* another request spent it first */
+      chk->spend = spend_of (k, t, now_step);
+      return CORE_OK;
     }
   if (broken > 0 && broken == c->ncreds)
     return CORE_ERR_INTERNAL; /* not the customer's fault: count nothing */
@@ -273,24 +279,34 @@ check_otp (struct core_db *db, const struct authn_db_customer *c,
   return CORE_ERR_AUTHENTICATION_FAILED;
 }
 
-/* The OTP is spent; now, and only now, the PIN. */
+/* The OTP is right and was unspent when loaded; now, and only now, the
+   PIN.  Its result is written with the spend of the code, in one
+   statement: of parallel requests carrying one code, only the one whose
+   spend wins has its PIN accepted or counted; the others are answered as
+   replays, whatever their PIN, so one code still buys one PIN try.  (They
+   have paid a hash for nothing; only a code that is right and unspent
+   gets that far.) */
 static enum core_err
-check_pin (struct core_db *db, struct authn_db_audit *a,
+check_pin (struct core_db *db, const struct authn_db_audit *a,
            const struct authn_db_customer *c, const char *pin,
-           struct authn_verify_res *res)
+           const struct otp_check *chk, struct authn_verify_res *res)
 {
+  enum authn_db_spent spent;
   enum core_db_status st;
-  int rc = authn_pin_verify (c->pin_hash, pin);
+  int left, rc = authn_pin_verify (c->pin_hash, pin);
 
   if (rc < 0)
     return CORE_ERR_INTERNAL;
-  if (rc == 0)
-    return fail (db, a, "pin_invalid", res);
-  st = authn_db_succeed (db, a, lockout_limit ());
+  st = authn_db_spend (db, a, rc == 1 ? "accepted" : "pin_invalid",
+                       lockout_limit (), &chk->spend, &spent, &left);
   if (st < 0)
     return authn_db_err (db);
-  if (st == CORE_DB_NO_ROW)     /* locked by parallel failures meanwhile */
+  if (spent == AUTHN_DB_SPEND_LOST)
+    return refuse_replay (db, a, c, res);
+  if (spent == AUTHN_DB_SPEND_LOCKED) /* by parallel failures meanwhile */
     return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+  if (rc != 1)
+    return counted (a, left, res);
   snprintf (res->credential_id, sizeof res->credential_id, "%s",
             a->credential_id);
   return CORE_OK;
@@ -313,7 +329,7 @@ authn_verify (struct core_db *db, const struct authn_verify_req *req,
   err = load_or_refuse (db, &a, &c);
   if (err != CORE_OK)
     return err;
-  err = check_otp (db, &c, req->otp, &chk);
+  err = check_otp (&c, req->otp, &chk);
   if (chk.cred != NULL)
     a.credential_id = chk.cred->id;
   if (err == CORE_ERR_AUTHENTICATION_FAILED
@@ -322,7 +338,7 @@ authn_verify (struct core_db *db, const struct authn_verify_req *req,
   else if (err == CORE_ERR_AUTHENTICATION_FAILED)
     err = fail (db, &a, chk.outcome, res);
   else if (err == CORE_OK)
-    err = check_pin (db, &a, &c, req->pin, res);
+    err = check_pin (db, &a, &c, req->pin, &chk, res);
   authn_db_customer_clear (&c);
   return err;
 }

@@ -9,8 +9,8 @@ stays 0):
 - the audit row of a refusal that changes nothing (unknown or locked
   customer) does not, unless audit_refusals_sync = 1 -- and is written
   either way;
-- spending the OTP before the PIN is hashed does not: the answer's own
-  synchronous commit flushes it."""
+- a right PIN + OTP waits for one too: the code is spent in the same
+  statement that records the success."""
 import json
 import secrets
 import time
@@ -141,7 +141,7 @@ def test_counted_failures_and_accepts_always_wait(durable):
 
     flushes, _ = flushes_during(durable, two_failures)
     assert flushes >= 2, "each counted failure is flushed before its answer"
-    # spend (asynchronous) + success (synchronous): one flush covers both
+    # spend + success: one statement, one flush
     flushes, r = flushes_during(durable, lambda: verify(durable, cid, pin, good))
     assert r.status_code == 200, r.text
     assert flushes >= 1

@@ -11,8 +11,8 @@ import threading
 import pytest
 import requests
 
-from helpers import (STEP, assert_error, oathtool_totp, totp_at, wait_fresh_step,
-                     wrong_code)
+from helpers import (STEP, assert_error, oathtool_totp, random_pin, totp_at,
+                     wait_fresh_step, wrong_code)
 
 
 def state(guichet, customer_id):
@@ -301,6 +301,30 @@ def test_parallel_submissions_of_one_code(guichet, http, customer):
     oc = outcomes(guichet, customer.id)
     assert len(oc) == 16, oc
     assert oc.count("accepted") == 1, oc
+    assert credential(guichet, customer.id)[1] == int(t) // STEP
+
+
+def test_one_code_buys_one_pin_try(guichet, http, customer):
+    """16 parallel submissions of one right code, each with another PIN
+    (one of them the customer's): the PIN of exactly one is tried --
+    accepted or counted -- and the other 15 are refused as replays without
+    counting, whatever their PIN."""
+    pins = {customer.pin}
+    while len(pins) < 16:
+        pins.add(random_pin())
+    t = wait_fresh_step(15)
+    code = totp_at(customer.secret, t)
+    results = parallel(guichet, http, [(customer.id, p, code) for p in sorted(pins)])
+    oc = outcomes(guichet, customer.id)
+    assert len(oc) == 16 and oc.count("otp_replayed") == 15, oc
+    tried = [o for o in oc if o != "otp_replayed"]
+    assert tried in (["accepted"], ["pin_invalid"]), oc
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == ([200] if tried == ["accepted"] else []) + [401] * (16 - (tried == ["accepted"])), statuses
+    assert state(guichet, customer.id) == ((0 if tried == ["accepted"] else 1), False)
+    for r in results:
+        if r.status_code == 401:
+            assert r.json()["attempts_remaining"] in (4, 5), r.text
     assert credential(guichet, customer.id)[1] == int(t) // STEP
 
 
