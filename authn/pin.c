@@ -289,8 +289,10 @@ hash_slot_give (struct hash_slot *s)
   pthread_mutex_lock (&slots.lock);
   s->next = slots.free;
   slots.free = s;
-  pthread_cond_signal (&slots.freed);
   pthread_mutex_unlock (&slots.lock);
+  /* after the unlock: the woken thread does not wake into a held mutex
+     (a waiter that takes the slot first just leaves it to the next) */
+  pthread_cond_signal (&slots.freed);
 }
 
 /* libargon2 allocator: the slot's memory when it is big enough (a hash
