@@ -17,7 +17,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -147,6 +147,8 @@ export async function activateFromPage (page, name, deviceJson = {}) {
     out = await run(AUTHENTICATOR, args, { timeout: 60000 });
   } catch (e) {
     throw new Error(`guichet-authenticator activate failed (${e.code}): ${e.stdout}${e.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });   // the phone's keys: not left in /tmp
   }
   return JSON.parse(out.stdout);
 }
