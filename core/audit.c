@@ -241,6 +241,8 @@ struct walk {
   long long rows;
   long long last_id;
   long long broken;
+  const struct core_audit_anchor *anchor;
+  bool anchor_seen;
   char *reason;
   size_t reason_len;
 };
@@ -275,6 +277,14 @@ check_row (struct walk *w, const PGresult *r, int i)
   }
   free (canon);
   json_decref (details);
+  if (NULL == why && NULL != w->anchor
+      && w->anchor->id == strtoll (PQgetvalue (r, i, 0), NULL, 10))
+  {
+    w->anchor_seen = true;
+    if (! core_ct_equal (hash, sizeof hash, w->anchor->hash,
+                         sizeof w->anchor->hash))
+      why = "the anchored row has another hash (the chain was rebuilt)";
+  }
   if (NULL != why)
   {
     snprintf (w->reason, w->reason_len, "%s", why);
@@ -311,24 +321,41 @@ walk_page (struct core_db *db, struct walk *w)
 }
 
 int
-core_audit_verify (struct core_db *db, long long *rows,
+core_audit_verify (struct core_db *db, const struct core_audit_anchor *anchor,
+                   struct core_audit_anchor *head, long long *rows,
                    long long *first_broken, char *reason, size_t reason_len)
 {
-  struct walk w = { .reason = reason, .reason_len = reason_len };
+  struct walk w = { .reason = reason, .reason_len = reason_len,
+                    .anchor = (NULL != anchor && anchor->id > 0)
+                              ? anchor : NULL };
   int n;
 
   memset (w.prev, 0, sizeof w.prev);
+  memset (head, 0, sizeof *head);
+  *first_broken = 0;
   if (reason_len > 0)
     reason[0] = '\0';
   do
     n = walk_page (db, &w);
   while (n > 0 && 0 == w.broken);
   *rows = w.rows;
-  *first_broken = w.broken;
   if (n < 0)
   {
     snprintf (reason, reason_len, "the database could not be read");
     return -1;
+  }
+  if (0 == w.broken && NULL != w.anchor && ! w.anchor_seen)
+  {
+    w.broken = w.anchor->id;
+    snprintf (reason, reason_len, "the anchored row is gone (%s)",
+              w.last_id < w.anchor->id ? "the newest rows were removed"
+                                       : "the chain was rebuilt without it");
+  }
+  *first_broken = w.broken;
+  if (0 == w.broken && w.rows > 0)
+  {
+    head->id = w.last_id;
+    memcpy (head->hash, w.prev, sizeof head->hash);
   }
   return 0 == w.broken ? 1 : 0;
 }

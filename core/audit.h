@@ -73,15 +73,30 @@ core_audit_hash (const uint8_t prev[CORE_SHA256_LEN], const char *id,
 char *
 core_audit_canonical (const json_t *details);
 
+/** A row of the chain: its id and hash.  The head, recorded somewhere
+    else (an operations log, a ticket), is an anchor: a later verify
+    against it shows that no row up to it was removed since -- the newest
+    rows included, which the chain alone cannot show. */
+struct core_audit_anchor {
+  long long id;            /* 0: none (an empty log) */
+  uint8_t hash[CORE_SHA256_LEN];
+};
+
 /**
  * Walk the whole chain in id order, recomputing every hash.
+ * @param anchor             NULL, or a row the chain must still hold, with
+ *                           that hash
+ * @param[out] head          the last row that verified (id 0 if none)
  * @param[out] rows          rows checked (up to and including a break)
- * @param[out] first_broken  id of the first row that does not verify, or 0
+ * @param[out] first_broken  id of the first row that does not verify (or
+ *                           the anchor's, when the chain no longer holds
+ *                           it), or 0
  * @param reason             what is wrong with it ("" when intact)
  * @return 1 intact, 0 broken, -1 the database failed (reason says why).
  */
 int
-core_audit_verify (struct core_db *db, long long *rows,
+core_audit_verify (struct core_db *db, const struct core_audit_anchor *anchor,
+                   struct core_audit_anchor *head, long long *rows,
                    long long *first_broken, char *reason, size_t reason_len);
 
 /** Filters of core_audit_list; NULL or 0 means "any". */

@@ -6,6 +6,7 @@ reject + blocklist, four eyes), and the hash-chained audit log (verify,
 tamper detection, append-only for the server's role).  Each test checks the
 answer and what changed in the database."""
 import hashlib
+import json
 import re
 import secrets
 import sys
@@ -587,13 +588,60 @@ def test_audit_chain_verifies_and_names_an_altered_row(guichet):
     try:
         r = guichet.cli_run("audit", "verify")
         assert r.returncode == 1, r.stdout + r.stderr
-        import json
         out = json.loads(r.stdout)
         assert out["ok"] is False and out["first_broken"] == victim, out
         assert out["rows"] == len([x for x in rows if x[0] <= victim]) and out["reason"]
     finally:
         guichet.sql(tamper, actor, victim)
     assert guichet.cli("audit", "verify")["ok"] is True
+
+
+def test_audit_anchor_shows_that_the_newest_rows_were_removed(guichet):
+    """The chain alone cannot show that its newest rows were removed (what
+    is left verifies); the head printed by one verify, given to a later one
+    with --anchor, does."""
+    out = guichet.cli("audit", "verify")
+    head = out["head"]
+    assert out["ok"] is True and head["id"] == guichet.sql_value("SELECT max(id) FROM audit_log")
+    assert head["hash"] == guichet.sql_value(
+        "SELECT encode(hash, 'hex') FROM audit_log WHERE id = %s", head["id"])
+    assert head["anchor"] == f"{head['id']}:{head['hash']}"
+    assert guichet.cli("audit", "verify", "--anchor", head["anchor"])["ok"] is True
+
+    r = guichet.cli_run("audit", "verify", "--anchor", f"{head['id']}:{'0' * 64}")
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["first_broken"] == head["id"], out
+    assert "another hash" in out["reason"], out
+
+    # a superuser who disables the trigger removes the two newest rows
+    gone = guichet.sql("SELECT id, at, actor, action, target, details::text, prev_hash, hash"
+                       " FROM audit_log ORDER BY id DESC LIMIT 2")
+    total = guichet.sql_value("SELECT count(*) FROM audit_log")
+    guichet.sql("ALTER TABLE audit_log DISABLE TRIGGER ALL;"
+                " DELETE FROM audit_log WHERE id >= %s;"
+                " ALTER TABLE audit_log ENABLE TRIGGER ALL;", gone[-1][0])
+    try:
+        assert guichet.cli("audit", "verify")["ok"] is True, "a shorter chain still verifies"
+        r = guichet.cli_run("audit", "verify", "--anchor", head["anchor"])
+        assert r.returncode == 1, r.stdout + r.stderr
+        out = json.loads(r.stdout)
+        assert out["ok"] is False and out["first_broken"] == head["id"], out
+        assert out["rows"] == total - 2 and "newest rows were removed" in out["reason"], out
+    finally:
+        for row in reversed(gone):
+            guichet.sql("INSERT INTO audit_log (id, at, actor, action, target, details,"
+                        " prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s)", *row)
+    assert guichet.cli("audit", "verify", "--anchor", head["anchor"])["ok"] is True
+
+
+@pytest.mark.parametrize("anchor", ["12", "12:", f"x:{'0' * 64}", f"0:{'0' * 64}",
+                                    f"-3:{'0' * 64}", f"12:{'0' * 63}", f"12:{'g' * 64}",
+                                    f"12:{'0' * 64}:1"])
+def test_audit_verify_refuses_a_malformed_anchor(guichet, anchor):
+    r = guichet.cli_run("audit", "verify", "--anchor", anchor)
+    assert r.returncode != 0
+    assert json.loads(r.stdout)["error"]["code"] == "bad_request", r.stdout
 
 
 def test_no_admin_secret_in_the_server_log(guichet, reviewer):
