@@ -213,14 +213,25 @@ struct hash_slot {
   size_t len;
 };
 
-/* A hash to compute: run(arg) on a hash thread, its ARGON2_* code in rc. */
+/* What a hash thread is asked for: verify @a pin against @a encoded, or
+   (encoded NULL) hash @a pin into @a out with @a salt at core_cfg's cost. */
+struct pin_job {
+  const char *pin;
+  const char *encoded;
+  const uint8_t *salt;
+  char *out;
+  size_t out_len;
+};
+
+/* A job in the queue, its ARGON2_* code in rc once done. */
 struct hash_job {
-  int (*run) (void *arg);
-  void *arg;
+  const struct pin_job *pin;
   int rc;
   sem_t done;                   /* posted when rc is set */
   struct hash_job *next;
 };
+
+static int pin_job_run (const struct pin_job *j);
 
 static struct {
   pthread_mutex_t lock;
@@ -307,7 +318,7 @@ hash_thread (void *arg)
       if (hashers.head == NULL)
         hashers.tail = NULL;
       pthread_mutex_unlock (&hashers.lock);
-      j->rc = j->run (j->arg);
+      j->rc = pin_job_run (j->pin);
       sem_post (&j->done);
     }
   return NULL;
@@ -336,17 +347,16 @@ hashers_init (void)
                "hashing on the workers' threads");
 }
 
-/* Run @a run(@a arg) on a hash thread and wait for it.  @return its
-   ARGON2_* code. */
+/* Run @a pin on a hash thread and wait for it.  @return its ARGON2_*
+   code. */
 static int
-run_job (int (*run) (void *), void *arg)
+run_job (const struct pin_job *pin)
 {
-  struct hash_job j = { .run = run, .arg = arg, .rc = ARGON2_OK,
-                        .next = NULL };
+  struct hash_job j = { .pin = pin, .rc = ARGON2_OK, .next = NULL };
 
   pthread_once (&hashers_once, &hashers_init);
   if (hashers.threads == 0)
-    return run (arg);           /* degraded: libargon2's own malloc */
+    return pin_job_run (pin);   /* degraded: libargon2's own malloc */
   if (sem_init (&j.done, 0, 0) != 0)
     return ARGON2_THREAD_FAIL;
   pthread_mutex_lock (&hashers.lock);
@@ -457,16 +467,6 @@ encoded_hash_parse (const char *enc, struct encoded_hash *e)
   return 0;
 }
 
-/* What a hash thread is asked for: verify @a pin against @a encoded, or
-   (encoded NULL) hash @a pin into @a out with @a salt at core_cfg's cost. */
-struct pin_job {
-  const char *pin;
-  const char *encoded;
-  const uint8_t *salt;
-  char *out;
-  size_t out_len;
-};
-
 /* Verify with the hash thread's memory.  @return an ARGON2_* code. */
 static int
 verify_in_slot (const char *encoded, const char *pin)
@@ -506,10 +506,8 @@ verify_in_slot (const char *encoded, const char *pin)
 }
 
 static int
-pin_job_run (void *arg)
+pin_job_run (const struct pin_job *j)
 {
-  const struct pin_job *j = arg;
-
   if (j->encoded != NULL)
     return verify_in_slot (j->encoded, j->pin);
   return argon2id_hash_encoded (core_cfg->argon2_t, core_cfg->argon2_m_kib,
@@ -540,7 +538,7 @@ authn_pin_hash (const char *pin, char **encoded)
   enc = job.out = malloc (job.out_len);
   if (enc == NULL)
     goto out;
-  rc = run_job (&pin_job_run, &job);
+  rc = run_job (&job);
   if (rc != ARGON2_OK)
     {
       LOG_BUG ("argon2id_hash_encoded: %s", argon2_error_message (rc));
@@ -561,7 +559,7 @@ authn_pin_verify (const char *encoded, const char *pin)
 
   if (encoded == NULL || pin == NULL)
     return encoded == NULL ? -1 : 0;
-  rc = run_job (&pin_job_run, &job);
+  rc = run_job (&job);
   if (rc == ARGON2_OK)
     return 1;
   if (rc == ARGON2_VERIFY_MISMATCH)

@@ -277,8 +277,7 @@ check_row (struct walk *w, const PGresult *r, int i)
   }
   free (canon);
   json_decref (details);
-  if (NULL == why && NULL != w->anchor
-      && w->anchor->id == strtoll (PQgetvalue (r, i, 0), NULL, 10))
+  if (NULL == why && NULL != w->anchor && w->anchor->id == w->last_id)
   {
     w->anchor_seen = true;
     if (! core_ct_equal (hash, sizeof hash, w->anchor->hash,

@@ -31,8 +31,11 @@ customer_create (int argc, char **argv, struct core_db *db)
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, "--pin -: expected the PIN "
                          "on one line of standard input");
   if (NULL == pin || ! srv_cli_flag (argc, argv, "--otpauth"))
+  {
+    OPENSSL_cleanse (line, sizeof line);
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: customer create "
                          "--ref REF --pin PIN|- --otpauth");
+  }
   err = authn_customer_create_otpauth (db, ref, pin, &reasons, customer_id,
                                        &uri);
   OPENSSL_cleanse (line, sizeof line);

@@ -87,6 +87,8 @@ srv_cli_secret_opt (int argc, char **argv, const char *name, char *buf,
   *bad = false;
   if (NULL == v || 0 != strcmp (v, "-"))
     return v;
+  /* unbuffered: no copy of the secret left in stdio's buffer */
+  (void) setvbuf (stdin, NULL, _IONBF, 0);
   if (NULL == fgets (buf, (int) len, stdin))
     n = 0;
   else
