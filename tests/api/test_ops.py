@@ -105,6 +105,12 @@ def test_shared_web_module_and_no_path_escape(guichet):
     r = _rq.get(guichet.url("/common/text_core.js"), timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/javascript")
     assert "makeText" in r.text
+    r = _rq.get(guichet.url("/common/base.css"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/css")
+    assert "--navy" in r.text
+    for page in ("/", "/backoffice/"):
+        assert '<link rel="stylesheet" href="/common/base.css">' in _rq.get(
+            guichet.url(page), timeout=10).text, page
     for bad in ("/common/..%2Fenrol%2Findex.html", "/common/.hidden.js", "/common/missing.js"):
         assert _rq.get(guichet.url(bad), timeout=10).status_code == 404, bad
 

@@ -7,6 +7,7 @@
 // The views (login.js, queue.js, review.js, audit.js) import this; app.js
 // owns the session and tells this file what to do when it is lost.
 
+import { commonError } from "/common/errors.js";
 import { ApiError } from "./api.js";
 import { clearText, setText, t } from "./text.js";
 
@@ -136,9 +137,6 @@ export function handleError (e) {
     return;
   }
   switch (e.status) {
-  case 0:
-    showBanner("error.network");
-    return;
   case 400:
     showBanner("error.bad_request");
     return;
@@ -160,18 +158,7 @@ export function handleError (e) {
   case 423:
     showBanner("error.locked");
     return;
-  case 429: {
-    const s = parseInt(e.retryAfter, 10);
-    if (s > 0)
-      showBanner("error.rate_limited_wait", { s });
-    else
-      showBanner("error.rate_limited");
-    return;
-  }
-  case 503:
-    showBanner("error.database_unavailable");
-    return;
   default:
-    showBanner("error.generic", { code: e.code });
+    showBanner(...commonError(e));
   }
 }

@@ -24,6 +24,7 @@
 // A view that keeps asking the server (device.js) is stopped by showView()
 // as soon as another view is shown.
 
+import { commonError } from "/common/errors.js";
 import { api, ApiError, newUuid, paths } from "./api.js";
 import { forgetDone, leaveCredential, renderCompleted, renderCredential as drawCredential,
          setupCredential } from "./credential.js";
@@ -316,9 +317,6 @@ function handleError (e, ctx = {}) {
   }
   const id = ctx.id || (current.enrolment && current.enrolment.id) || storedId();
   switch (e.status) {
-  case 0:
-    showBanner("error.network");
-    return;
   case 400: {
     const field = e.field && FIELD_BY_PATH.get(e.field);
     if (ctx.form && field) {
@@ -355,19 +353,8 @@ function handleError (e, ctx = {}) {
   case 415:
     showBanner("error.unsupported_media_type");
     return;
-  case 429: {
-    const s = parseInt(e.retryAfter, 10);
-    if (s > 0)
-      showBanner("error.rate_limited_wait", { s });
-    else
-      showBanner("error.rate_limited");
-    return;
-  }
-  case 503:
-    showBanner("error.database_unavailable");
-    return;
   default:
-    showBanner("error.generic", { code: e.code });
+    showBanner(...commonError(e));
   }
 }
 
