@@ -2,7 +2,7 @@
  *
  * admin_session.c -- back-office sessions: the guichet_admin cookie, the
  * CSRF token of state-changing calls, the 15-minute idle limit, and the
- * role each route asks for (SRV_AUTH_ADMIN in daemon.c calls
+ * role each route asks for (SRV_AUTH_ADMIN in request.c calls
  * srv_admin_authenticate before the handler).
  *
  * Both tokens are 256 random bits shown once (the cookie to the browser,

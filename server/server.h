@@ -2,9 +2,9 @@
  *
  * server.h -- the request context and the route table of guichetd.
  *
- * server/ is the only module that knows HTTP.  The daemon (daemon.c) reads
- * the whole body once, under the route's cap, parses JSON bodies, checks the
- * route's authentication, and hands the handler an srv_request.  A handler
+ * server/ is the only module that knows HTTP.  request.c reads the whole
+ * body once, under the route's cap, parses JSON bodies, checks the route's
+ * authentication, and hands the handler an srv_request.  A handler
  * parses its fields, calls one domain function and replies with exactly one
  * srv_reply_* call.  The request context owns everything of its request and
  * is freed by one cleaner when libmicrohttpd reports completion.
@@ -113,6 +113,18 @@ void
 srv_add_security_headers (struct MHD_Response *resp, bool is_html);
 
 /* ---------------------------------------------------------------- request.c */
+
+/** libmicrohttpd's access handler: every call for every request. */
+enum MHD_Result
+srv_access_handler (void *cls, struct MHD_Connection *conn,
+                    const char *url, const char *method,
+                    const char *version, const char *upload_data,
+                    size_t *upload_data_size, void **con_cls);
+
+/** libmicrohttpd's completion callback: count, log one line, free. */
+void
+srv_request_completed (void *cls, struct MHD_Connection *conn,
+                       void **con_cls, enum MHD_RequestTerminationCode toe);
 
 /** @return the request header @a name or NULL (borrowed). */
 const char *
