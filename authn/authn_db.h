@@ -6,8 +6,8 @@
  * The statements that must not race are single statements: counting a
  * failure (and locking) is one UPDATE + audit INSERT in a CTE, and spending
  * a right OTP together with the PIN's result (success, or a counted
- * failure) is one conditional UPDATE + UPDATE + INSERT in a CTE.  Functions return
- * core_db statuses; none of them logs or stores a PIN, OTP or seed.
+ * failure) is one conditional UPDATE + UPDATE + INSERT in a CTE.  Functions
+ * return core_db statuses; none of them logs or stores a PIN, OTP or seed.
  */
 #ifndef GUICHET_AUTHN_DB_H
 #define GUICHET_AUTHN_DB_H

@@ -86,7 +86,9 @@ struct core_audit_anchor {
  * Walk the whole chain in id order, recomputing every hash.
  * @param anchor             NULL, or a row the chain must still hold, with
  *                           that hash
- * @param[out] head          the last row that verified (id 0 if none)
+ * @param[out] head          the newest row when the whole chain verifies,
+ *                           to record as the next anchor (id 0 if the log
+ *                           is empty or broken)
  * @param[out] rows          rows checked (up to and including a break)
  * @param[out] first_broken  id of the first row that does not verify (or
  *                           the anchor's, when the chain no longer holds

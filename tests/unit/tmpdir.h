@@ -2,8 +2,9 @@
  *
  * tmpdir.h -- a private folder for one unit test executable: made by
  * tmpdir_setup() under /tmp, emptied and removed by tmpdir_teardown()
- * (cmocka group fixtures), with write_file() to put a file in it.  Header
- * only, for the tests of core/.
+ * (cmocka group fixtures), with write_file() to put a file in it, and the
+ * N() and UNUSED helpers those tests share.  Header only, for the tests of
+ * core/.
  */
 #ifndef GUICHET_TESTS_TMPDIR_H
 #define GUICHET_TESTS_TMPDIR_H
