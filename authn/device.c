@@ -24,6 +24,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -434,6 +435,39 @@ authn_device_verify (const uint8_t pub[AUTHN_P256_PUB_LEN], const void *msg,
                            len) == 1;
   EVP_MD_CTX_free (md);
   EVP_PKEY_free (pkey);
+  ERR_clear_error ();
+  return ok;
+}
+
+/* ECDSA signatures are malleable: with (r, s) valid, so is (r, n - s).
+ * Where a signature must be unique -- a signed request recorded against
+ * replay -- only the form with s <= n/2 is taken (as Bitcoin's BIP 62 and
+ * libsecp256k1 do), so no third party can mint a second valid signature
+ * from a seen one. */
+bool
+authn_device_sig_low_s (const uint8_t *der, size_t der_len)
+{
+  const unsigned char *p = der;
+  ECDSA_SIG *sig = NULL;
+  EC_GROUP *group = NULL;
+  BIGNUM *half = NULL;
+  bool ok = false;
+
+  if (der == NULL || der_len == 0 || der_len > 80)
+    return false;
+  sig = d2i_ECDSA_SIG (NULL, &p, (long) der_len);
+  if (sig == NULL || p != der + der_len)
+    goto done;
+  group = EC_GROUP_new_by_curve_name (NID_X9_62_prime256v1);
+  half = BN_new ();
+  if (group == NULL || half == NULL
+      || BN_rshift1 (half, EC_GROUP_get0_order (group)) != 1)
+    goto done;
+  ok = BN_cmp (ECDSA_SIG_get0_s (sig), half) <= 0;
+done:
+  BN_free (half);
+  EC_GROUP_free (group);
+  ECDSA_SIG_free (sig);
   ERR_clear_error ();
   return ok;
 }

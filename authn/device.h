@@ -88,6 +88,14 @@ bool
 authn_device_verify (const uint8_t pub[AUTHN_P256_PUB_LEN], const void *msg,
                      size_t len, const uint8_t *der, size_t der_len);
 
+/**
+ * @return true if @a der parses as exactly one DER ECDSA signature whose s
+ * is at most n/2 (the low-s form; (r, n - s) is the other valid signature
+ * of the same message).  Says nothing about whether it verifies.
+ */
+bool
+authn_device_sig_low_s (const uint8_t *der, size_t der_len);
+
 /** @return true if @a pub is a valid uncompressed P-256 point. */
 bool
 authn_device_point_valid (const uint8_t *pub, size_t len);

@@ -133,8 +133,9 @@ static const struct core_db_stmt stmts[] = {
     "SELECT encode(public_key, 'hex') FROM devices WHERE id = $1"
     " AND status = 'active'" },
   { "enrol_device_nonce",
-    "INSERT INTO device_request_nonces (device_id, signature_hash)"
-    " VALUES ($1, $2::bytea) ON CONFLICT DO NOTHING RETURNING device_id" },
+    "INSERT INTO device_request_nonces (device_id, ts, msg_hash)"
+    " VALUES ($1, $2::bigint, $3::bytea) ON CONFLICT DO NOTHING"
+    " RETURNING device_id" },
   { "enrol_device_view",
     "SELECT id, status, customer_id, enrolment_id FROM devices WHERE id = $1" },
   { "enrol_issue_lock",

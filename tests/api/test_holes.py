@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Smaller holes an attacker finds (issue 12, "Smaller holes"): each test
+plays the attack against the real guichetd and checks both the answer and
+what the database kept.
+
+- a signed device request replayed as the high-s twin (r, n-s) of its
+  signature, or re-signed (a new ECDSA signature of the same message);
+- a stranger's activation attempt with a wrong proof pushing the genuine
+  phone into review (qr_other_keys);
+- an Idempotency-Key replay handing out a session;
+- resume links: one live link per enrolment, the link kept in the outbox
+  only until the message is sent;
+- back-office sessions that live forever as long as they are used."""
+import hashlib
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
+                                                             encode_dss_signature)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import assert_error  # noqa: E402
+from phone import P256_ORDER, Phone, b64u, unb64u  # noqa: E402
+from test_devices import activated, challenge, passed_enrolment  # noqa: E402
+
+N = P256_ORDER
+
+
+def flip_s(sig_b64u):
+    """The other valid signature of the same message: (r, n - s)."""
+    r, s = decode_dss_signature(unb64u(sig_b64u))
+    return b64u(encode_dss_signature(r, N - s))
+
+
+def is_low_s(sig_b64u):
+    return decode_dss_signature(unb64u(sig_b64u))[1] <= N // 2
+
+
+def nonces(g, device_id):
+    return g.sql_value("SELECT count(*) FROM device_request_nonces WHERE device_id = %s",
+                       device_id)
+
+
+# ------------------------------------------------------------ signed requests
+
+def test_high_s_twin_of_a_used_signature_is_refused(guichet):
+    s, c, p, a = activated(guichet)
+    path = f"/v1/devices/{p.device_id}"
+    h = p.signed_headers("GET", path)
+    assert is_low_s(h["Guichet-Signature"])
+    assert requests.get(guichet.url(path), headers=h, timeout=10).status_code == 200
+    assert nonces(guichet, p.device_id) == 1
+    twin = dict(h, **{"Guichet-Signature": flip_s(h["Guichet-Signature"])})
+    assert_error(requests.get(guichet.url(path), headers=twin, timeout=10), 401, "unauthorized")
+    assert nonces(guichet, p.device_id) == 1
+
+
+def test_high_s_signature_is_refused_and_burns_nothing(guichet):
+    s, c, p, a = activated(guichet)
+    path = f"/v1/devices/{p.device_id}"
+    h = p.signed_headers("GET", path)
+    high = dict(h, **{"Guichet-Signature": flip_s(h["Guichet-Signature"])})
+    assert_error(requests.get(guichet.url(path), headers=high, timeout=10), 401, "unauthorized")
+    assert nonces(guichet, p.device_id) == 0
+    # the canonical form of the same request still goes through, once
+    assert requests.get(guichet.url(path), headers=h, timeout=10).status_code == 200
+    assert nonces(guichet, p.device_id) == 1
+
+
+def test_a_new_signature_of_a_used_message_is_a_replay(guichet):
+    s, c, p, a = activated(guichet)
+    path = f"/v1/devices/{p.device_id}"
+    ts = int(time.time())
+    first = p.signed_headers("GET", path, ts=ts)
+    again = p.signed_headers("GET", path, ts=ts)   # ECDSA: another random k
+    assert first["Guichet-Signature"] != again["Guichet-Signature"]
+    assert requests.get(guichet.url(path), headers=first, timeout=10).status_code == 200
+    assert_error(requests.get(guichet.url(path), headers=again, timeout=10), 401, "unauthorized")
+    msg = f"GET\n{path}\n{ts}\n{hashlib.sha256(b'').hexdigest()}".encode()
+    rows = guichet.sql("SELECT ts, msg_hash FROM device_request_nonces WHERE device_id = %s",
+                       p.device_id)
+    assert [(r[0], bytes(r[1])) for r in rows] == [(ts, hashlib.sha256(msg).digest())]
+    # the next second is another message
+    nxt = p.signed_headers("GET", path, ts=ts + 1)
+    assert requests.get(guichet.url(path), headers=nxt, timeout=10).status_code == 200
+    assert nonces(guichet, p.device_id) == 2
+
+
+def test_the_test_phone_signs_low_s():
+    key = ec.generate_private_key(ec.SECP256R1())
+    p = Phone()
+    p.signing = key
+    p.device_id = "dev_x"
+    for i in range(64):
+        assert is_low_s(p.signed_headers("GET", f"/v1/devices/dev_x/{i}")["Guichet-Signature"])
+    # and its activation signatures verify under the public key
+    sig = unb64u(p.activation_body("guichet://activate?v=1&u=http%3A%2F%2Fx&c=ch_1&s="
+                                   + b64u(b"\x01" * 16))[1]["signature"])
+    assert decode_dss_signature(sig)[1] <= N // 2
