@@ -211,34 +211,62 @@ authn_device_activation_message (const char *challenge_id,
   return 0;
 }
 
+/* HMAC-SHA256(secret, M) against the proof.  @return 1 match, 0 no match,
+ * -1 allocation or OpenSSL failure. */
+static int
+proof_check (const struct authn_activation *a)
+{
+  uint8_t mac[CORE_SHA256_LEN];
+  uint8_t *m = NULL;
+  size_t m_len = 0;
+  int rc = -1;
+
+  if (authn_device_activation_message (a->challenge_id, a->device_pub,
+                                       a->ecdh_pub, &m, &m_len) == 0
+      && core_hmac_sha256 (a->secret, a->secret_len, m, m_len, mac) == 0)
+    rc = core_ct_equal (mac, sizeof mac, a->proof, a->proof_len) ? 1 : 0;
+  OPENSSL_cleanse (mac, sizeof mac);
+  free (m);
+  return rc;
+}
+
+static bool
+activation_shape_ok (const struct authn_activation *a)
+{
+  return a != NULL && a->challenge_id != NULL && a->secret != NULL
+         && a->secret_len == AUTHN_ACTIVATION_SECRET_LEN && a->proof != NULL
+         && a->proof_len == CORE_SHA256_LEN
+         && authn_device_point_valid (a->device_pub, a->device_pub_len)
+         && authn_device_point_valid (a->ecdh_pub, a->ecdh_pub_len);
+}
+
+bool
+authn_device_proof_ok (const struct authn_activation *a)
+{
+  return activation_shape_ok (a) && proof_check (a) == 1;
+}
+
 /* Both checks always run, so a wrong proof and a wrong signature take the
  * same path.  CORE_ERR_INTERNAL on allocation or OpenSSL failure. */
 enum core_err
 authn_device_check_activation (const struct authn_activation *a)
 {
-  uint8_t mac[CORE_SHA256_LEN];
   uint8_t *m = NULL;
   size_t m_len = 0;
   enum core_err err = CORE_ERR_INTERNAL;
-  bool proof_ok;
+  int proof;
   bool sig_ok;
 
-  if (a == NULL || a->challenge_id == NULL || a->secret == NULL
-      || a->secret_len != AUTHN_ACTIVATION_SECRET_LEN || a->proof == NULL
-      || a->proof_len != CORE_SHA256_LEN
-      || !authn_device_point_valid (a->device_pub, a->device_pub_len)
-      || !authn_device_point_valid (a->ecdh_pub, a->ecdh_pub_len))
+  if (!activation_shape_ok (a))
     return CORE_ERR_INVALID_FIELD;
   if (authn_device_activation_message (a->challenge_id, a->device_pub,
                                        a->ecdh_pub, &m, &m_len) != 0
-      || core_hmac_sha256 (a->secret, a->secret_len, m, m_len, mac) != 0)
+      || (proof = proof_check (a)) < 0)
     goto done;
-  proof_ok = core_ct_equal (mac, sizeof mac, a->proof, a->proof_len);
   sig_ok = authn_device_verify (a->device_pub, m, m_len, a->signature,
                                 a->signature_len);
-  err = proof_ok && sig_ok ? CORE_OK : CORE_ERR_PROOF_INVALID;
+  err = proof == 1 && sig_ok ? CORE_OK : CORE_ERR_PROOF_INVALID;
 done:
-  OPENSSL_cleanse (mac, sizeof mac);
   free (m);
   return err;
 }

@@ -56,6 +56,15 @@ enum core_err
 authn_device_check_activation (const struct authn_activation *a);
 
 /**
+ * Only the HMAC proof of @a a (constant time): whether the sender knew the
+ * activation secret, whatever its signature.  Tells a stranger who guessed
+ * or saw a challenge id from someone holding the QR.
+ * @return true if the proof matches.
+ */
+bool
+authn_device_proof_ok (const struct authn_activation *a);
+
+/**
  * Make the server's ephemeral ECDH key, derive the seed, discard the key.
  * seed = HKDF-SHA256(IKM = x(ECDH), salt = secret,
  *                    info = "guichet-otp-seed-v1" 0x00 device_id, L = 32)

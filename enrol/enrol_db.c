@@ -96,8 +96,8 @@ static const struct core_db_stmt stmts[] = {
     " WHERE c.id = $1" },
   { "enrol_attempt_insert",
     "INSERT INTO activation_attempts (challenge_id, enrolment_id, public_key,"
-    " install_id, client_addr, outcome)"
-    " VALUES ($1, $2, $3::bytea, $4, $5, $6)" },
+    " install_id, client_addr, outcome, proof_ok)"
+    " VALUES ($1, $2, $3::bytea, $4, $5, $6, $7::boolean)" },
   { "enrol_challenge_consume",
     "UPDATE device_challenges SET used_at = now() WHERE id = $1"
     " AND used_at IS NULL AND replaced_at IS NULL AND expires_at > now()"

@@ -21,3 +21,15 @@ COMMENT ON COLUMN device_request_nonces.device_id IS 'The signing device.';
 COMMENT ON COLUMN device_request_nonces.ts IS 'Guichet-Timestamp of the request (unix seconds); rows more than 120 s old can be deleted.';
 COMMENT ON COLUMN device_request_nonces.msg_hash IS 'SHA-256 of the signed string "METHOD\nPATH\nTIMESTAMP\nhex(SHA-256(body))".';
 COMMENT ON COLUMN device_request_nonces.at IS 'When it was seen.';
+
+-- Activation attempts: whether the attempt held the QR's secret (its HMAC
+-- proof matched).  Only those count in the genuine phone's risk
+-- (qr_multiple_devices): a wrong proof is anyone's to send.  Old rows
+-- recorded a wrong signature as proof_invalid too, so they stay false.
+ALTER TABLE activation_attempts
+  ADD COLUMN proof_ok boolean NOT NULL DEFAULT false;
+UPDATE activation_attempts SET proof_ok = true
+ WHERE outcome IN ('activated', 'pending_review', 'denied', 'expired',
+                   'reused', 'replaced');
+COMMENT ON COLUMN activation_attempts.proof_ok IS 'The HMAC proof matched: the sender held the QR''s activation secret. Only such attempts count as another device on the QR in risk scoring.';
+COMMENT ON COLUMN activation_attempts.outcome IS 'activated, pending_review, denied, expired, reused, replaced (proof matched); signature_invalid (proof matched, signature did not); proof_invalid, bad_key, unknown (proof not matched or not checked).';

@@ -105,3 +105,49 @@ def test_the_test_phone_signs_low_s():
     sig = unb64u(p.activation_body("guichet://activate?v=1&u=http%3A%2F%2Fx&c=ch_1&s="
                                    + b64u(b"\x01" * 16))[1]["signature"])
     assert decode_dss_signature(sig)[1] <= N // 2
+
+
+# ------------------------------------------------------------ activation attempts
+
+def risk_of(g, device_id):
+    rows = g.sql("SELECT decision, reasons, (inputs->'history'->>'qr_other_keys')::int"
+                 " FROM risk_decisions WHERE device_id = %s", device_id)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_wrong_proof_does_not_send_the_genuine_phone_to_review(guichet):
+    s = passed_enrolment(guichet)
+    c = challenge(guichet, s)
+    # a stranger who knows the challenge id but not the QR's secret
+    for _ in range(3):
+        assert_error(Phone().activate(c["qr_payload"], secret_override=b"\x07" * 16),
+                     401, "proof_invalid")
+    r = Phone().activate(c["qr_payload"])
+    assert r.status_code == 201 and r.json()["status"] == "active", r.text
+    assert "qr_multiple_devices" not in r.json()["risk"]["reasons"]
+    decision, reasons, other_keys = risk_of(guichet, r.json()["device_id"])
+    assert (decision, other_keys) == ("allow", 0) and "qr_multiple_devices" not in reasons
+    assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s", s.eid) == "pin_otp"
+    rows = guichet.sql("SELECT outcome, proof_ok FROM activation_attempts"
+                       " WHERE challenge_id = %s ORDER BY id", c["challenge_id"])
+    assert rows == [("proof_invalid", False)] * 3 + [("activated", True)]
+
+
+def test_an_attempt_that_passed_the_proof_still_counts(guichet):
+    """Someone holding the QR (right proof) with a key that does not sign:
+    the QR has leaked, and the genuine phone goes to review as before."""
+    s = passed_enrolment(guichet)
+    c = challenge(guichet, s)
+    p = Phone()
+    base, body = p.activation_body(c["qr_payload"])
+    body["signature"] = Phone().activation_body(c["qr_payload"])[1]["signature"]
+    assert_error(requests.post(base + "/v1/devices/activate", json=body, timeout=10),
+                 401, "proof_invalid")
+    r = Phone().activate(c["qr_payload"])
+    assert r.status_code == 201 and r.json()["status"] == "pending_review", r.text
+    decision, reasons, other_keys = risk_of(guichet, r.json()["device_id"])
+    assert (decision, other_keys) == ("review", 1) and "qr_multiple_devices" in reasons
+    rows = guichet.sql("SELECT outcome, proof_ok FROM activation_attempts"
+                       " WHERE challenge_id = %s ORDER BY id", c["challenge_id"])
+    assert rows == [("signature_invalid", True), ("pending_review", True)]
