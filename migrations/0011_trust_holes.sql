@@ -33,3 +33,6 @@ UPDATE activation_attempts SET proof_ok = true
                    'reused', 'replaced');
 COMMENT ON COLUMN activation_attempts.proof_ok IS 'The HMAC proof matched: the sender held the QR''s activation secret. Only such attempts count as another device on the QR in risk scoring.';
 COMMENT ON COLUMN activation_attempts.outcome IS 'activated, pending_review, denied, expired, reused, replaced (proof matched); signature_invalid (proof matched, signature did not); proof_invalid, bad_key, unknown (proof not matched or not checked).';
+
+-- Idempotency-Key replays of enrolment creation hand out no session.
+COMMENT ON COLUMN idempotency_keys.enrolment_id IS 'Enrolment the first answer created or advanced. A replay never starts a session for it: a client that lost the first answer resumes by the e-mailed link.';

@@ -151,3 +151,29 @@ def test_an_attempt_that_passed_the_proof_still_counts(guichet):
     rows = guichet.sql("SELECT outcome, proof_ok FROM activation_attempts"
                        " WHERE challenge_id = %s ORDER BY id", c["challenge_id"])
     assert rows == [("signature_invalid", True), ("pending_review", True)]
+
+
+# ------------------------------------------------------------ Idempotency-Key
+
+def test_an_idempotency_key_replay_hands_out_no_session(guichet):
+    """Whoever replays a key (a proxy log, a shared device, a predictable
+    key) gets the first answer again, never a session of the enrolment."""
+    from test_enrolments import applicant, body_for, start
+    body = body_for(applicant())
+    key = str(uuid.uuid4())
+    s1, r1 = start(guichet, body, headers={"Idempotency-Key": key})
+    assert r1.status_code == 201 and "guichet_applicant" in s1.cookies
+    eid = r1.json()["id"]
+    sessions = guichet.sql_value("SELECT count(*) FROM applicant_sessions"
+                                 " WHERE enrolment_id = %s", eid)
+    thief, r2 = start(guichet, body, headers={"Idempotency-Key": key})
+    assert r2.status_code == 201 and r2.json() == r1.json(), r2.text
+    assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert "Set-Cookie" not in r2.headers and not thief.cookies
+    assert guichet.sql_value("SELECT count(*) FROM applicant_sessions"
+                             " WHERE enrolment_id = %s", eid) == sessions == 1
+    assert guichet.sql_value("SELECT count(*) FROM enrolments WHERE applicant = %s::jsonb",
+                             __import__("json").dumps(body["applicant"])) == 1
+    assert_error(thief.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10), 404, "not_found")
+    # the first answer's session is untouched
+    assert s1.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10).status_code == 200
