@@ -36,3 +36,42 @@ COMMENT ON COLUMN activation_attempts.outcome IS 'activated, pending_review, den
 
 -- Idempotency-Key replays of enrolment creation hand out no session.
 COMMENT ON COLUMN idempotency_keys.enrolment_id IS 'Enrolment the first answer created or advanced. A replay never starts a session for it: a client that lost the first answer resumes by the e-mailed link.';
+
+-- Resume links: one live link per enrolment.  A new link ends the ones
+-- before it (ended_at); the partial unique index makes "at most one link
+-- neither used nor ended" a fact of the schema, not only of the code.
+ALTER TABLE resume_tokens ADD COLUMN ended_at timestamptz;
+COMMENT ON COLUMN resume_tokens.ended_at IS 'Set when a newer link for the same enrolment replaced this one; an ended link never works.';
+UPDATE resume_tokens t SET ended_at = now()
+ WHERE t.used_at IS NULL
+   AND EXISTS (SELECT 1 FROM resume_tokens n
+                WHERE n.enrolment_id = t.enrolment_id AND n.used_at IS NULL
+                  AND (n.created_at, n.token_hash) > (t.created_at, t.token_hash));
+CREATE UNIQUE INDEX resume_tokens_one_live ON resume_tokens (enrolment_id)
+  WHERE used_at IS NULL AND ended_at IS NULL;
+
+-- The outbox holds a bearer secret (a resume link's token) only until the
+-- message is sent: the body carries the placeholder {{secret}}, the secret
+-- its own column, and a row may not be marked sent while it still holds
+-- one.  The sender's contract is in docs/operations.md ("The outbox").
+ALTER TABLE outbox
+  ADD COLUMN secret text,
+  ADD COLUMN enrolment_id text REFERENCES enrolments (id);
+COMMENT ON COLUMN outbox.body IS 'Text body.  Never holds a secret: where the message carries one, the body says {{secret}} and the sender substitutes the secret column when it sends.';
+COMMENT ON COLUMN outbox.secret IS 'The bearer part of the message (a resume link''s token), substituted for {{secret}} in the body at send time.  Must be cleared (NULL) in the statement that sets sent_at: a sent row never keeps it.';
+COMMENT ON COLUMN outbox.enrolment_id IS 'The enrolment the message is about, when there is one: a new resume link deletes the unsent message of the link it replaces.';
+COMMENT ON COLUMN outbox.sent_at IS 'Set by the sender, together with secret = NULL, once the message is handed over.';
+-- Rows written before: move the token out of the body (unsent rows keep it
+-- in secret until sent; sent rows lose it).
+UPDATE outbox o SET
+  secret = CASE WHEN o.sent_at IS NULL
+                THEN substring(o.body from '#resume=[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)') END,
+  enrolment_id = (SELECT e.id FROM enrolments e
+                   WHERE e.id = substring(o.body from '#resume=([A-Za-z0-9_-]+)\.')),
+  body = regexp_replace(o.body, '(#resume=[A-Za-z0-9_-]+\.)[A-Za-z0-9_-]+',
+                        '\1{{secret}}', 'g')
+ WHERE o.kind = 'resume_link';
+ALTER TABLE outbox ADD CONSTRAINT outbox_secret_until_sent
+  CHECK (sent_at IS NULL OR secret IS NULL);
+CREATE INDEX outbox_enrolment_unsent ON outbox (enrolment_id)
+  WHERE sent_at IS NULL AND enrolment_id IS NOT NULL;

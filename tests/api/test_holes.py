@@ -177,3 +177,120 @@ def test_an_idempotency_key_replay_hands_out_no_session(guichet):
     assert_error(thief.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10), 404, "not_found")
     # the first answer's session is untouched
     assert s1.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10).status_code == 200
+
+
+# ------------------------------------------------------------ resume links
+
+def newest_message(g, email):
+    """The newest resume-link message to @email as a mailer would send it:
+    the row (as a dict) and its rendered text (every "{{secret}}" of the
+    body replaced by the row's secret, docs/operations.md)."""
+    row = g.sql_value("SELECT to_jsonb(o) FROM outbox o WHERE kind = 'resume_link'"
+                      " AND recipient = %s ORDER BY id DESC LIMIT 1", email)
+    return row, row["body"].replace("{{secret}}", row.get("secret") or "")
+
+
+def link_token(text, eid):
+    import re
+    m = re.search(r"#resume=(enr_[A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)", text)
+    assert m and m.group(1) == eid, text
+    return m.group(2)
+
+
+def ask_link(g, eid):
+    r = requests.post(g.url(f"/v1/enrolments/{eid}/resume-link"), json={}, timeout=10)
+    assert r.status_code == 202 and r.json() == {"sent": True}, r.text
+
+
+def resume(g, eid, token):
+    return requests.post(g.url(f"/v1/enrolments/{eid}/resume"), json={"token": token},
+                         timeout=10)
+
+
+def fresh_enrolment(g):
+    from test_enrolments import applicant, body_for, start
+    email = f"resume-{uuid.uuid4().hex[:10]}@example.org"
+    s, r = start(g, body_for(applicant(email=email)))
+    assert r.status_code == 201, r.text
+    return r.json()["id"], email
+
+
+def test_a_new_resume_link_ends_the_old_one(guichet):
+    eid, email = fresh_enrolment(guichet)
+    ask_link(guichet, eid)
+    old = link_token(newest_message(guichet, email)[1], eid)
+    ask_link(guichet, eid)
+    new = link_token(newest_message(guichet, email)[1], eid)
+    assert old != new
+    # the first link (already in someone's mailbox) no longer opens anything
+    assert_error(resume(guichet, eid, old), 404, "not_found")
+    live = guichet.sql("SELECT token_hash FROM resume_tokens WHERE enrolment_id = %s"
+                       " AND used_at IS NULL AND ended_at IS NULL", eid)
+    assert [bytes(r[0]) for r in live] == [hashlib.sha256(new.encode()).digest()]
+    # the superseded message is not sent at all: one queued message, the live one
+    assert guichet.sql_value("SELECT count(*) FROM outbox WHERE recipient = %s"
+                             " AND sent_at IS NULL", email) == 1
+    r = resume(guichet, eid, new)
+    assert r.status_code == 200 and r.json()["id"] == eid and "guichet_applicant" in r.cookies
+    assert guichet.sql_value("SELECT count(*) FROM resume_tokens WHERE enrolment_id = %s"
+                             " AND used_at IS NOT NULL", eid) == 1
+
+
+def test_the_outbox_keeps_the_link_only_until_sent(guichet):
+    eid, email = fresh_enrolment(guichet)
+    ask_link(guichet, eid)
+    row, text = newest_message(guichet, email)
+    token = link_token(text, eid)
+    assert token not in row["body"] and token not in row["subject"]
+    assert row["secret"] == token and row["enrolment_id"] == eid
+    # a mailer that marks the row sent but keeps the link is refused
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        guichet.sql("UPDATE outbox SET sent_at = now() WHERE id = %s", row["id"])
+    assert guichet.sql_value("SELECT secret FROM outbox WHERE id = %s", row["id"]) == token
+    guichet.sql("UPDATE outbox SET sent_at = now(), secret = NULL WHERE id = %s", row["id"])
+    assert token not in str(guichet.sql_value("SELECT to_jsonb(o) FROM outbox o WHERE id = %s",
+                                              row["id"]))
+    # nor can a sent row get a secret back
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        guichet.sql("UPDATE outbox SET secret = 'x' WHERE id = %s", row["id"])
+    # the link sent works, once
+    assert resume(guichet, eid, token).status_code == 200
+    assert_error(resume(guichet, eid, token), 404, "not_found")
+
+
+def test_migration_takes_links_out_of_old_outbox_rows(guichet, tmp_path):
+    """A database that queued links before 0011: unsent rows keep their
+    token only in `secret`, sent rows lose it, and of two live links of
+    one enrolment only the newer still works."""
+    import shutil
+    from harness import REPO
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for f in sorted((REPO / "migrations").glob("*.sql")):
+        if f.name < "0011":
+            shutil.copy(f, before)
+    db = "mig_holes"
+    guichet.cluster.create_database(db)
+    env = guichet.env(GUICHET_DATABASE_URL=guichet.cluster.conninfo(db))
+    guichet.cli("migrate", env=dict(env, GUICHET_MIGRATIONS_DIR=str(before)))
+    old_tok, new_tok, sent_tok = "A" * 43, "B" * 43, "C" * 43
+    body = "open this link:\n\nhttp://x/#resume=enr_old.%s\n\nbye\n"
+    guichet.cluster.psql(
+        "INSERT INTO enrolments (id, state, expires_at, applicant, email, identity_key)"
+        " VALUES ('enr_old', 'device', now() + interval '1 day', '{}', 'o@example.org', 'k');"
+        "INSERT INTO resume_tokens (token_hash, enrolment_id, created_at, expires_at) VALUES"
+        f" (sha256('{old_tok}'), 'enr_old', now() - interval '2 minutes', now() + interval '1 hour'),"
+        f" (sha256('{new_tok}'), 'enr_old', now() - interval '1 minute', now() + interval '1 hour');"
+        "INSERT INTO outbox (kind, recipient, subject, body, sent_at) VALUES"
+        f" ('resume_link', 'o@example.org', 's', '{body % sent_tok}', now()),"
+        f" ('resume_link', 'o@example.org', 's', '{body % new_tok}', NULL);", dbname=db)
+    assert guichet.cli("migrate", env=env)["applied"] == 1
+    rows = guichet.cluster.psql("SELECT body, coalesce(secret, '-'), enrolment_id,"
+                                " sent_at IS NOT NULL FROM outbox ORDER BY id", dbname=db)
+    assert rows.split("\n") == [
+        "open this link:", "", "http://x/#resume=enr_old.{{secret}}", "", "bye", "|-|enr_old|t",
+        "open this link:", "", "http://x/#resume=enr_old.{{secret}}", "", "bye",
+        f"|{new_tok}|enr_old|f"]
+    live = guichet.cluster.psql("SELECT encode(token_hash, 'hex') FROM resume_tokens"
+                                " WHERE used_at IS NULL AND ended_at IS NULL", dbname=db)
+    assert live == hashlib.sha256(new_tok.encode()).hexdigest()

@@ -34,11 +34,13 @@ async function submit (page) {
 }
 
 // The newest resume link written to the outbox for this e-mail address,
-// as "<id>.<token>" (what follows #resume=).
+// as "<id>.<token>" (what follows #resume=), rendered as a mailer would:
+// the body's {{secret}} replaced by the row's secret.
 function resumeLinkFor (email) {
   const body = execFileSync("psql", [process.env.GUICHET_DATABASE_URL, "-XAtq",
                                      "-v", "ON_ERROR_STOP=1", "-v", `email=${email}`], {
-    input: "SELECT body FROM outbox WHERE kind = 'resume_link' AND recipient = :'email'"
+    input: "SELECT replace(body, '{{secret}}', secret) FROM outbox"
+      + " WHERE kind = 'resume_link' AND recipient = :'email'"
       + " ORDER BY id DESC LIMIT 1;\n",
     encoding: "utf8",
   });
