@@ -75,3 +75,6 @@ ALTER TABLE outbox ADD CONSTRAINT outbox_secret_until_sent
   CHECK (sent_at IS NULL OR secret IS NULL);
 CREATE INDEX outbox_enrolment_unsent ON outbox (enrolment_id)
   WHERE sent_at IS NULL AND enrolment_id IS NOT NULL;
+
+-- Back-office sessions also end admin_session_max_s after login.
+COMMENT ON COLUMN admin_sessions.created_at IS 'Login time; the session ends admin_session_max_s (default 8 hours) after it, however busy.';

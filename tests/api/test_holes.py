@@ -294,3 +294,42 @@ def test_migration_takes_links_out_of_old_outbox_rows(guichet, tmp_path):
     live = guichet.cluster.psql("SELECT encode(token_hash, 'hex') FROM resume_tokens"
                                 " WHERE used_at IS NULL AND ended_at IS NULL", dbname=db)
     assert live == hashlib.sha256(new_tok.encode()).hexdigest()
+
+
+# ------------------------------------------------------------ back-office sessions
+
+def test_an_admin_session_ends_after_its_absolute_lifetime(guichet):
+    """A session kept busy (a stolen cookie replayed every few minutes, or
+    a desk left logged in) still ends admin_session_max_s (8 h) after
+    login."""
+    from test_admin import Admin
+    s = Admin(guichet).login()
+    h = hashlib.sha256(s.cookies["guichet_admin"].encode()).digest()
+    me = guichet.url("/v1/admin/me")
+    guichet.sql("UPDATE admin_sessions SET created_at = now() - interval '7 hours 59 minutes'"
+                " WHERE token_hash = %s", h)
+    assert s.get(me, timeout=10).status_code == 200
+    guichet.sql("UPDATE admin_sessions SET created_at = now() - interval '8 hours 1 second',"
+                " last_seen_at = now() - interval '10 seconds' WHERE token_hash = %s", h)
+    seen = guichet.sql_value("SELECT last_seen_at FROM admin_sessions WHERE token_hash = %s", h)
+    b = assert_error(s.get(me, timeout=10), 401, "unauthorized")
+    assert "8 hours" in b["error"]["message"], b
+    assert_error(s.post(guichet.url("/v1/admin/logout"), headers={"X-CSRF-Token": s.csrf},
+                        timeout=10), 401, "unauthorized")
+    # refused without being touched: the refusal does not extend anything
+    assert guichet.sql_value("SELECT last_seen_at FROM admin_sessions WHERE token_hash = %s",
+                             h) == seen
+
+
+def test_the_login_cookie_dies_with_the_session(guichet):
+    from test_admin import Admin
+    a = Admin(guichet)
+    s, r = a.login_raw()
+    assert r.status_code == 200, r.text
+    assert "Max-Age=28800" in r.headers["Set-Cookie"], r.headers["Set-Cookie"]
+    guichet.secrets.update({r.json()["csrf_token"], s.cookies["guichet_admin"]})
+
+
+def test_admin_session_max_s_is_checked_at_start(guichet):
+    r = guichet.cli_run("migrate", env=guichet.env(GUICHET_ADMIN_SESSION_MAX_S="60"))
+    assert r.returncode != 0 and "admin_session_max_s" in r.stderr + r.stdout, r
