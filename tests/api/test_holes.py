@@ -12,6 +12,9 @@ what the database kept.
   only until the message is sent;
 - back-office sessions that live forever as long as they are used."""
 import hashlib
+import json
+import re
+import shutil
 import sys
 import time
 import uuid
@@ -20,16 +23,18 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                              encode_dss_signature)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from harness import REPO  # noqa: E402
 from helpers import assert_error  # noqa: E402
 from phone import P256_ORDER, Phone, b64u, unb64u  # noqa: E402
+from test_admin import Admin  # noqa: E402
 from test_devices import activated, challenge, passed_enrolment  # noqa: E402
+from test_enrolments import applicant, body_for, start  # noqa: E402
 
 N = P256_ORDER
 
@@ -158,7 +163,6 @@ def test_an_attempt_that_passed_the_proof_still_counts(guichet):
 def test_an_idempotency_key_replay_hands_out_no_session(guichet):
     """Whoever replays a key (a proxy log, a shared device, a predictable
     key) gets the first answer again, never a session of the enrolment."""
-    from test_enrolments import applicant, body_for, start
     body = body_for(applicant())
     key = str(uuid.uuid4())
     s1, r1 = start(guichet, body, headers={"Idempotency-Key": key})
@@ -173,7 +177,7 @@ def test_an_idempotency_key_replay_hands_out_no_session(guichet):
     assert guichet.sql_value("SELECT count(*) FROM applicant_sessions"
                              " WHERE enrolment_id = %s", eid) == sessions == 1
     assert guichet.sql_value("SELECT count(*) FROM enrolments WHERE applicant = %s::jsonb",
-                             __import__("json").dumps(body["applicant"])) == 1
+                             json.dumps(body["applicant"])) == 1
     assert_error(thief.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10), 404, "not_found")
     # the first answer's session is untouched
     assert s1.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10).status_code == 200
@@ -191,7 +195,6 @@ def newest_message(g, email):
 
 
 def link_token(text, eid):
-    import re
     m = re.search(r"#resume=(enr_[A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)", text)
     assert m and m.group(1) == eid, text
     return m.group(2)
@@ -208,7 +211,6 @@ def resume(g, eid, token):
 
 
 def fresh_enrolment(g):
-    from test_enrolments import applicant, body_for, start
     email = f"resume-{uuid.uuid4().hex[:10]}@example.org"
     s, r = start(g, body_for(applicant(email=email)))
     assert r.status_code == 201, r.text
@@ -262,8 +264,6 @@ def test_migration_takes_links_out_of_old_outbox_rows(guichet, tmp_path):
     """A database that queued links before 0011: unsent rows keep their
     token only in `secret`, sent rows lose it, and of two live links of
     one enrolment only the newer still works."""
-    import shutil
-    from harness import REPO
     before = tmp_path / "migrations"
     before.mkdir()
     for f in sorted((REPO / "migrations").glob("*.sql")):
@@ -302,7 +302,6 @@ def test_an_admin_session_ends_after_its_absolute_lifetime(guichet):
     """A session kept busy (a stolen cookie replayed every few minutes, or
     a desk left logged in) still ends admin_session_max_s (8 h) after
     login."""
-    from test_admin import Admin
     s = Admin(guichet).login()
     h = hashlib.sha256(s.cookies["guichet_admin"].encode()).digest()
     me = guichet.url("/v1/admin/me")
@@ -322,7 +321,6 @@ def test_an_admin_session_ends_after_its_absolute_lifetime(guichet):
 
 
 def test_the_login_cookie_dies_with_the_session(guichet):
-    from test_admin import Admin
     a = Admin(guichet)
     s, r = a.login_raw()
     assert r.status_code == 200, r.text
