@@ -22,6 +22,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -166,6 +167,64 @@ ga_key_private (const EVP_PKEY *key, uint8_t d[GA_SCALAR_LEN])
  * ECDSA, hashes, ECDH, HKDF
  * ================================================================ */
 
+/* The P-256 order n, big-endian. */
+static const uint8_t p256_order[32] = {
+  0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+  0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+  0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51
+};
+
+/* Rewrite the DER signature in *der to its low-s form: (r, s) and
+ * (r, n - s) both verify, and the server takes only s <= n/2 for signed
+ * requests (one signature per message).  *der may be reallocated. */
+static ga_status
+ecdsa_low_s (uint8_t **der, size_t *der_len)
+{
+  const unsigned char *p = *der;
+  ECDSA_SIG *sig = d2i_ECDSA_SIG (NULL, &p, (long) *der_len);
+  BIGNUM *n = BN_bin2bn (p256_order, sizeof p256_order, NULL);
+  BIGNUM *half = BN_new (), *r = NULL, *s = NULL;
+  unsigned char *out = NULL;
+  ga_status rc = GA_ERR_CRYPTO;
+  int len;
+
+  if (sig == NULL || n == NULL || half == NULL || BN_rshift1 (half, n) != 1)
+    goto done;
+  if (BN_cmp (ECDSA_SIG_get0_s (sig), half) <= 0)
+    {
+      rc = GA_OK;
+      goto done;
+    }
+  r = BN_dup (ECDSA_SIG_get0_r (sig));
+  s = BN_new ();
+  if (r == NULL || s == NULL || BN_sub (s, n, ECDSA_SIG_get0_s (sig)) != 1
+      || ECDSA_SIG_set0 (sig, r, s) != 1)
+    goto done;
+  r = s = NULL;                 /* now owned by sig */
+  len = i2d_ECDSA_SIG (sig, &out);
+  if (len <= 0)
+    goto done;
+  free (*der);
+  *der = malloc ((size_t) len);
+  if (*der == NULL)
+    {
+      rc = GA_ERR_NOMEM;
+      goto done;
+    }
+  memcpy (*der, out, (size_t) len);
+  *der_len = (size_t) len;
+  rc = GA_OK;
+done:
+  OPENSSL_free (out);
+  BN_free (r);
+  BN_free (s);
+  BN_free (half);
+  BN_free (n);
+  ECDSA_SIG_free (sig);
+  return rc;
+}
+
+/* DER ECDSA-P256-SHA256, always in the low-s form. */
 ga_status
 ga_ecdsa_sign (EVP_PKEY *key, const void *msg, size_t len, uint8_t **der,
                size_t *der_len)
@@ -186,8 +245,8 @@ ga_ecdsa_sign (EVP_PKEY *key, const void *msg, size_t len, uint8_t **der,
       goto done;
     }
   if (EVP_DigestSign (ctx, *der, der_len, msg, len) == 1)
-    rc = GA_OK;
-  else
+    rc = ecdsa_low_s (der, der_len);
+  if (rc != GA_OK)
     {
       free (*der);
       *der = NULL;

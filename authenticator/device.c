@@ -233,7 +233,7 @@ ga_device_tx_response_code (const ga_device *dev, const ga_tx *tx,
  * ================================================================ */
 
 ga_status
-ga_device_request (const ga_device *dev, const char *method,
+ga_device_request (ga_device *dev, const char *method,
                    const char *path, const char *body, char **answer,
                    ga_error *err)
 {
@@ -243,14 +243,22 @@ ga_device_request (const ga_device *dev, const char *method,
   const char *headers[4] = { h_dev, h_ts, NULL, NULL };
   ga_signed_headers sh;
   ga_http_reply reply = { 0 };
+  int64_t now;
   ga_status rc;
 
   *answer = NULL;
   if (signed_path == NULL)
     return ga_nomem (err);
+  /* One timestamp per request: the server records (device, timestamp,
+     message) and refuses the same message twice. */
+  now = (int64_t) time (NULL);
+  if (now <= dev->last_request_ts)
+    now = dev->last_request_ts + 1;
   rc = ga_device_sign_request (dev, method, signed_path, body,
-                               body != NULL ? strlen (body) : 0,
-                               (int64_t) time (NULL), &sh, err);
+                               body != NULL ? strlen (body) : 0, now, &sh,
+                               err);
+  if (rc == GA_OK)
+    dev->last_request_ts = now;
   free (signed_path);
   if (rc != GA_OK)
     return rc;
@@ -277,7 +285,7 @@ ga_device_request (const ga_device *dev, const char *method,
 }
 
 ga_status
-ga_device_tx_approve (const ga_device *dev, const ga_tx *tx, char **answer,
+ga_device_tx_approve (ga_device *dev, const ga_tx *tx, char **answer,
                       ga_error *err)
 {
   static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

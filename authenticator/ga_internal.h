@@ -23,6 +23,7 @@ struct ga_device {
   EVP_PKEY *signing_key;
   uint8_t seed[GA_SEED_LEN];
   ga_otp_params otp;
+  int64_t last_request_ts;    /* Guichet-Timestamp of the last request sent */
 };
 
 struct ga_activation {

@@ -145,11 +145,14 @@ ga_status ga_device_sign_request (const ga_device *dev, const char *method,
 void ga_signed_headers_clear (ga_signed_headers *h);
 
 /* Send a signed request to the device's base URL (http:// only) with the
- * current time.  path may carry a query; only the part before '?' is
- * signed.  On a 2xx answer returns GA_OK with the body in *answer
- * (malloc'ed); otherwise GA_ERR_NETWORK, GA_ERR_SERVER (err->code is the
- * server's code), GA_ERR_PROTOCOL, GA_ERR_NOMEM or GA_ERR_CRYPTO. */
-ga_status ga_device_request (const ga_device *dev, const char *method,
+ * current time -- or, if this device already signed a request at that
+ * second or later, the second after its last one: the server accepts a
+ * signed message once, so two identical requests in one second would
+ * otherwise look like a replay.  path may carry a query; only the part
+ * before '?' is signed.  On a 2xx answer returns GA_OK with the body in
+ * *answer (malloc'ed); otherwise GA_ERR_NETWORK, GA_ERR_SERVER (err->code
+ * is the server's code), GA_ERR_PROTOCOL, GA_ERR_NOMEM or GA_ERR_CRYPTO. */
+ga_status ga_device_request (ga_device *dev, const char *method,
                              const char *path, const char *body,
                              char **answer, ga_error *err);
 
@@ -165,7 +168,7 @@ ga_status ga_device_tx_response_code (const ga_device *dev, const ga_tx *tx,
 
 /* Sign T and POST {"signature": …} to /v1/transactions/{id}/approve as a
  * signed device request; the server's answer lands in *answer. */
-ga_status ga_device_tx_approve (const ga_device *dev, const ga_tx *tx,
+ga_status ga_device_tx_approve (ga_device *dev, const ga_tx *tx,
                                 char **answer, ga_error *err);
 
 /* Cleanse the key and seed, free everything.  NULL is a no-op. */

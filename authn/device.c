@@ -24,6 +24,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -210,34 +211,62 @@ authn_device_activation_message (const char *challenge_id,
   return 0;
 }
 
+/* HMAC-SHA256(secret, M) against the proof.  @return 1 match, 0 no match,
+ * -1 allocation or OpenSSL failure. */
+static int
+proof_check (const struct authn_activation *a)
+{
+  uint8_t mac[CORE_SHA256_LEN];
+  uint8_t *m = NULL;
+  size_t m_len = 0;
+  int rc = -1;
+
+  if (authn_device_activation_message (a->challenge_id, a->device_pub,
+                                       a->ecdh_pub, &m, &m_len) == 0
+      && core_hmac_sha256 (a->secret, a->secret_len, m, m_len, mac) == 0)
+    rc = core_ct_equal (mac, sizeof mac, a->proof, a->proof_len) ? 1 : 0;
+  OPENSSL_cleanse (mac, sizeof mac);
+  free (m);
+  return rc;
+}
+
+static bool
+activation_shape_ok (const struct authn_activation *a)
+{
+  return a != NULL && a->challenge_id != NULL && a->secret != NULL
+         && a->secret_len == AUTHN_ACTIVATION_SECRET_LEN && a->proof != NULL
+         && a->proof_len == CORE_SHA256_LEN
+         && authn_device_point_valid (a->device_pub, a->device_pub_len)
+         && authn_device_point_valid (a->ecdh_pub, a->ecdh_pub_len);
+}
+
+bool
+authn_device_proof_ok (const struct authn_activation *a)
+{
+  return activation_shape_ok (a) && proof_check (a) == 1;
+}
+
 /* Both checks always run, so a wrong proof and a wrong signature take the
  * same path.  CORE_ERR_INTERNAL on allocation or OpenSSL failure. */
 enum core_err
 authn_device_check_activation (const struct authn_activation *a)
 {
-  uint8_t mac[CORE_SHA256_LEN];
   uint8_t *m = NULL;
   size_t m_len = 0;
   enum core_err err = CORE_ERR_INTERNAL;
-  bool proof_ok;
+  int proof;
   bool sig_ok;
 
-  if (a == NULL || a->challenge_id == NULL || a->secret == NULL
-      || a->secret_len != AUTHN_ACTIVATION_SECRET_LEN || a->proof == NULL
-      || a->proof_len != CORE_SHA256_LEN
-      || !authn_device_point_valid (a->device_pub, a->device_pub_len)
-      || !authn_device_point_valid (a->ecdh_pub, a->ecdh_pub_len))
+  if (!activation_shape_ok (a))
     return CORE_ERR_INVALID_FIELD;
   if (authn_device_activation_message (a->challenge_id, a->device_pub,
                                        a->ecdh_pub, &m, &m_len) != 0
-      || core_hmac_sha256 (a->secret, a->secret_len, m, m_len, mac) != 0)
+      || (proof = proof_check (a)) < 0)
     goto done;
-  proof_ok = core_ct_equal (mac, sizeof mac, a->proof, a->proof_len);
   sig_ok = authn_device_verify (a->device_pub, m, m_len, a->signature,
                                 a->signature_len);
-  err = proof_ok && sig_ok ? CORE_OK : CORE_ERR_PROOF_INVALID;
+  err = proof == 1 && sig_ok ? CORE_OK : CORE_ERR_PROOF_INVALID;
 done:
-  OPENSSL_cleanse (mac, sizeof mac);
   free (m);
   return err;
 }
@@ -434,6 +463,39 @@ authn_device_verify (const uint8_t pub[AUTHN_P256_PUB_LEN], const void *msg,
                            len) == 1;
   EVP_MD_CTX_free (md);
   EVP_PKEY_free (pkey);
+  ERR_clear_error ();
+  return ok;
+}
+
+/* ECDSA signatures are malleable: with (r, s) valid, so is (r, n - s).
+ * Where a signature must be unique -- a signed request recorded against
+ * replay -- only the form with s <= n/2 is taken (as Bitcoin's BIP 62 and
+ * libsecp256k1 do), so no third party can mint a second valid signature
+ * from a seen one. */
+bool
+authn_device_sig_low_s (const uint8_t *der, size_t der_len)
+{
+  const unsigned char *p = der;
+  ECDSA_SIG *sig = NULL;
+  EC_GROUP *group = NULL;
+  BIGNUM *half = NULL;
+  bool ok = false;
+
+  if (der == NULL || der_len == 0 || der_len > 80)
+    return false;
+  sig = d2i_ECDSA_SIG (NULL, &p, (long) der_len);
+  if (sig == NULL || p != der + der_len)
+    goto done;
+  group = EC_GROUP_new_by_curve_name (NID_X9_62_prime256v1);
+  half = BN_new ();
+  if (group == NULL || half == NULL
+      || BN_rshift1 (half, EC_GROUP_get0_order (group)) != 1)
+    goto done;
+  ok = BN_cmp (ECDSA_SIG_get0_s (sig), half) <= 0;
+done:
+  BN_free (half);
+  EC_GROUP_free (group);
+  ECDSA_SIG_free (sig);
   ERR_clear_error ();
   return ok;
 }

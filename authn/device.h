@@ -56,6 +56,15 @@ enum core_err
 authn_device_check_activation (const struct authn_activation *a);
 
 /**
+ * Only the HMAC proof of @a a (constant time): whether the sender knew the
+ * activation secret, whatever its signature.  Tells a stranger who guessed
+ * or saw a challenge id from someone holding the QR.
+ * @return true if the proof matches.
+ */
+bool
+authn_device_proof_ok (const struct authn_activation *a);
+
+/**
  * Make the server's ephemeral ECDH key, derive the seed, discard the key.
  * seed = HKDF-SHA256(IKM = x(ECDH), salt = secret,
  *                    info = "guichet-otp-seed-v1" 0x00 device_id, L = 32)
@@ -87,6 +96,14 @@ authn_device_derive_seed_with (const uint8_t server_priv[32],
 bool
 authn_device_verify (const uint8_t pub[AUTHN_P256_PUB_LEN], const void *msg,
                      size_t len, const uint8_t *der, size_t der_len);
+
+/**
+ * @return true if @a der parses as exactly one DER ECDSA signature whose s
+ * is at most n/2 (the low-s form; (r, n - s) is the other valid signature
+ * of the same message).  Says nothing about whether it verifies.
+ */
+bool
+authn_device_sig_low_s (const uint8_t *der, size_t der_len);
 
 /** @return true if @a pub is a valid uncompressed P-256 point. */
 bool

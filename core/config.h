@@ -42,6 +42,8 @@ struct core_config {
   unsigned int enrolment_ttl_s;    /* default 86400 */
   unsigned int session_idle_s;     /* default 300 */
   unsigned int challenge_ttl_s;    /* default 180 */
+  unsigned int admin_session_max_s; /* a back-office session ends this long
+                                       after login, however busy (28800) */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
 };

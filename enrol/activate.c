@@ -129,15 +129,21 @@ check_device_object (struct activation *a, struct risk_device *d)
 
 /* ------------------------------------------------------------ attempts */
 
+/* @a proof_ok: the attempt held the QR's secret.  Only such attempts count
+ * in the risk of the phone that comes next (qr_multiple_devices): anyone
+ * can send a wrong proof for a challenge id, and must not be able to push
+ * the genuine phone into review with it. */
 static void
-record_attempt (struct core_db *db, struct activation *a, const char *outcome)
+record_attempt (struct core_db *db, struct activation *a, const char *outcome,
+                bool proof_ok)
 {
-  const char *p[6] = { a->req->challenge_id,
+  const char *p[7] = { a->req->challenge_id,
                        a->enrolment_id[0] ? a->enrolment_id : NULL,
                        a->pub_param[0] ? a->pub_param : NULL, a->install_id,
-                       a->req->client_addr, outcome };
+                       a->req->client_addr, outcome,
+                       proof_ok ? "true" : "false" };
 
-  if (core_db_exec (db, "enrol_attempt_insert", 6, p, NULL) < 0)
+  if (core_db_exec (db, "enrol_attempt_insert", 7, p, NULL) < 0)
     LOG_WARN ("activation attempt on %s not recorded", a->req->challenge_id);
 }
 
@@ -157,7 +163,7 @@ check_challenge (struct core_db *db, struct activation *a)
     return enrol_db_err (db);
   if (CORE_DB_NO_ROW == st)
   {
-    record_attempt (db, a, "unknown");
+    record_attempt (db, a, "unknown", false);
     return CORE_ERR_PROOF_INVALID;
   }
   snprintf (a->enrolment_id, sizeof a->enrolment_id, "%s", PQgetvalue (r, 0, 0));
@@ -182,20 +188,21 @@ check_challenge (struct core_db *db, struct activation *a)
     .signature_len = (size_t) a->sig_len
   };
   err = authn_device_check_activation (&act);
-  if (CORE_OK != err)
-  {
+  if (CORE_ERR_PROOF_INVALID == err && authn_device_proof_ok (&act))
+    record_attempt (db, a, "signature_invalid", true);
+  else if (CORE_OK != err)
     record_attempt (db, a, CORE_ERR_INVALID_FIELD == err ? "bad_key"
-                    : "proof_invalid");
+                    : "proof_invalid", false);
+  if (CORE_OK != err)
     return err;
-  }
   if (expired)
   {
-    record_attempt (db, a, "expired");
+    record_attempt (db, a, "expired", true);
     return CORE_ERR_CHALLENGE_EXPIRED;
   }
   if (used || replaced)
   {
-    record_attempt (db, a, used ? "reused" : "replaced");
+    record_attempt (db, a, used ? "reused" : "replaced", true);
     return CORE_ERR_CONFLICT;
   }
   return CORE_OK;
@@ -276,11 +283,12 @@ bind_tx (struct core_db *db, void *cls)
                             a->device_id, a->risk.score, a->risk.reasons);
   if (CORE_DB_ONE_ROW == st)
   {
-    const char *pa[6] = { a->req->challenge_id, a->enrolment_id,
+    const char *pa[7] = { a->req->challenge_id, a->enrolment_id,
                           a->pub_param, a->install_id, a->req->client_addr,
-                          RISK_ALLOW == d ? "activated" : status_for (d) };
+                          RISK_ALLOW == d ? "activated" : status_for (d),
+                          "true" };
 
-    st = core_db_exec (db, "enrol_attempt_insert", 6, pa, NULL);
+    st = core_db_exec (db, "enrol_attempt_insert", 7, pa, NULL);
   }
   if (CORE_DB_ONE_ROW == st)
     st = core_db_exec (db, "enrol_notify", 1, pn, NULL);
@@ -364,7 +372,7 @@ enrol_device_activate (struct core_db *db,
   st = core_db_tx (db, false, &bind_tx, &a);
   if (CORE_DB_NO_ROW == st)
   {
-    record_attempt (db, &a, "reused");
+    record_attempt (db, &a, "reused", true);
     err = CORE_ERR_CONFLICT;            /* lost a race for the challenge */
   }
   else if (st < 0)

@@ -3,9 +3,16 @@
  * device_auth.c -- signed device requests (API.md, normative): after
  * activation the phone signs "METHOD\nPATH\nTIMESTAMP\nhex(SHA-256(body))"
  * with its P-256 key.  PATH is the request path without the query string.
- * A timestamp more than 120 s from ours is refused, and so is a signature
- * already seen (recorded in PostgreSQL, so the rule holds across
- * instances).  Only an active device may sign.
+ * A timestamp more than 120 s from ours is refused.  Only an active device
+ * may sign.
+ *
+ * Replay: a request is accepted once.  What is recorded (in PostgreSQL, so
+ * the rule holds across instances) is the device, the timestamp and the
+ * SHA-256 of the signed message -- never the signature text, because ECDSA
+ * gives many valid signatures of one message: a new random k, or the
+ * (r, n - s) twin anyone can compute from a seen signature.  For the same
+ * reason only low-s signatures are taken.  A message is recorded only
+ * after its signature verifies, so nobody but the device can burn one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +27,20 @@
 
 #define MAX_SKEW 120
 
+/* @return true and the value in @a out if @a ts is unix seconds in
+ * canonical decimal (digits, no sign, no leading zero: one text per
+ * second) within MAX_SKEW of our clock. */
 static bool
-timestamp_ok (const char *ts)
+timestamp_ok (const char *ts, long long *out)
 {
-  char *end;
+  size_t len = NULL != ts ? strlen (ts) : 0;
   long long t;
 
-  if (NULL == ts || '\0' == ts[0] || strlen (ts) > 12)
+  if (0 == len || len > 12 || '0' == ts[0]
+      || strspn (ts, "0123456789") != len)
     return false;
-  t = strtoll (ts, &end, 10);
-  if ('\0' != *end)
-    return false;
+  t = strtoll (ts, NULL, 10);
+  *out = t;
   return llabs (t - (long long) time (NULL)) <= MAX_SKEW;
 }
 
@@ -56,6 +66,27 @@ load_key (struct core_db *db, const char *device_id,
   return err;
 }
 
+/* Record the message; @return CORE_OK the first time, CORE_ERR_UNAUTHORIZED
+ * for a replay. */
+static enum core_err
+record_message (struct core_db *db, const char *device_id, long long ts,
+                const char *msg)
+{
+  uint8_t h[CORE_SHA256_LEN];
+  char hash[2 + 2 * CORE_SHA256_LEN + 1] = "\\x";
+  char ts_s[24];
+  const char *p[3] = { device_id, ts_s, hash };
+  enum core_db_status st;
+
+  core_sha256 (msg, strlen (msg), h);
+  core_hex_encode (h, sizeof h, hash + 2);
+  snprintf (ts_s, sizeof ts_s, "%lld", ts);
+  st = core_db_exec (db, "enrol_device_nonce", 3, p, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    return CORE_OK;
+  return st < 0 ? enrol_db_err (db) : CORE_ERR_UNAUTHORIZED;
+}
+
 enum core_err
 enrol_device_request_check (struct core_db *db, const char *device_id,
                             const char *method, const char *path,
@@ -65,31 +96,24 @@ enrol_device_request_check (struct core_db *db, const char *device_id,
   uint8_t pub[AUTHN_P256_PUB_LEN];
   uint8_t *sig = NULL;
   long sig_len;
+  long long ts;
   char *msg = NULL;
-  char hash[67];
-  const char *p[2] = { device_id, hash };
   enum core_err err;
-  enum core_db_status st;
 
   if (NULL == device_id || NULL == signature || strlen (device_id) > 64
-      || strlen (signature) > 200 || ! timestamp_ok (timestamp))
+      || strlen (signature) > 200 || ! timestamp_ok (timestamp, &ts))
     return CORE_ERR_UNAUTHORIZED;
   if (CORE_OK != (err = load_key (db, device_id, pub)))
     return err;
   err = CORE_ERR_UNAUTHORIZED;
   sig_len = core_b64url_decode (signature, &sig);
+  if (sig_len <= 0 || ! authn_device_sig_low_s (sig, (size_t) sig_len))
+    goto cleanup;
   msg = authn_device_request_string (method, path, timestamp, body, body_len);
-  if (sig_len <= 0 || NULL == msg
+  if (NULL == msg
       || ! authn_device_verify (pub, msg, strlen (msg), sig, (size_t) sig_len))
     goto cleanup;
-  hash[0] = '\\';
-  hash[1] = 'x';
-  core_sha256_hex (signature, strlen (signature), hash + 2);
-  st = core_db_exec (db, "enrol_device_nonce", 2, p, NULL);
-  if (CORE_DB_ONE_ROW == st)
-    err = CORE_OK;
-  else if (st < 0)
-    err = enrol_db_err (db);
+  err = record_message (db, device_id, ts, msg);
 cleanup:
   free (sig);
   free (msg);

@@ -49,7 +49,8 @@ struct enrol_start_req {
 
 struct enrol_start_res {
   char id[ENROL_ID_MAX];
-  char *session_token;   /* malloc'd secret for the cookie; core_free_secret */
+  char *session_token;   /* malloc'd secret for the cookie; core_free_secret;
+                            NULL for a replay (no session is handed out) */
   json_t *view;          /* the enrolment as API.md shows it (caller owns) */
   const char *bad_field; /* on CORE_ERR_INVALID_FIELD: "applicant.email" ... */
   bool replayed;         /* answer replayed for an Idempotency-Key */
@@ -57,7 +58,9 @@ struct enrol_start_res {
 
 /**
  * Validate the request, run the identity check, store the enrolment and
- * start a session, all in one transaction.
+ * start a session, all in one transaction.  With an Idempotency-Key seen
+ * before (same body): the first answer again, res->replayed, and no
+ * session.
  * @return CORE_OK (res filled), CORE_ERR_INVALID_FIELD (res->bad_field),
  *         CORE_ERR_CONFLICT (Idempotency-Key reused with another body),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.

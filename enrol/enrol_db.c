@@ -43,19 +43,31 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_session_exists",
     "SELECT 1 FROM applicant_sessions WHERE token_hash = $1::bytea"
     " AND enrolment_id = $2" },
+  /* Resume links: the enrolment row is locked first, so two requests for
+     one enrolment take turns and the second ends the first's link. */
+  { "enrol_resume_lock",
+    "SELECT id FROM enrolments WHERE id = $1"
+    " AND state NOT IN ('completed', 'rejected', 'expired') FOR UPDATE" },
+  { "enrol_resume_tokens_end",
+    "UPDATE resume_tokens SET ended_at = now() WHERE enrolment_id = $1"
+    " AND used_at IS NULL AND ended_at IS NULL" },
+  { "enrol_resume_outbox_drop",
+    "DELETE FROM outbox WHERE enrolment_id = $1 AND kind = 'resume_link'"
+    " AND sent_at IS NULL" },
   { "enrol_resume_token_insert",
     "INSERT INTO resume_tokens (token_hash, enrolment_id, expires_at)"
     " SELECT $1::bytea, id, least(expires_at, now() + interval '1 hour')"
     " FROM enrolments WHERE id = $2"
-    " AND state NOT IN ('completed', 'rejected', 'expired')"
     " RETURNING enrolment_id" },
+  /* $1 kind, $2 enrolment, $3 subject, $4 body with {{secret}}, $5 secret */
   { "enrol_outbox_insert",
-    "INSERT INTO outbox (kind, recipient, subject, body)"
-    " SELECT $1, email, $3, $4 FROM enrolments WHERE id = $2" },
+    "INSERT INTO outbox (kind, recipient, subject, body, secret, enrolment_id)"
+    " SELECT $1, email, $3, $4, $5, id FROM enrolments WHERE id = $2"
+    " RETURNING id" },
   { "enrol_resume_token_use",
     "UPDATE resume_tokens SET used_at = now() WHERE token_hash = $1::bytea"
-    " AND enrolment_id = $2 AND used_at IS NULL AND expires_at > now()"
-    " RETURNING enrolment_id" },
+    " AND enrolment_id = $2 AND used_at IS NULL AND ended_at IS NULL"
+    " AND expires_at > now() RETURNING enrolment_id" },
   { "enrol_idem_get",
     "SELECT encode(request_hash, 'hex'), status, response, enrolment_id"
     " FROM idempotency_keys WHERE scope = $1 AND key = $2"
@@ -96,8 +108,8 @@ static const struct core_db_stmt stmts[] = {
     " WHERE c.id = $1" },
   { "enrol_attempt_insert",
     "INSERT INTO activation_attempts (challenge_id, enrolment_id, public_key,"
-    " install_id, client_addr, outcome)"
-    " VALUES ($1, $2, $3::bytea, $4, $5, $6)" },
+    " install_id, client_addr, outcome, proof_ok)"
+    " VALUES ($1, $2, $3::bytea, $4, $5, $6, $7::boolean)" },
   { "enrol_challenge_consume",
     "UPDATE device_challenges SET used_at = now() WHERE id = $1"
     " AND used_at IS NULL AND replaced_at IS NULL AND expires_at > now()"
@@ -133,8 +145,9 @@ static const struct core_db_stmt stmts[] = {
     "SELECT encode(public_key, 'hex') FROM devices WHERE id = $1"
     " AND status = 'active'" },
   { "enrol_device_nonce",
-    "INSERT INTO device_request_nonces (device_id, signature_hash)"
-    " VALUES ($1, $2::bytea) ON CONFLICT DO NOTHING RETURNING device_id" },
+    "INSERT INTO device_request_nonces (device_id, ts, msg_hash)"
+    " VALUES ($1, $2::bigint, $3::bytea) ON CONFLICT DO NOTHING"
+    " RETURNING device_id" },
   { "enrol_device_view",
     "SELECT id, status, customer_id, enrolment_id FROM devices WHERE id = $1" },
   { "enrol_issue_lock",

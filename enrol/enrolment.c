@@ -136,10 +136,15 @@ start_tx_reset (struct start_tx *t)
   enrol_identity_free (&t->idn);
 }
 
-/* Replay the first answer for this Idempotency-Key, with a new session. */
+/* Replay the first answer for this Idempotency-Key -- without a session.
+   The key and body are all a replayer shows, and both may have leaked (a
+   proxy's log, a shared computer): a session handed out here would be a
+   session for whoever holds them.  A client that lost the first answer
+   (and so its cookie) continues through the e-mailed resume link. */
 static enum core_db_status
 start_replay (struct core_db *db, struct start_tx *t, PGresult *r)
 {
+  (void) db;
   if (0 != strcmp (PQgetvalue (r, 0, 0), t->req->body_sha256_hex))
   {
     t->conflict = true;
@@ -148,7 +153,7 @@ start_replay (struct core_db *db, struct start_tx *t, PGresult *r)
   snprintf (t->res->id, sizeof t->res->id, "%s", PQgetvalue (r, 0, 3));
   t->response = strdup (PQgetvalue (r, 0, 2));
   t->res->replayed = true;
-  return enrol_session_create (db, t->res->id, &t->res->session_token);
+  return NULL != t->response ? CORE_DB_ONE_ROW : CORE_DB_HARD_ERROR;
 }
 
 static enum core_db_status
@@ -321,7 +326,8 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
   st = core_db_tx (db, false, &start_tx_run, &t);
   if (t.conflict)
     err = CORE_ERR_CONFLICT;
-  else if (st < 0 || NULL == t.response || NULL == res->session_token)
+  else if (st < 0 || NULL == t.response
+           || (NULL == res->session_token && ! res->replayed))
     err = enrol_db_err (db);
   else if (NULL == (res->view = json_loads (t.response, 0, NULL)))
     err = CORE_ERR_INTERNAL;

@@ -7,6 +7,10 @@
  * session_idle_s (5 minutes, PSD2 RTS Art. 4(3)(d)) is dead; the enrolment
  * survives and a new session can only be started through a single-use link
  * written to the outbox for the applicant's e-mail.  Never log a token.
+ *
+ * An enrolment has at most one live link: a new one ends the one before
+ * (and drops its message if still unsent).  The outbox row keeps the
+ * link's token apart from the body, only until the message is sent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,32 +104,57 @@ struct resume_link_tx {
   const char *base_url;
 };
 
+/* Queue the message.  The link's bearer part is not in the body but in
+   the outbox's secret column, which the sender substitutes for {{secret}}
+   and clears when it marks the row sent (docs/operations.md, "The
+   outbox"), so a sent row never keeps a working link. */
+static enum core_db_status
+resume_link_queue (struct core_db *db, const struct resume_link_tx *t,
+                   const char *token)
+{
+  char *body = NULL;
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (asprintf (&body, "To continue opening your account, open this link "
+                "within one hour:\n\n%s/#resume=%s.{{secret}}\n\n"
+                "If you did not ask for it, ignore this message.\n",
+                t->base_url, t->id) > 0)
+  {
+    const char *p[5] = { "resume_link", t->id,
+                         "Continue your account opening", body, token };
+
+    st = core_db_exec (db, "enrol_outbox_insert", 5, p, NULL);
+    free (body);
+  }
+  return st;
+}
+
+/* One live link per enrolment.  The enrolment row is locked first (two
+   requests take turns), its earlier links end and their unsent messages
+   go, then the new link is made and queued.  NO_ROW: no such enrolment,
+   or a finished one; nothing is written. */
 static enum core_db_status
 resume_link_tx (struct core_db *db, void *cls)
 {
   struct resume_link_tx *t = cls;
+  const char *p1[1] = { t->id };
   char hash[67];
-  char *token = enrol_token_new (hash);
-  char *body = NULL;
-  const char *p1[2] = { hash, t->id };
+  const char *p2[2] = { hash, t->id };
+  char *token = NULL;
   enum core_db_status st;
 
-  if (NULL == token)
+  st = core_db_exec (db, "enrol_resume_lock", 1, p1, NULL);
+  if (CORE_DB_ONE_ROW != st)
+    return st;
+  if ((st = core_db_exec (db, "enrol_resume_tokens_end", 1, p1, NULL)) < 0
+      || (st = core_db_exec (db, "enrol_resume_outbox_drop", 1, p1,
+                             NULL)) < 0)
+    return st;
+  if (NULL == (token = enrol_token_new (hash)))
     return CORE_DB_HARD_ERROR;
-  st = core_db_exec (db, "enrol_resume_token_insert", 2, p1, NULL);
-  if (CORE_DB_ONE_ROW == st
-      && asprintf (&body, "To continue opening your account, open this link "
-                   "within one hour:\n\n%s/#resume=%s.%s\n\nIf you did not "
-                   "ask for it, ignore this message.\n", t->base_url, t->id,
-                   token) > 0)
-  {
-    const char *p2[4] = { "resume_link", t->id,
-                          "Continue your account opening", body };
-
-    st = core_db_exec (db, "enrol_outbox_insert", 4, p2, NULL);
-  }
-  if (NULL != body)
-    core_free_secret (body, strlen (body));
+  st = core_db_exec (db, "enrol_resume_token_insert", 2, p2, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    st = resume_link_queue (db, t, token);
   core_free_secret (token, strlen (token));
   return st;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * admin_session.c -- back-office sessions: the guichet_admin cookie, the
- * CSRF token of state-changing calls, the 15-minute idle limit, and the
- * role each route asks for (SRV_AUTH_ADMIN in request.c calls
+ * CSRF token of state-changing calls, the 15-minute idle limit, the
+ * absolute lifetime (admin_session_max_s, 8 hours by default: a session
+ * kept busy by a stolen cookie still ends), and the role each route asks
+ * for (SRV_AUTH_ADMIN in request.c calls
  * srv_admin_authenticate before the handler).
  *
  * Both tokens are 256 random bits shown once (the cookie to the browser,
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "core/config.h"
 #include "core/crypto.h"
 #include "server/admin.h"
 #include "server/handlers.h"
@@ -27,16 +30,18 @@ static const struct core_db_stmt session_stmts[] = {
   { "admin_session_insert",
     "INSERT INTO admin_sessions (token_hash, username, csrf_hash,"
     " client_addr) VALUES ($1::bytea, $2, $3::bytea, $4)" },
-  /* $1 token hash, $2 idle seconds */
+  /* $1 token hash, $2 idle seconds, $3 absolute lifetime in seconds */
   { "admin_session_get",
     "SELECT s.username, a.role, encode(s.csrf_hash, 'hex'),"
-    " s.last_seen_at > now() - make_interval(secs => $2::integer)"
+    " s.last_seen_at > now() - make_interval(secs => $2::integer),"
+    " s.created_at > now() - make_interval(secs => $3::integer)"
     " FROM admin_sessions s JOIN admins a ON a.username = s.username"
     " WHERE s.token_hash = $1::bytea AND s.ended_at IS NULL" },
   { "admin_session_touch",
     "UPDATE admin_sessions SET last_seen_at = now()"
     " WHERE token_hash = $1::bytea AND ended_at IS NULL"
     " AND last_seen_at > now() - make_interval(secs => $2::integer)"
+    " AND created_at > now() - make_interval(secs => $3::integer)"
     " RETURNING username" },
   { "admin_session_end",
     "UPDATE admin_sessions SET ended_at = now()"
@@ -148,24 +153,34 @@ struct session {
   char role[16];
   char csrf_hex[65];
   bool fresh;                   /* not idle too long */
+  bool young;                   /* not past its absolute lifetime */
 };
+
+/* The idle limit and the absolute lifetime as text parameters. */
+static void
+limits (char idle[16], char max[16])
+{
+  snprintf (idle, 16, "%d", SRV_ADMIN_IDLE_S);
+  snprintf (max, 16, "%u", core_cfg->admin_session_max_s);
+}
 
 static enum core_db_status
 session_get (struct core_db *db, const char *th, struct session *s)
 {
-  char idle[16];
-  const char *p[2] = { th, idle };
+  char idle[16], max[16];
+  const char *p[3] = { th, idle, max };
   PGresult *r = NULL;
   enum core_db_status st;
 
-  snprintf (idle, sizeof idle, "%d", SRV_ADMIN_IDLE_S);
-  st = core_db_exec (db, "admin_session_get", 2, p, &r);
+  limits (idle, max);
+  st = core_db_exec (db, "admin_session_get", 3, p, &r);
   if (CORE_DB_ONE_ROW == st)
   {
     snprintf (s->username, sizeof s->username, "%s", PQgetvalue (r, 0, 0));
     snprintf (s->role, sizeof s->role, "%s", PQgetvalue (r, 0, 1));
     snprintf (s->csrf_hex, sizeof s->csrf_hex, "%s", PQgetvalue (r, 0, 2));
     s->fresh = 't' == PQgetvalue (r, 0, 3)[0];
+    s->young = 't' == PQgetvalue (r, 0, 4)[0];
   }
   PQclear (r);
   return st;
@@ -198,15 +213,32 @@ state_changing (const char *method)
   return 0 != strcmp (method, "GET") && 0 != strcmp (method, "HEAD");
 }
 
-/* Refresh last_seen_at.  @return ONE_ROW, NO_ROW (went idle), error. */
+/* Refresh last_seen_at.  @return ONE_ROW, NO_ROW (went idle or reached its
+ * lifetime meanwhile), error. */
 static enum core_db_status
 session_touch (struct core_db *db, const char *th)
 {
-  char idle[16];
-  const char *p[2] = { th, idle };
+  char idle[16], max[16];
+  const char *p[3] = { th, idle, max };
 
-  snprintf (idle, sizeof idle, "%d", SRV_ADMIN_IDLE_S);
-  return core_db_exec (db, "admin_session_touch", 2, p, NULL);
+  limits (idle, max);
+  return core_db_exec (db, "admin_session_touch", 3, p, NULL);
+}
+
+/* "8 hours", "90 minutes": admin_session_max_s in words. */
+static const char *
+lifetime_text (void)
+{
+  static __thread char buf[32];
+  unsigned int s = core_cfg->admin_session_max_s;
+
+  if (0 == s % 3600)
+    snprintf (buf, sizeof buf, "%u hour%s", s / 3600, 3600 == s ? "" : "s");
+  else if (0 == s % 60)
+    snprintf (buf, sizeof buf, "%u minutes", s / 60);
+  else
+    snprintf (buf, sizeof buf, "%u seconds", s);
+  return buf;
 }
 
 static bool
@@ -238,6 +270,14 @@ srv_admin_authenticate (struct srv_request *rq)
   st = session_get (rq->db, th, &s);
   if (st < 0)
     return db_failed (rq);
+  if (CORE_DB_ONE_ROW == st && ! s.young)
+  {
+    char msg[128];
+
+    snprintf (msg, sizeof msg, "a back-office session lasts at most %s: "
+              "log in again", lifetime_text ());
+    return unauthorized (rq, msg);
+  }
   if (CORE_DB_NO_ROW == st || ! s.fresh)
     return unauthorized (rq, "the back-office session is unknown, ended or "
                          "was idle for 15 minutes: log in again");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "core/config.h"
 #include "server/admin.h"
 #include "server/handlers.h"
 
@@ -26,9 +27,11 @@ set_cookie (struct srv_request *rq, const char *token)
 
   if (NULL == rq->response)
     return;
+  /* The browser drops the cookie when the session's lifetime ends. */
   if (NULL != token)
     snprintf (cookie, sizeof cookie, COOKIE_NAME "=%s; Path=/; HttpOnly; "
-              "SameSite=Strict%s", token, secure ? "; Secure" : "");
+              "SameSite=Strict; Max-Age=%u%s", token,
+              core_cfg->admin_session_max_s, secure ? "; Secure" : "");
   else
     snprintf (cookie, sizeof cookie, COOKIE_NAME "=; Path=/; HttpOnly; "
               "SameSite=Strict; Max-Age=0%s", secure ? "; Secure" : "");

@@ -136,10 +136,14 @@ srv_http_enrolment_create (struct srv_request *rq)
     return;
   }
   srv_reply_json (rq, MHD_HTTP_CREATED, res.view);
-  set_session_cookie (rq, res.session_token);
+  if (NULL != res.session_token)
+  {
+    set_session_cookie (rq, res.session_token);
+    core_free_secret (res.session_token, strlen (res.session_token));
+  }
+  /* A replay carries no session (enrol_start): the client resumes. */
   if (res.replayed && NULL != rq->response)
     MHD_add_response_header (rq->response, "Idempotent-Replayed", "true");
-  core_free_secret (res.session_token, strlen (res.session_token));
 }
 
 void

@@ -7,9 +7,11 @@ temporary folder (no TCP), and guichetd is the built binary speaking HTTP
 on a free loopback port.
 
 PostgreSQL refuses to run as root, so the cluster belongs to the `postgres`
-user; guichetd and the tests run as root and reach it through a
-world-writable socket with `trust` authentication.  Everything is stopped by
-PID (guichetd) or pg_ctl (the cluster) and the folder removed by close().
+user; guichetd and the tests run as root.  Access follows `./dev`'s
+embedded cluster: peer authentication with a map (root may be `guichet` or
+`postgres`, the `postgres` user only itself), the socket in a folder only
+its owner (and root) can enter, no TCP.  Everything is stopped by PID
+(guichetd) or pg_ctl (the cluster) and the folder removed by close().
 """
 import json
 import os
@@ -37,6 +39,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The same rules as PG_HBA and PG_IDENT in ./dev.
+PG_HBA = """local all all peer map=guichet
+host  all all all reject
+"""
+PG_IDENT = """guichet root guichet
+guichet root postgres
+guichet postgres postgres
+"""
+
+
 def _as_postgres(args, **kw):
     return subprocess.run(["runuser", "-u", "postgres", "--"] + [str(a) for a in args],
                           cwd="/", **kw)
@@ -54,17 +66,22 @@ class Cluster:
 
     def init(self):
         os.chmod(self.base, 0o755)
-        for d, mode in ((self.data, 0o700), (self.sock, 0o755)):
+        for d, mode in ((self.data, 0o700), (self.sock, 0o700)):
             d.mkdir(parents=True, exist_ok=True)
             shutil.chown(d, "postgres", "postgres")
             os.chmod(d, mode)
-        _as_postgres([PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions", "--no-sync"],
+        _as_postgres([PG_BIN / "initdb", "-D", self.data, "-U", "postgres",
+                      "--auth-local=peer", "--auth-host=reject", "-E", "UTF8",
+                      "--locale=C.UTF-8", "--no-instructions", "--no-sync"],
                      check=True, stdout=subprocess.DEVNULL)
+        for name, text in (("pg_hba.conf", PG_HBA), ("pg_ident.conf", PG_IDENT)):
+            (self.data / name).write_text(text)
+            shutil.chown(self.data / name, "postgres", "postgres")
+            os.chmod(self.data / name, 0o600)
         conf = [
             "listen_addresses = ''",
             f"unix_socket_directories = '{self.sock}'",
-            "unix_socket_permissions = 0777",
+            "unix_socket_permissions = 0770",
             "max_connections = 200",
         ]
         if not self.durable:

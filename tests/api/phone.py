@@ -14,7 +14,14 @@ import pyotp
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
+                                                             encode_dss_signature)
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# The order n of P-256.  Of the two valid signatures (r, s) and (r, n - s) the
+# server takes only the one with s <= n/2 (docs/api.md, "Signed device
+# requests"), so a phone normalises s after signing.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def b64u(b):
@@ -28,6 +35,12 @@ def unb64u(s):
 def point(key):
     return key.public_key().public_bytes(serialization.Encoding.X962,
                                          serialization.PublicFormat.UncompressedPoint)
+
+
+def sign_low_s(key, msg):
+    """DER ECDSA-P256-SHA256 of @msg with s in the lower half of [1, n-1]."""
+    r, s = decode_dss_signature(key.sign(msg, ec.ECDSA(hashes.SHA256())))
+    return encode_dss_signature(r, min(s, P256_ORDER - s))
 
 
 def parse_payload(payload):
@@ -63,7 +76,7 @@ class Phone:
             "challenge_id": cid, "device_public_key": b64u(dpub),
             "ecdh_public_key": b64u(epub),
             "proof": b64u(hmac.new(secret, m, hashlib.sha256).digest()),
-            "signature": b64u(self.signing.sign(m, ec.ECDSA(hashes.SHA256()))),
+            "signature": b64u(sign_low_s(self.signing, m)),
             "device": self.device}
 
     def activate(self, payload, headers=None, **kw):
@@ -89,6 +102,6 @@ class Phone:
     def signed_headers(self, method, path, body=b"", ts=None):
         ts = str(int(time.time()) if ts is None else ts)
         msg = f"{method}\n{path}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
-        sig = self.signing.sign(msg, ec.ECDSA(hashes.SHA256()))
+        sig = sign_low_s(self.signing, msg)
         return {"Guichet-Device": self.device_id, "Guichet-Timestamp": ts,
                 "Guichet-Signature": b64u(sig)}

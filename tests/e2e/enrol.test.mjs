@@ -34,11 +34,13 @@ async function submit (page) {
 }
 
 // The newest resume link written to the outbox for this e-mail address,
-// as "<id>.<token>" (what follows #resume=).
+// as "<id>.<token>" (what follows #resume=), rendered as a mailer would:
+// the body's {{secret}} replaced by the row's secret.
 function resumeLinkFor (email) {
   const body = execFileSync("psql", [process.env.GUICHET_DATABASE_URL, "-XAtq",
                                      "-v", "ON_ERROR_STOP=1", "-v", `email=${email}`], {
-    input: "SELECT body FROM outbox WHERE kind = 'resume_link' AND recipient = :'email'"
+    input: "SELECT replace(body, '{{secret}}', secret) FROM outbox"
+      + " WHERE kind = 'resume_link' AND recipient = :'email'"
       + " ORDER BY id DESC LIMIT 1;\n",
     encoding: "utf8",
   });
@@ -316,8 +318,8 @@ describe("enrolment page", () => {
     try {
       const keys = [];
       let firstId = null;
-      // The first answer is lost on its way back (the server did act on it);
-      // the second goes through untouched.
+      // The first answer is lost on its way back (the server did act on it),
+      // and with it its session cookie; the second goes through untouched.
       await page.route("**/v1/enrolments", async (route) => {
         const req = route.request();
         if (req.method() !== "POST")
@@ -326,6 +328,7 @@ describe("enrolment page", () => {
         if (keys.length === 1) {
           const res = await route.fetch();
           firstId = (await res.json()).id;
+          await context.clearCookies();
           return route.abort("connectionreset");
         }
         return route.continue();
@@ -337,12 +340,18 @@ describe("enrolment page", () => {
       assert.equal(keys.length, 1, "a double click sends one request");
       assert.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
+      // The replay is the first answer without a session (whoever replays
+      // a key must not get one): the page offers the e-mailed link for the
+      // enrolment the first request made.
       await page.click("#submit");
-      await page.locator("#status").waitFor({ state: "visible" });
+      await page.locator("#session-heading", { hasText: "We already have this application" })
+        .waitFor({ state: "visible" });
       assert.equal(keys.length, 2);
       assert.equal(keys[1], keys[0], "the retry re-uses the Idempotency-Key");
-      assert.equal(await visibleText(page, "[data-testid=enrolment-id]"), firstId,
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("guichet.enrolment")), firstId,
                    "the server replayed the first answer instead of enrolling twice");
+      await page.click("[data-testid=send-link]");
+      await page.locator("[data-testid=resume-sent]").waitFor({ state: "visible" });
       await assertNoProblems(problems);
     } finally {
       await context.close();

@@ -29,6 +29,10 @@
 
 #include <jansson.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/obj_mac.h>
 #include "authenticator/ga_internal.h"
 
 #define N(a) (sizeof (a) / sizeof (a)[0])
@@ -461,6 +465,42 @@ test_sign_request (void **state UNUSED)
   ga_device_free (dev);
 }
 
+/* Every signature the authenticator makes is in the low-s form the server
+ * requires of signed requests (s <= n/2), and still verifies. */
+static void
+test_signatures_are_low_s (void **state UNUSED)
+{
+  ga_device *dev = vector_device ();
+  EC_GROUP *group = EC_GROUP_new_by_curve_name (NID_X9_62_prime256v1);
+  BIGNUM *half = BN_new ();
+  uint8_t pub[GA_POINT_LEN];
+
+  assert_non_null (group);
+  assert_int_equal (BN_rshift1 (half, EC_GROUP_get0_order (group)), 1);
+  assert_int_equal (ga_device_get_public (dev, pub), GA_OK);
+  for (int i = 0; i < 64; i++)
+    {
+      uint8_t *der = NULL;
+      size_t len = 0;
+      const unsigned char *p;
+      ECDSA_SIG *sig;
+
+      assert_int_equal (ga_ecdsa_sign (dev->signing_key, &i, sizeof i, &der,
+                                       &len), GA_OK);
+      p = der;
+      sig = d2i_ECDSA_SIG (NULL, &p, (long) len);
+      assert_non_null (sig);
+      assert_true (p == der + len);
+      assert_true (BN_cmp (ECDSA_SIG_get0_s (sig), half) <= 0);
+      assert_int_equal (ga_ecdsa_verify (pub, &i, sizeof i, der, len), 1);
+      ECDSA_SIG_free (sig);
+      free (der);
+    }
+  BN_free (half);
+  EC_GROUP_free (group);
+  ga_device_free (dev);
+}
+
 static void
 test_bad_points (void **state UNUSED)
 {
@@ -812,6 +852,7 @@ main (void)
     cmocka_unit_test (test_b64url),
     cmocka_unit_test (test_answer_refusals),
     cmocka_unit_test (test_sign_request),
+    cmocka_unit_test (test_signatures_are_low_s),
     cmocka_unit_test (test_bad_points),
     cmocka_unit_test (test_state_round_trip),
     cmocka_unit_test (test_state_refusals),

@@ -21,7 +21,10 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 
 #include "authn/device.h"
@@ -380,6 +383,63 @@ test_sign_verify (void **state)
   assert_true (authn_device_verify (pub, msg, strlen (msg), sig, sig_len));
 }
 
+/* (r, n - s) of a DER signature, DER again, into @a out. */
+static size_t
+flip_s (const uint8_t *der, size_t len, uint8_t out[80])
+{
+  const unsigned char *p = der;
+  ECDSA_SIG *sig = d2i_ECDSA_SIG (NULL, &p, (long) len);
+  EC_GROUP *group = EC_GROUP_new_by_curve_name (NID_X9_62_prime256v1);
+  BIGNUM *r, *s = BN_new ();
+  unsigned char *q = out;
+  int n;
+
+  assert_non_null (sig);
+  assert_non_null (group);
+  r = BN_dup (ECDSA_SIG_get0_r (sig));
+  assert_int_equal (BN_sub (s, EC_GROUP_get0_order (group),
+                            ECDSA_SIG_get0_s (sig)), 1);
+  assert_int_equal (ECDSA_SIG_set0 (sig, r, s), 1);
+  assert_true (i2d_ECDSA_SIG (sig, NULL) <= 80);
+  n = i2d_ECDSA_SIG (sig, &q);
+  ECDSA_SIG_free (sig);
+  EC_GROUP_free (group);
+  return (size_t) n;
+}
+
+/* Both (r, s) and (r, n - s) verify; exactly one of them is low-s, and
+ * only parseable DER of one signature counts. */
+static void
+test_low_s (void **state)
+{
+  uint8_t pub[AUTHN_P256_PUB_LEN], sig[80], twin[81];
+  const char msg[] = "GET\n/v1/devices/dev_test_0001\n1700000000\n";
+  int low = 0;
+
+  (void) state;
+  unhex (V_DEVICE_PUB, pub, sizeof pub);
+  for (int i = 0; i < 32; i++)
+    {
+      size_t n = device_sign (msg, strlen (msg), sig);
+      size_t m = flip_s (sig, n, twin);
+
+      assert_true (authn_device_verify (pub, msg, strlen (msg), sig, n));
+      assert_true (authn_device_verify (pub, msg, strlen (msg), twin, m));
+      assert_true (authn_device_sig_low_s (sig, n)
+                   != authn_device_sig_low_s (twin, m));
+      low += authn_device_sig_low_s (sig, n);
+      if (authn_device_sig_low_s (twin, m))
+        {
+          twin[m] = 0;          /* a trailing byte is not one signature */
+          assert_false (authn_device_sig_low_s (twin, m + 1));
+          assert_false (authn_device_sig_low_s (twin, m - 1));
+        }
+    }
+  assert_true (low > 0 && low < 32);    /* OpenSSL signs with either s */
+  assert_false (authn_device_sig_low_s (NULL, 0));
+  assert_false (authn_device_sig_low_s ((const uint8_t *) "\x30\x00", 2));
+}
+
 static void
 test_point_valid (void **state)
 {
@@ -589,6 +649,7 @@ main (void)
     cmocka_unit_test (test_activation_bad_lengths),
     cmocka_unit_test (test_activation_junk_der),
     cmocka_unit_test (test_sign_verify),
+    cmocka_unit_test (test_low_s),
     cmocka_unit_test (test_point_valid),
     cmocka_unit_test (test_request_string),
     cmocka_unit_test (test_tx_vector),

@@ -60,7 +60,8 @@ export async function api (method, path, body, idempotencyKey, opts = {}) {
     try { data = JSON.parse(text); } catch (e) { data = null; }
   }
   if (res.ok)
-    return { status: res.status, data, date: Date.parse(res.headers.get("Date") || "") };
+    return { status: res.status, data, date: Date.parse(res.headers.get("Date") || ""),
+             replayed: res.headers.get("Idempotent-Replayed") === "true" };
   const err = (data && data.error) || {};
   throw new ApiError(res.status, err.code || "http_" + res.status,
                      (data && data.field) || err.field, err.message,

@@ -292,7 +292,15 @@ async function onSubmit (ev) {
   try {
     const r = await api("POST", paths.enrolments, json, pending.key);
     pending = null;
-    renderEnrolment(r.data, { focus: true });
+    if (r.replayed) {
+      // Our first answer was lost, and with it the session cookie: a
+      // replay hands out no session.  Use the cookie if it did arrive,
+      // else offer the e-mailed link.
+      rememberId(r.data.id);
+      loadEnrolment(r.data.id, { focus: true, replayed: true });
+    } else {
+      renderEnrolment(r.data, { focus: true });
+    }
   } catch (e) {
     // An answer that is final for this body frees the key.
     if (e.status >= 400 && e.status < 500 && e.status !== 429)
@@ -328,11 +336,11 @@ function handleError (e, ctx = {}) {
     return;
   }
   case 401:
-    showSession(id, { focus: true });
+    showSession(id, { focus: true, replayed: ctx.replayed });
     return;
   case 404:
     if (ctx.loading && id)
-      showSession(id, { focus: true });
+      showSession(id, { focus: true, replayed: ctx.replayed });
     else
       showBanner("error.not_found");
     return;
@@ -373,16 +381,17 @@ function forgetId () {
 }
 
 // The session is gone but the enrolment may live: offer the e-mailed link.
-// opts.linkRefused: we came from a resume link the server refused.
+// opts.linkRefused: we came from a resume link the server refused;
+// opts.replayed: the form's answer was a replay, which carries no session.
 let sessionId = null;
 
 function showSession (id, opts = {}) {
   sessionId = id;
-  const refused = Boolean(opts.linkRefused);
+  const why = opts.linkRefused ? "link" : opts.replayed ? "replayed" : "session";
   setStatus(null);
   setProgress(null);
-  setText($("session-heading"), refused ? "view.link.heading" : "view.session.heading");
-  setText($("session-text"), refused ? "view.link.text" : "view.session.text");
+  setText($("session-heading"), `view.${why}.heading`);
+  setText($("session-text"), `view.${why}.text`);
   $("send-link").hidden = !id;
   $("resume-sent").hidden = true;
   current.redraw = (o) => showView("session", o);
@@ -462,7 +471,7 @@ async function loadEnrolment (id, opts = {}) {
   } catch (e) {
     if (e.status === 410)
       forgetId();
-    handleError(e, { loading: true, id });
+    handleError(e, { loading: true, id, replayed: opts.replayed });
     if (e.status === 0 || e.status === 429 || e.status >= 500)
       showRetry(() => loadEnrolment(id));
   }
