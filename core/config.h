@@ -42,6 +42,9 @@ struct core_config {
   unsigned int enrolment_ttl_s;    /* default 86400 */
   unsigned int session_idle_s;     /* default 300 */
   unsigned int challenge_ttl_s;    /* default 180 */
+  unsigned int review_hours;       /* what an applicant waiting for a
+                                      review is told it usually takes
+                                      (default 24) */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
 };
