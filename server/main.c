@@ -305,6 +305,7 @@ main (int argc, char **argv)
     if (0 == rc)
     {
       rekey_tokens ();
+      core_db_thread_close ();    /* the workers hold their own */
       enrol_sanctions_reload ();
       if (risk_reload () < 0)
         rc = srv_cli_fail (CORE_ERR_INTERNAL, "the risk rules could not be "

@@ -397,12 +397,21 @@ def test_migration_rekeys_the_rows_it_can_and_wraps_document_keys(guichet, tmp_p
     assert guichet.cli("migrate", env=guichet.env(GUICHET_DATABASE_URL=dsn))["rekeyed"] == 0
     assert sql("SELECT doc_key FROM enrolments WHERE id = 'enr_legacy'") == wrapped
 
+    # a row an older guichetd wrote during a rolling upgrade: serve rekeys
+    # it at start
+    sql("INSERT INTO enrolments (id, state, expires_at, applicant, email, identity_key)"
+        f" VALUES ('enr_rolling', 'device', now() + interval '1 day', '{json.dumps(app)}',"
+        f" 'y@example.org', '{legacy_id}')")
+
     # the customer who enrolled before tokenisation comes back with the same
     # passport: the review proposes to attach to them
     srv = Guichetd(guichet.cluster, guichet.keyfile, ARTIFACTS / "api-guichetd-rekey.log",
                    env=dict(guichet.server.extra_env, GUICHET_DATABASE_URL=dsn))
     try:
         srv.start()
+        assert sql("SELECT identity_key_id, identity_key FROM enrolments"
+                   " WHERE id = 'enr_rolling'") == \
+            f"{kid}|{identity_token(key, surname, 'ANNA<MARIA', birth)}"
         a = dict(app, given_names="ANNA MARIA", email="back@example.org")
         body = body_for(a, docnum=number)
         r = requests.post(srv.base_url + "/v1/enrolments", json=body, timeout=30)
