@@ -93,14 +93,24 @@ authn_customer_unlock (struct core_db *db, const char *customer_id);
 /* ------------------------------------------------ issuance (for enrol/) */
 
 /**
- * Insert a customer with the PIN hash chosen during enrolment, inside the
- * caller's transaction -- or, when @a customer_id exists (a re-enrolment
- * after a lost credential), give it the new PIN and clear its lockout; its
- * other credentials are left as they are.  @return ONE_ROW, or a status.
+ * Insert a new customer with the PIN hash chosen during enrolment, inside
+ * the caller's transaction.  An existing @a customer_id is never touched.
+ * @return ONE_ROW; NO_ROW if the id exists; or an error status.
  */
 enum core_db_status
 authn_customer_insert_tx (struct core_db *db, const char *customer_id,
                           const char *pin_hash);
+
+/**
+ * A re-enrolment onto an existing customer (a lost credential; enrol/ calls
+ * it only after two approvals attached the enrolment to that customer by
+ * the document they enrolled with): give the customer the new PIN and
+ * clear its lockout; its credentials are left as they are.
+ * @return ONE_ROW; NO_ROW if there is no such customer; or an error status.
+ */
+enum core_db_status
+authn_customer_reenrol_tx (struct core_db *db, const char *customer_id,
+                           const char *pin_hash);
 
 struct authn_issue_cred {
   const char *customer_id;

@@ -156,13 +156,15 @@ static const struct core_db_stmt authn_stmts[] = {
   { "authn_customer_insert",
     "INSERT INTO customers (id, ref, pin_hash) VALUES ($1, $2, $3)"
     " ON CONFLICT (ref) DO NOTHING RETURNING id" },
-  /* Completion of an enrolment: a new customer, or -- a re-enrolment
-     after a lost credential, approved by a reviewer -- the same customer
-     with the new PIN and a clean failure count. */
-  { "authn_customer_upsert",
+  /* Completion of an enrolment: a new customer, never an existing one. */
+  { "authn_customer_new",
     "INSERT INTO customers (id, pin_hash) VALUES ($1, $2)"
-    " ON CONFLICT (id) DO UPDATE SET pin_hash = EXCLUDED.pin_hash,"
-    " failed_attempts = 0, locked_at = NULL RETURNING id" },
+    " ON CONFLICT (id) DO NOTHING RETURNING id" },
+  /* Completion of a re-enrolment that two staff attached to this customer
+     (a lost credential): the new PIN and a clean failure count. */
+  { "authn_customer_reenrol",
+    "UPDATE customers SET pin_hash = $2, failed_attempts = 0,"
+    " locked_at = NULL WHERE id = $1 RETURNING id" },
   { "authn_credential_insert",
     "INSERT INTO credentials (id, customer_id, kind, otp_type, algorithm,"
     "                         digits, period, seed_sealed, counter)"

@@ -23,7 +23,16 @@ authn_customer_insert_tx (struct core_db *db, const char *customer_id,
 {
   const char *params[2] = { customer_id, pin_hash };
 
-  return core_db_exec (db, "authn_customer_upsert", 2, params, NULL);
+  return core_db_exec (db, "authn_customer_new", 2, params, NULL);
+}
+
+enum core_db_status
+authn_customer_reenrol_tx (struct core_db *db, const char *customer_id,
+                           const char *pin_hash)
+{
+  const char *params[2] = { customer_id, pin_hash };
+
+  return core_db_exec (db, "authn_customer_reenrol", 2, params, NULL);
 }
 
 enum core_db_status

@@ -44,6 +44,9 @@ struct core_config {
   unsigned int challenge_ttl_s;    /* default 180 */
   unsigned int admin_session_max_s; /* a back-office session ends this long
                                        after login, however busy (28800) */
+  unsigned int review_hours;       /* what an applicant waiting for a
+                                      review is told it usually takes
+                                      (default 24) */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
 };

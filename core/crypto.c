@@ -6,7 +6,10 @@
  *
  * Master keys live only in the static keyring below, loaded once at start
  * from a file no one else may read; they never leave this file, are never
- * logged and are cleansed when replaced.  Error messages name files and
+ * logged and are cleansed when replaced.  The keyring holds two kinds of
+ * keys: sealing keys (the AES-256-GCM envelope) and token keys (HMAC-SHA256
+ * of identifiers of people, core_token_hmac_hex); a key of one kind is
+ * never used for the other.  Error messages name files and
  * lines, never key material.  core_open() gives all or nothing: a bad
  * envelope yields -1 and no partial plaintext.
  */
@@ -129,7 +132,12 @@ struct master_key {
 static struct {
   size_t n;
   struct master_key keys[KEYRING_MAX];
+  size_t ntok;                          /* token keys, current first */
+  struct master_key tokens[KEYRING_MAX];
 } keyring;
+
+/* What one line of the key file held. */
+enum key_line { LINE_BAD = -1, LINE_NONE = 0, LINE_SEAL, LINE_TOKEN };
 
 static bool
 valid_key_id (const char *id)
@@ -144,28 +152,40 @@ valid_key_id (const char *id)
   return true;
 }
 
-/* Parse one line into @a k. @return 1 key, 0 blank/comment, -1 bad. */
-static int
+/* Parse one line into @a k: "<id> <hex>" or a bare "<hex>" (id k1) is a
+   sealing key, "token <id> <hex>" a token key. */
+static enum key_line
 parse_key_line (char *line, struct master_key *k)
 {
-  char *tok1, *tok2, *save = NULL;
+  char *tok[4] = { NULL }, *save = NULL;
+  enum key_line kind = LINE_SEAL;
+  size_t n = 0;
 
-  tok1 = strtok_r (line, " \t\r\n", &save);
-  if (tok1 == NULL || tok1[0] == '#')
-    return 0;
-  tok2 = strtok_r (NULL, " \t\r\n", &save);
-  if (strtok_r (NULL, " \t\r\n", &save) != NULL)
-    return -1;
-  if (tok2 == NULL)
+  for (char *t = strtok_r (line, " \t\r\n", &save); NULL != t && n < 4;
+       t = strtok_r (NULL, " \t\r\n", &save))
+    tok[n++] = t;
+  if (n == 0 || tok[0][0] == '#')
+    return LINE_NONE;
+  if (n == 3 && strcmp (tok[0], "token") == 0)
     {
-      tok2 = tok1;
-      tok1 = "k1";
+      kind = LINE_TOKEN;
+      tok[0] = tok[1];
+      tok[1] = tok[2];
+      n = 2;
     }
-  if (!valid_key_id (tok1) || strlen (tok2) != 2 * KEY_LEN
-      || core_hex_decode (tok2, k->key, KEY_LEN) != KEY_LEN)
-    return -1;
-  snprintf (k->id, sizeof k->id, "%s", tok1);
-  return 1;
+  if (n == 1)
+    {
+      tok[1] = tok[0];
+      tok[0] = "k1";
+    }
+  else if (n != 2)
+    return LINE_BAD;
+  if (!valid_key_id (tok[0]) || strcmp (tok[0], "token") == 0
+      || strlen (tok[1]) != 2 * KEY_LEN
+      || core_hex_decode (tok[1], k->key, KEY_LEN) != KEY_LEN)
+    return LINE_BAD;
+  snprintf (k->id, sizeof k->id, "%s", tok[0]);
+  return kind;
 }
 
 static int
@@ -194,42 +214,59 @@ check_key_file (int fd, const char *path, char *err, size_t errlen)
   return 0;
 }
 
-/* Read every key of @a f into @a ring. @return 0 or -1 (message set). */
+/* Append @a k to @a ring of @a *n keys unless its id is taken.
+   @return 0, or -1 (message set) */
+static int
+ring_add (struct master_key *ring, size_t *n, const struct master_key *k,
+          const char *path, unsigned int lineno, char *err, size_t errlen)
+{
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp (ring[i].id, k->id) == 0)
+      {
+        snprintf (err, errlen, "%s:%u: duplicate key id", path, lineno);
+        return -1;
+      }
+  if (*n + 1 == KEYRING_MAX)
+    {
+      snprintf (err, errlen, "%s: more than %d keys of a kind", path,
+                KEYRING_MAX - 1);
+      return -1;
+    }
+  ring[(*n)++] = *k;
+  return 0;
+}
+
+/* Read every key of @a f into @a ring (sealing) and @a toks (token).
+   @return 0 or -1 (message set). */
 static int
 read_keys (FILE *f, const char *path, struct master_key *ring, size_t *n,
-           char *err, size_t errlen)
+           struct master_key *toks, size_t *ntok, char *err, size_t errlen)
 {
+  struct master_key k;
   char *line = NULL;
   size_t cap = 0;
   unsigned int lineno = 0;
   int ret = -1;
-  int r;
+  enum key_line r;
 
-  *n = 0;
+  *n = *ntok = 0;
   while (getline (&line, &cap, f) != -1)
     {
       lineno++;
-      r = parse_key_line (line, &ring[*n]);
-      if (r < 0)
+      r = parse_key_line (line, &k);
+      if (r == LINE_BAD)
         {
           snprintf (err, errlen, "%s:%u: expected \"<key id> <64 hex "
-                    "digits>\"", path, lineno);
+                    "digits>\" or \"token <key id> <64 hex digits>\"",
+                    path, lineno);
           goto cleanup;
         }
-      if (r == 0)
-        continue;
-      for (size_t i = 0; i < *n; i++)
-        if (strcmp (ring[i].id, ring[*n].id) == 0)
-          {
-            snprintf (err, errlen, "%s:%u: duplicate key id", path, lineno);
-            goto cleanup;
-          }
-      if (++*n == KEYRING_MAX)
-        {
-          snprintf (err, errlen, "%s: more than %d keys", path,
-                    KEYRING_MAX - 1);
-          goto cleanup;
-        }
+      if (r == LINE_SEAL
+          && ring_add (ring, n, &k, path, lineno, err, errlen) != 0)
+        goto cleanup;
+      if (r == LINE_TOKEN
+          && ring_add (toks, ntok, &k, path, lineno, err, errlen) != 0)
+        goto cleanup;
     }
   if (*n == 0)
     snprintf (err, errlen, "%s: no key found", path);
@@ -237,6 +274,7 @@ read_keys (FILE *f, const char *path, struct master_key *ring, size_t *n,
     ret = 0;
 
 cleanup:
+  OPENSSL_cleanse (&k, sizeof k);
   if (line != NULL)
     OPENSSL_cleanse (line, cap);
   free (line);
@@ -246,8 +284,8 @@ cleanup:
 int
 core_keyring_load (const char *path, char *err, size_t errlen)
 {
-  struct master_key ring[KEYRING_MAX];
-  size_t n = 0;
+  struct master_key ring[KEYRING_MAX], toks[KEYRING_MAX];
+  size_t n = 0, ntok = 0;
   FILE *f = NULL;
   int fd, ret = -1;
 
@@ -267,15 +305,18 @@ core_keyring_load (const char *path, char *err, size_t errlen)
     }
   fd = -1;
   setvbuf (f, NULL, _IONBF, 0);   /* no stdio copy of the keys */
-  if (read_keys (f, path, ring, &n, err, errlen) != 0)
+  if (read_keys (f, path, ring, &n, toks, &ntok, err, errlen) != 0)
     goto cleanup;
   OPENSSL_cleanse (&keyring, sizeof keyring);
   memcpy (keyring.keys, ring, n * sizeof ring[0]);
   keyring.n = n;
+  memcpy (keyring.tokens, toks, ntok * sizeof toks[0]);
+  keyring.ntok = ntok;
   ret = 0;
 
 cleanup:
   OPENSSL_cleanse (ring, sizeof ring);
+  OPENSSL_cleanse (toks, sizeof toks);
   if (f != NULL)
     fclose (f);
   if (fd >= 0)
@@ -283,48 +324,199 @@ cleanup:
   return ret;
 }
 
-int
-core_keyring_create (const char *path, char *err, size_t errlen)
+/* One new key line: "[token ]<id> <64 hex>\n" into @a line.
+   @return its length, or -1 */
+static int
+new_key_line (const char *kind, const char *id, char *line, size_t len)
 {
   uint8_t key[KEY_LEN];
-  char line[KEY_ID_MAX + 2 * KEY_LEN + 4];
   char hex[2 * KEY_LEN + 1];
-  int fd, len, ret = -1;
+  int n = -1;
 
-  if (core_random (key, sizeof key) != 0)
+  if (core_random (key, sizeof key) == 0)
     {
-      snprintf (err, errlen, "no random bytes for a new key");
-      return -1;
+      core_hex_encode (key, sizeof key, hex);
+      n = snprintf (line, len, "%s%s %s\n", kind, id, hex);
+      if (n < 0 || (size_t) n >= len)
+        n = -1;
     }
-  core_hex_encode (key, sizeof key, hex);
-  len = snprintf (line, sizeof line, "k%lld %s\n", (long long) time (NULL),
-                  hex);
-  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-             0600);
+  OPENSSL_cleanse (key, sizeof key);
+  OPENSSL_cleanse (hex, sizeof hex);
+  return n;
+}
+
+/* A key id "<prefix><unix time>", with ".<n>" when the loaded keyring has
+   that id already. */
+static void
+fresh_key_id (const char *prefix, char id[KEY_ID_MAX + 1])
+{
+  long long now = (long long) time (NULL);
+  bool taken;
+
+  snprintf (id, KEY_ID_MAX + 1, "%s%lld", prefix, now);
+  for (unsigned int n = 2; ; n++)
+    {
+      taken = false;
+      for (size_t i = 0; i < keyring.n; i++)
+        taken = taken || strcmp (keyring.keys[i].id, id) == 0;
+      for (size_t i = 0; i < keyring.ntok; i++)
+        taken = taken || strcmp (keyring.tokens[i].id, id) == 0;
+      if (!taken)
+        return;
+      snprintf (id, KEY_ID_MAX + 1, "%s%lld.%u", prefix, now, n);
+    }
+}
+
+/* Write @a len bytes of @a text to a new file @a path (0600, fsync'd).
+   @return 0, or -1 (message set, no file left) */
+static int
+write_new_key_file (const char *path, const char *text, size_t len,
+                    char *err, size_t errlen)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                 0600);
+
   if (fd < 0)
     {
       snprintf (err, errlen, "%s: %s", path, strerror (errno));
-      goto cleanup;
+      return -1;
     }
-  if (write (fd, line, (size_t) len) != len || fsync (fd) != 0)
+  if (write (fd, text, len) != (ssize_t) len || fsync (fd) != 0)
     {
       snprintf (err, errlen, "%s: %s", path, strerror (errno));
       close (fd);
       unlink (path);
-      goto cleanup;
+      return -1;
     }
   if (close (fd) != 0)
     {
       snprintf (err, errlen, "%s: %s", path, strerror (errno));
       unlink (path);
+      return -1;
+    }
+  return 0;
+}
+
+#define KEY_LINE_MAX (KEY_ID_MAX + 2 * KEY_LEN + 16)
+
+int
+core_keyring_create (const char *path, char *err, size_t errlen)
+{
+  char text[2 * KEY_LINE_MAX], kid[KEY_ID_MAX + 1], tid[KEY_ID_MAX + 1];
+  long long now = (long long) time (NULL);
+  int a, b, ret = -1;
+
+  snprintf (kid, sizeof kid, "k%lld", now);
+  snprintf (tid, sizeof tid, "t%lld", now);
+  a = new_key_line ("", kid, text, KEY_LINE_MAX);
+  b = a < 0 ? -1 : new_key_line ("token ", tid, text + a, KEY_LINE_MAX);
+  if (b < 0)
+    snprintf (err, errlen, "no random bytes for a new key");
+  else
+    ret = write_new_key_file (path, text, (size_t) (a + b), err, errlen);
+  OPENSSL_cleanse (text, sizeof text);
+  return ret;
+}
+
+/* Read the whole key file @a path (at most 64 KiB) into a malloc'd string.
+   @return it (core_free_secret it, with *len + 1), or NULL (message set) */
+static char *
+slurp_key_file (const char *path, size_t *len, char *err, size_t errlen)
+{
+  size_t cap = 65536;
+  char *text = malloc (cap + 1);
+  FILE *f = fopen (path, "re");
+
+  *len = 0;
+  if (text == NULL || f == NULL)
+    {
+      snprintf (err, errlen, "%s: %s", path, strerror (errno));
+      if (f != NULL)
+        fclose (f);
+      free (text);
+      return NULL;
+    }
+  setvbuf (f, NULL, _IONBF, 0);
+  *len = fread (text, 1, cap, f);
+  fclose (f);
+  text[*len] = '\0';
+  return text;
+}
+
+/* Offset of the first "token" line of @a text, or its length if none. */
+static size_t
+first_token_line (const char *text, size_t len)
+{
+  for (size_t i = 0; i < len; i = (size_t) (strchrnul (text + i, '\n') - text) + 1)
+    {
+      size_t j = i;
+
+      while (text[j] == ' ' || text[j] == '\t')
+        j++;
+      if (strncmp (text + j, "token", 5) == 0
+          && (text[j + 5] == ' ' || text[j + 5] == '\t'))
+        return i;
+      if (text[j] == '\0')
+        break;
+    }
+  return len;
+}
+
+int
+core_keyring_add_token (const char *path, char *id, size_t idlen,
+                        char *err, size_t errlen)
+{
+  char line[KEY_LINE_MAX], tmp[PATH_MAX], tid[KEY_ID_MAX + 1];
+  char *old = NULL, *text = NULL;
+  size_t oldlen = 0, pos, sep, total = 0;
+  int n, ret = -1;
+
+  if (core_keyring_load (path, err, errlen) != 0
+      || NULL == (old = slurp_key_file (path, &oldlen, err, errlen)))
+    return -1;
+  /* The new key goes before the first token line: it becomes current. */
+  pos = first_token_line (old, oldlen);
+  sep = pos > 0 && old[pos - 1] != '\n';
+  fresh_key_id ("t", tid);
+  n = new_key_line ("token ", tid, line, sizeof line);
+  if (n < 0 || NULL == (text = malloc (oldlen + sep + (size_t) n)))
+    {
+      snprintf (err, errlen, "no memory or no random bytes for a new key");
       goto cleanup;
     }
-  ret = 0;
+  memcpy (text, old, pos);
+  memcpy (text + pos, "\n", sep);
+  memcpy (text + pos + sep, line, (size_t) n);
+  memcpy (text + pos + sep + n, old + pos, oldlen - pos);
+  total = oldlen + sep + (size_t) n;
+  snprintf (tmp, sizeof tmp, "%s.new", path);
+  if (write_new_key_file (tmp, text, total, err, errlen) != 0)
+    goto cleanup;
+  /* The new file must load before it replaces the old one. */
+  if (core_keyring_load (tmp, err, errlen) != 0)
+    {
+      unlink (tmp);
+      (void) core_keyring_load (path, err, errlen);
+      goto cleanup;
+    }
+  if (rename (tmp, path) != 0)
+    {
+      snprintf (err, errlen, "%s: %s", path, strerror (errno));
+      unlink (tmp);
+      goto cleanup;
+    }
+  if (core_keyring_load (path, err, errlen) == 0)
+    {
+      snprintf (id, idlen, "%s", keyring.tokens[0].id);
+      ret = 0;
+    }
 
 cleanup:
-  OPENSSL_cleanse (key, sizeof key);
-  OPENSSL_cleanse (hex, sizeof hex);
   OPENSSL_cleanse (line, sizeof line);
+  if (old != NULL)
+    core_free_secret (old, oldlen + 1);
+  if (text != NULL)
+    core_free_secret (text, total);
   return ret;
 }
 
@@ -498,4 +690,35 @@ const char *
 core_keyring_current_id (void)
 {
   return keyring.n > 0 ? keyring.keys[0].id : NULL;
+}
+
+/* ================================================================
+ * Token keys
+ * ================================================================ */
+
+size_t
+core_token_keys (void)
+{
+  return keyring.ntok;
+}
+
+const char *
+core_token_key_id (size_t i)
+{
+  return i < keyring.ntok ? keyring.tokens[i].id : NULL;
+}
+
+int
+core_token_hmac_hex (size_t i, const void *data, size_t len, char hex[65])
+{
+  uint8_t mac[CORE_SHA256_LEN];
+
+  hex[0] = '\0';
+  if (i >= keyring.ntok
+      || core_hmac_sha256 (keyring.tokens[i].key, KEY_LEN, data, len, mac)
+         != 0)
+    return -1;
+  core_hex_encode (mac, sizeof mac, hex);
+  OPENSSL_cleanse (mac, sizeof mac);
+  return 0;
 }

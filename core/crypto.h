@@ -11,6 +11,12 @@
  * The keyring is loaded from the master key file: each non-comment line is
  * "<key_id> <64 hex digits>" (or a bare 64-hex line, id "k1"); the first
  * line's key seals, every key can open.  Key bytes never leave this module.
+ *
+ * The same file holds the token keys, "token <key_id> <64 hex digits>":
+ * HMAC-SHA256 keys that turn identifiers of people (document numbers,
+ * names with birth dates) into tokens, so that a copy of the database
+ * without the key file cannot be searched by brute force.  The first token
+ * line is current; older ones still compute the tokens stored under them.
  */
 #ifndef GUICHET_CORE_CRYPTO_H
 #define GUICHET_CORE_CRYPTO_H
@@ -89,6 +95,33 @@ core_keyring_load (const char *path, char *err, size_t errlen);
 /** Generate a new key file at @a path (mode 0600). @return 0 or -1. */
 int
 core_keyring_create (const char *path, char *err, size_t errlen);
+
+/**
+ * Add a new token key to the key file @a path, before its other token keys
+ * (it becomes current), by writing PATH.new (0600) and renaming it over
+ * @a path; then reload the keyring.
+ * @param[out] id  the new key's id
+ * @return 0, or -1 with a message in @a err (the file is unchanged)
+ */
+int
+core_keyring_add_token (const char *path, char *id, size_t idlen,
+                        char *err, size_t errlen);
+
+/** @return the number of token keys loaded (0: the key file has none). */
+size_t
+core_token_keys (void);
+
+/** @return the id of token key @a i (0 = current), or NULL past the end. */
+const char *
+core_token_key_id (size_t i);
+
+/**
+ * HMAC-SHA256 of @a data under token key @a i (0 = current), as 64
+ * lowercase hex digits + NUL into @a hex.
+ * @return 0, or -1 (no such key; @a hex is then "")
+ */
+int
+core_token_hmac_hex (size_t i, const void *data, size_t len, char hex[65]);
 
 /** @return the id of the key that seals now, or NULL if none is loaded. */
 const char *

@@ -280,7 +280,8 @@ bind_tx (struct core_db *db, void *cls)
   }
   if (CORE_DB_ONE_ROW == st && RISK_REVIEW == d)
     st = enrol_review_open (db, ENROL_REVIEW_KIND_DEVICE, a->enrolment_id,
-                            a->device_id, a->risk.score, a->risk.reasons);
+                            a->device_id, a->risk.score, a->risk.reasons,
+                            NULL);
   if (CORE_DB_ONE_ROW == st)
   {
     const char *pa[7] = { a->req->challenge_id, a->enrolment_id,

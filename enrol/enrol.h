@@ -30,6 +30,18 @@ enrol_register_statements (void);
 int
 enrol_sanctions_reload (void);
 
+/**
+ * Bring the identifiers stored with enrolments to the current token key
+ * (tokens.c): recompute identity keys from the applicant data, wrap the
+ * unkeyed document hashes written before tokenisation.  Safe to run from
+ * several processes at once; a no-op when everything is current.
+ * @param[out] rows  rows changed
+ * @return CORE_OK, CORE_ERR_INTERNAL (no token key, or our bug),
+ *         CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_tokens_rekey (struct core_db *db, long *rows);
+
 struct enrol_applicant {
   const char *given_names;
   const char *surname;

@@ -9,20 +9,24 @@
 static const struct core_db_stmt stmts[] = {
   { "enrol_insert",
     "INSERT INTO enrolments (id, state, expires_at, applicant, email, doc_key,"
-    " identity_key, identity_decision, identity_result)"
+    " identity_key, identity_decision, identity_result, doc_key_id,"
+    " identity_key_id)"
     " VALUES ($1, $2, now() + make_interval(secs => $3::int), $4::jsonb, $5,"
-    " $6, $7, $8, $9::jsonb)" },
+    " $6, $7, $8, $9::jsonb, $10, $11)" },
+  /* $1 the document's tokens under every token key (text[] or NULL), $2
+     the identity's.  For the back-office: which live enrolments share the
+     document or the identity, and whether by the document. */
   { "enrol_duplicates",
-    "SELECT id FROM enrolments WHERE state NOT IN ('rejected', 'expired')"
-    " AND ((doc_key IS NOT NULL AND doc_key = $1) OR identity_key = $2)"
-    " LIMIT 5" },
-  { "enrol_prior_customer",
+    "SELECT id, coalesce(doc_key = ANY ($1::text[]), false) FROM enrolments"
+    " WHERE state NOT IN ('rejected', 'expired')"
+    " AND (doc_key = ANY ($1::text[]) OR identity_key = ANY ($2::text[]))"
+    " ORDER BY created_at DESC LIMIT 5" },
+  /* The customers who completed an enrolment with this document: exactly
+     one is a candidate to attach to (review.c decides, with four eyes). */
+  { "enrol_attach_candidate",
     "SELECT customer_id FROM enrolments WHERE state = 'completed'"
-    " AND customer_id IS NOT NULL"
-    " AND ((doc_key IS NOT NULL AND doc_key = $1) OR identity_key = $2)"
-    " ORDER BY completed_at DESC LIMIT 1" },
-  { "enrol_set_customer",
-    "UPDATE enrolments SET customer_id = $2 WHERE id = $1 RETURNING id" },
+    " AND customer_id IS NOT NULL AND doc_key = ANY ($1::text[])"
+    " GROUP BY customer_id LIMIT 2" },
   { "enrol_get",
     "SELECT id, state, to_char(expires_at AT TIME ZONE 'UTC',"
     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), identity_result::text,"
@@ -153,7 +157,8 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_issue_lock",
     "SELECT state, expires_at < now(), pin_hash, coalesce(device_id, ''),"
     " coalesce(customer_id, ''), encode(otpauth_seed_sealed, 'hex'),"
-    " otp_failures FROM enrolments WHERE id = $1 FOR UPDATE" },
+    " otp_failures, coalesce(reenrols_customer_id, '')"
+    " FROM enrolments WHERE id = $1 FOR UPDATE" },
   { "enrol_complete",
     "UPDATE enrolments SET state = 'completed', customer_id = $2,"
     " credential_kind = $3, otpauth_seed_sealed = NULL, completed_at = now(),"
@@ -163,6 +168,26 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_otpauth_store",
     "UPDATE enrolments SET otpauth_seed_sealed = $2::bytea, customer_id = $3,"
     " updated_at = now() WHERE id = $1 AND state = 'credential' RETURNING id" },
+  /* Rekey (tokens.c): $1 current token key id, $2 the last id done. */
+  { "enrol_rekey_batch",
+    "SELECT id, coalesce(applicant->>'surname', ''),"
+    " coalesce(applicant->>'given_names', ''),"
+    " coalesce(applicant->>'birth_date', ''), doc_key,"
+    " coalesce(doc_key_id, ''), coalesce(identity_key_id, '')"
+    " FROM enrolments WHERE id > $2 AND (identity_key_id IS DISTINCT FROM $1"
+    "  OR (doc_key IS NOT NULL AND doc_key_id IS NULL))"
+    " ORDER BY id LIMIT 500" },
+  /* $1 id, $2 identity token, $3 its key id, $4 the wrapped legacy document
+     token or NULL, $5 / $6 identity_key_id / doc_key_id as read ('' for
+     NULL).  A legacy document value is wrapped only while doc_key_id is
+     still NULL: never twice. */
+  { "enrol_rekey_row",
+    "UPDATE enrolments SET identity_key = $2, identity_key_id = $3,"
+    " doc_key = CASE WHEN doc_key_id IS NULL THEN $4::text ELSE doc_key END,"
+    " doc_key_id = CASE WHEN doc_key_id IS NULL AND $4::text IS NOT NULL"
+    "  THEN $3 ELSE doc_key_id END"
+    " WHERE id = $1 AND identity_key_id IS NOT DISTINCT FROM nullif($5, '')"
+    " AND doc_key_id IS NOT DISTINCT FROM nullif($6, '') RETURNING id" },
   { NULL, NULL }
 };
 

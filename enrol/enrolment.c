@@ -8,6 +8,13 @@
  * not at all.  Bad input is refused before anything is written.  Later
  * steps (device, PIN, OTP, credential) are conditional transitions on the
  * row's state; a wrong state is a 409 that changes nothing.
+ *
+ * A duplicate never links the new enrolment to anyone: it opens a review.
+ * Only when the document (issuing state + number) is one exactly one
+ * existing customer enrolled with does the review propose to attach to
+ * that customer, and only its four-eyes approval (review.c) does.  What the
+ * applicant reads is the applicant view of the identity result: no list,
+ * no other enrolment, no customer.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -109,6 +116,7 @@ struct start_tx {
   struct enrol_identity idn;          /* base + duplicates, per attempt */
   struct enrol_start_res *res;
   char *response;          /* JSON text of the first answer */
+  char attach[ENROL_ID_MAX];  /* the customer the review may attach to */
   bool conflict;
 };
 
@@ -177,22 +185,53 @@ start_lookup_idem (struct core_db *db, struct start_tx *t, bool *done)
   return st;
 }
 
+/* The one existing customer who enrolled with this document, if exactly
+   one did: the review may propose to attach to them. */
+static enum core_db_status
+start_attach_candidate (struct core_db *db, struct start_tx *t,
+                        char *customer, size_t len)
+{
+  const char *p[1] = { t->base->doc.all };
+  PGresult *r = NULL;
+  enum core_db_status st;
+
+  customer[0] = '\0';
+  if (! t->base->has_doc)
+    return CORE_DB_NO_ROW;
+  st = core_db_exec (db, "enrol_attach_candidate", 1, p, &r);
+  if (CORE_DB_ONE_ROW == st && 1 == PQntuples (r))
+    snprintf (customer, len, "%s", PQgetvalue (r, 0, 0));
+  if (NULL != r)
+    PQclear (r);
+  return st;
+}
+
 static enum core_db_status
 start_duplicates (struct core_db *db, struct start_tx *t)
 {
-  const char *p[2] = { t->base->doc_key[0] ? t->base->doc_key : NULL,
-                       t->base->identity_key };
+  const char *p[2] = { t->base->has_doc ? t->base->doc.all : NULL,
+                       t->base->identity.all };
   PGresult *r = NULL;
   enum core_db_status st;
+  char customer[ENROL_ID_MAX];
+  bool same_document = false;
   json_t *ids;
 
+  st = start_attach_candidate (db, t, customer, sizeof customer);
+  if (st < 0)
+    return st;
   st = core_db_exec (db, "enrol_duplicates", 2, p, &r);
   if (st >= 0)
   {
     ids = json_array ();
     for (int i = 0; CORE_DB_ONE_ROW == st && i < PQntuples (r); i++)
+    {
       json_array_append_new (ids, json_string (PQgetvalue (r, i, 0)));
-    enrol_identity_with_duplicates (t->base, ids, &t->idn);
+      same_document = same_document || 't' == PQgetvalue (r, i, 1)[0];
+    }
+    enrol_identity_with_duplicates (t->base, ids, same_document,
+                                    customer[0] ? customer : NULL, &t->idn);
+    snprintf (t->attach, sizeof t->attach, "%s", customer);
     json_decref (ids);
   }
   if (NULL != r)
@@ -214,15 +253,17 @@ start_insert (struct core_db *db, struct start_tx *t)
   char *app_s = core_json_dump (app);
   char *idj_s = core_json_dump (idj);
   char ttl[16];
-  const char *p[9] = { t->res->id, state_for (t->idn.decision), ttl, app_s,
-                       a->email, t->idn.doc_key[0] ? t->idn.doc_key : NULL,
-                       t->idn.identity_key,
-                       enrol_decision_name (t->idn.decision), idj_s };
+  const char *p[11] = { t->res->id, state_for (t->idn.decision), ttl, app_s,
+                        a->email, t->idn.has_doc ? t->idn.doc.current : NULL,
+                        t->idn.identity.current,
+                        enrol_decision_name (t->idn.decision), idj_s,
+                        t->idn.has_doc ? t->idn.doc.key_id : NULL,
+                        t->idn.identity.key_id };
   enum core_db_status st = CORE_DB_HARD_ERROR;
 
   snprintf (ttl, sizeof ttl, "%u", core_cfg->enrolment_ttl_s);
   if (NULL != app_s && NULL != idj_s)
-    st = core_db_exec (db, "enrol_insert", 9, p, NULL);
+    st = core_db_exec (db, "enrol_insert", 11, p, NULL);
   json_decref (app);
   json_decref (idj);
   free (app_s);
@@ -251,30 +292,6 @@ start_record_idem (struct core_db *db, struct start_tx *t)
   return CORE_DB_NO_ROW == st ? CORE_DB_SOFT_ERROR : st;
 }
 
-/* A customer who enrolled before (same document, or same names and birth
-   date) and comes back, e.g. after a lost phone: the new enrolment skips
-   nothing -- its identity check found the duplicate and a reviewer must
-   approve it -- but completes onto the same customer id. */
-static enum core_db_status
-start_prior_customer (struct core_db *db, struct start_tx *t)
-{
-  const char *p[2] = { t->base->doc_key[0] ? t->base->doc_key : NULL,
-                       t->base->identity_key };
-  PGresult *r = NULL;
-  enum core_db_status st;
-
-  st = core_db_exec (db, "enrol_prior_customer", 2, p, &r);
-  if (CORE_DB_ONE_ROW == st)
-  {
-    const char *q[2] = { t->res->id, PQgetvalue (r, 0, 0) };
-
-    st = core_db_exec (db, "enrol_set_customer", 2, q, NULL);
-  }
-  if (NULL != r)
-    PQclear (r);
-  return st;
-}
-
 static enum core_db_status
 start_tx_run (struct core_db *db, void *cls)
 {
@@ -290,14 +307,13 @@ start_tx_run (struct core_db *db, void *cls)
   if (st < 0)
     return st;
   st = start_insert (db, t);
+  /* A refused identity attaches to no one: no review, no candidate. */
   if (CORE_DB_ONE_ROW == st && ENROL_REVIEW == t->idn.decision)
     st = enrol_review_open (db, ENROL_REVIEW_KIND_IDENTITY, t->res->id, NULL,
-                            -1, t->idn.reasons);
+                            -1, t->idn.reasons,
+                            t->attach[0] ? t->attach : NULL);
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
-  st = start_prior_customer (db, t);
-  if (st < 0)
-    return st;
   st = enrol_session_create (db, t->res->id, &t->res->session_token);
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
@@ -323,6 +339,12 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
   snprintf (res->id, sizeof res->id, "%s", id);
   free (id);
   enrol_identity_check (&req->applicant, req->mrz, enrol_today (), &idn);
+  if (! idn.tokens_ok)
+  {
+    LOG_BUG ("no token key loaded: cannot tokenise identifiers");
+    enrol_identity_free (&idn);
+    return CORE_ERR_INTERNAL;
+  }
   st = core_db_tx (db, false, &start_tx_run, &t);
   if (t.conflict)
     err = CORE_ERR_CONFLICT;
@@ -331,6 +353,11 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
     err = enrol_db_err (db);
   else if (NULL == (res->view = json_loads (t.response, 0, NULL)))
     err = CORE_ERR_INTERNAL;
+  else
+    /* A replayed answer stored before the applicant view existed is told
+       no more than a fresh one. */
+    json_object_set_new (res->view, "identity", enrol_identity_applicant_view (
+                           json_object_get (res->view, "identity")));
   if (CORE_OK != err)
     start_tx_reset (&t);
   free (t.response);
@@ -363,20 +390,28 @@ next_step (const char *state)
   return NULL;
 }
 
+/* The enrolment as its applicant sees it: the identity result through
+   the applicant view, and while a person checks it, how long that usually
+   takes. */
 static json_t *
 view_from_row (PGresult *r)
 {
   const char *state = PQgetvalue (r, 0, 1);
   const char *next = next_step (state);
-  json_t *identity = json_loads (PQgetvalue (r, 0, 3), 0, NULL);
+  json_t *full = json_loads (PQgetvalue (r, 0, 3), 0, NULL);
+  json_t *identity = enrol_identity_applicant_view (full);
   json_t *v = json_pack ("{s:s, s:s, s:s, s:o}", "id", PQgetvalue (r, 0, 0),
                          "state", state, "expires_at", PQgetvalue (r, 0, 2),
                          "identity", NULL != identity ? identity
                          : json_null ());
 
+  json_decref (full);
   if (NULL != v)
     json_object_set_new (v, "next", NULL != next ? json_string (next)
                          : json_null ());
+  if (NULL != v && NULL != next && 0 == strcmp (next, "wait_for_review"))
+    json_object_set_new (v, "review_hours",
+                         json_integer (core_cfg->review_hours));
   if (NULL != v && 0 == strcmp (state, "completed"))
   {
     json_object_set_new (v, "customer_id", json_string (PQgetvalue (r, 0, 6)));

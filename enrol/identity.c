@@ -7,10 +7,16 @@
  * Every check is reported with its result so the back-office can see why;
  * reasons are API.md's stable codes.  Policy: a document that cannot be
  * read, fails its check digits, has expired, or belongs to a minor is
- * refused; a disagreement with the declared data, a sanctions list hit, an
- * unavailable list or a duplicate goes to a person (a fuzzy list match is
- * never an automatic verdict either way).  Never log the MRZ or the
- * document number: the document is kept only as a SHA-256 key.
+ * refused; a disagreement with the declared data (letters, or the words
+ * they form), a sanctions list hit, an unavailable list or a duplicate
+ * goes to a person (a fuzzy list match is never an automatic verdict either
+ * way).  Never log the MRZ or the document number: the document is kept
+ * only as a keyed token (tokens.c), and shown to staff masked.
+ *
+ * The applicant is told less than staff (enrol_identity_applicant_view):
+ * only what they typed or hold; screening lists, other people and other
+ * enrolments reach them as the one neutral reason "manual_check", so a
+ * result neither tips off a listed person nor tells who is a customer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,25 +62,13 @@ check (struct enrol_identity *idn, const char *name, const char *result)
                                                  "result", result));
 }
 
+/* The document number as staff see it: its last three characters. */
 static void
-identity_key (const struct enrol_applicant *a, char out[65])
+masked_number (const char *number, char out[16])
 {
-  char sur[128] = "", giv[128] = "", buf[300];
+  size_t n = strlen (number);
 
-  enrol_names_to_mrz (a->surname, sur, sizeof sur);
-  enrol_names_to_mrz (a->given_names, giv, sizeof giv);
-  snprintf (buf, sizeof buf, "%s|%s|%s", sur, giv, a->birth_date);
-  core_sha256_hex (buf, strlen (buf), out);
-}
-
-static void
-doc_key (const struct enrol_mrz *m, char out[65])
-{
-  char buf[64];
-
-  snprintf (buf, sizeof buf, "%s|%s", m->issuing_state, m->document_number);
-  core_sha256_hex (buf, strlen (buf), out);
-  OPENSSL_cleanse (buf, sizeof buf);
+  snprintf (out, 16, "******%s", n > 3 ? number + n - 3 : "");
 }
 
 /* Declared data against the MRZ. */
@@ -83,11 +77,22 @@ check_declared (struct enrol_identity *idn, const struct enrol_applicant *a,
                 const struct enrol_mrz *m)
 {
   bool name_ok = enrol_names_match_mrz (a->surname, a->given_names, m);
+  /* The same letters cut into other words ("A.B.B.A.S" for ABBAS) are
+     another name to screening: a person looks. */
+  bool words_ok = name_ok
+                  && enrol_names_same_words_mrz (a->surname, a->given_names,
+                                                 m);
   bool birth_ok = 0 == strcmp (a->birth_date, m->birth_date);
   bool nat_ok = 0 == strcmp (a->nationality, m->nationality);
 
-  check (idn, "name", name_ok ? "pass" : "fail");
-  if (! name_ok)
+  if (name_ok && ! words_ok)
+    json_array_append_new (idn->checks,
+                           json_pack ("{s:s, s:s, s:s}", "check", "name",
+                                      "result", "fail", "detail",
+                                      "word_structure"));
+  else
+    check (idn, "name", name_ok ? "pass" : "fail");
+  if (! words_ok)
     flag (idn, "name_mismatch", ENROL_REVIEW);
   check (idn, "birth_date", birth_ok ? "pass" : "fail");
   if (! birth_ok)
@@ -120,13 +125,14 @@ check_validity (struct enrol_identity *idn, const struct enrol_mrz *m,
     check (idn, "age", "pass");
 }
 
-static void
+/* @return true if the MRZ was read into @a m (the caller cleanses it). */
+static bool
 check_mrz (struct enrol_identity *idn, const struct enrol_applicant *a,
-           const char *mrz, struct enrol_date today)
+           const char *mrz, struct enrol_date today, struct enrol_mrz *m)
 {
-  struct enrol_mrz m;
   const char *field = NULL;
-  enum enrol_mrz_err e = enrol_mrz_parse (mrz, today, &m, &field);
+  enum enrol_mrz_err e = enrol_mrz_parse (mrz, today, m, &field);
+  char masked[16];
 
   if (MRZ_OK != e)
   {
@@ -138,55 +144,156 @@ check_mrz (struct enrol_identity *idn, const struct enrol_applicant *a,
                                       "result", "fail", "reason", reason,
                                       "field", field));
     flag (idn, reason, ENROL_REJECT);
-    OPENSSL_cleanse (&m, sizeof m);
-    return;
+    return false;
   }
+  masked_number (m->document_number, masked);
   json_array_append_new (idn->checks,
-                         json_pack ("{s:s, s:s, s:s, s:s}", "check", "mrz",
-                                    "result", "pass", "document_code",
-                                    m.document_code, "issuing_state",
-                                    m.issuing_state));
-  doc_key (&m, idn->doc_key);
-  check_declared (idn, a, &m);
-  check_validity (idn, &m, today);
-  OPENSSL_cleanse (&m, sizeof m);
+                         json_pack ("{s:s, s:s, s:s, s:s, s:s}", "check",
+                                    "mrz", "result", "pass", "document_code",
+                                    m->document_code, "issuing_state",
+                                    m->issuing_state, "document_number",
+                                    masked));
+  idn->has_doc = true;
+  if (0 != enrol_tokens_doc (m->issuing_state, m->document_number, &idn->doc))
+    idn->tokens_ok = false;
+  check_declared (idn, a, m);
+  check_validity (idn, m, today);
+  return true;
 }
 
 void
 enrol_identity_check (const struct enrol_applicant *a, const char *mrz,
                       struct enrol_date today, struct enrol_identity *out)
 {
+  struct enrol_mrz m;
+  bool read;
+
   memset (out, 0, sizeof *out);
   out->decision = ENROL_PASS;
   out->reasons = json_array ();
   out->checks = json_array ();
-  identity_key (a, out->identity_key);
-  check_mrz (out, a, mrz, today);
-  enrol_identity_screen (out, a);
+  out->tokens_ok = 0 == enrol_tokens_identity (a->surname, a->given_names,
+                                               a->birth_date, &out->identity);
+  read = check_mrz (out, a, mrz, today, &m);
+  enrol_identity_screen (out, a, read ? &m : NULL);
+  OPENSSL_cleanse (&m, sizeof m);
 }
 
 static void
-add_duplicates (struct enrol_identity *idn, json_t *ids)
+add_duplicates (struct enrol_identity *idn, json_t *ids, bool same_document,
+                const char *attach_customer_id)
 {
-  if (0 == json_array_size (ids))
+  if (0 == json_array_size (ids) && NULL == attach_customer_id)
   {
     check (idn, "duplicate", "pass");
     return;
   }
   json_array_append_new (idn->checks,
-                         json_pack ("{s:s, s:s, s:O}", "check", "duplicate",
-                                    "result", "review", "enrolments", ids));
+                         json_pack ("{s:s, s:s, s:O, s:b, s:s?}", "check",
+                                    "duplicate", "result", "review",
+                                    "enrolments", ids, "same_document",
+                                    same_document, "attach_customer_id",
+                                    attach_customer_id));
   flag (idn, "duplicate_identity", ENROL_REVIEW);
 }
 
 void
 enrol_identity_with_duplicates (const struct enrol_identity *idn,
-                                json_t *ids, struct enrol_identity *out)
+                                json_t *ids, bool same_document,
+                                const char *attach_customer_id,
+                                struct enrol_identity *out)
 {
   *out = *idn;
   out->reasons = json_deep_copy (idn->reasons);
   out->checks = json_deep_copy (idn->checks);
-  add_duplicates (out, ids);
+  add_duplicates (out, ids, same_document, attach_customer_id);
+}
+
+/* ------------------------------------------------------------ applicant */
+
+/* Reasons about what the applicant typed or holds (API.md, normative). */
+static const char *const told_reasons[] = {
+  "mrz_format", "mrz_check_digit", "name_mismatch", "birth_date_mismatch",
+  "nationality_mismatch", "document_expired", "underage", NULL
+};
+
+/* Checks of those, and the members of each the applicant may read. */
+static const char *const told_checks[] = {
+  "mrz", "name", "birth_date", "nationality", "expiry", "age", NULL
+};
+static const char *const told_members[] = {
+  "check", "result", "reason", "field", "document_code", "issuing_state",
+  "expiry_date", "derived", NULL
+};
+
+static bool
+listed (const char *const *list, const char *s)
+{
+  for (; NULL != s && NULL != *list; list++)
+    if (0 == strcmp (*list, s))
+      return true;
+  return false;
+}
+
+/* One check as the applicant may read it, or NULL if it is not theirs. */
+static json_t *
+told_check (json_t *c)
+{
+  const char *name = json_string_value (json_object_get (c, "check"));
+  const char *field;
+  json_t *out, *v;
+  const char *k;
+
+  if (! listed (told_checks, name) || NULL == (out = json_object ()))
+    return NULL;
+  json_object_foreach (c, k, v)
+    if (listed (told_members, k))
+      json_object_set (out, k, v);
+  /* API.md names the TD3 personal number's check digit optional_data. */
+  field = json_string_value (json_object_get (out, "field"));
+  if (NULL != field && 0 == strcmp (field, "personal_number"))
+    json_object_set_new (out, "field", json_string ("optional_data"));
+  return out;
+}
+
+json_t *
+enrol_identity_applicant_view (const json_t *full)
+{
+  json_t *reasons = json_array (), *checks = json_array (), *v;
+  const char *decision = json_string_value (json_object_get (full,
+                                                             "decision"));
+  bool hidden = false;
+  size_t i;
+
+  if (! json_is_object (full) || NULL == reasons || NULL == checks)
+  {
+    json_decref (reasons);
+    json_decref (checks);
+    return NULL;
+  }
+  json_array_foreach (json_object_get (full, "reasons"), i, v)
+  {
+    const char *r = json_string_value (v);
+
+    if (listed (told_reasons, r))
+      json_array_append (reasons, v);
+    else
+      hidden = true;        /* manual_check itself, in a view of a view */
+  }
+  /* A refusal already explained by what was typed needs no manual check. */
+  if (hidden && (NULL == decision || 0 != strcmp (decision, "reject")
+                 || 0 == json_array_size (reasons)))
+    json_array_append_new (reasons, json_string ("manual_check"));
+  json_array_foreach (json_object_get (full, "checks"), i, v)
+  {
+    json_t *c = told_check (v);
+
+    if (NULL != c)
+      json_array_append_new (checks, c);
+  }
+  return json_pack ("{s:s, s:o, s:o}", "decision",
+                    NULL != decision ? decision : "review", "reasons",
+                    reasons, "checks", checks);
 }
 
 json_t *
@@ -203,4 +310,6 @@ enrol_identity_free (struct enrol_identity *idn)
   json_decref (idn->reasons);
   json_decref (idn->checks);
   idn->reasons = idn->checks = NULL;
+  OPENSSL_cleanse (&idn->doc, sizeof idn->doc);
+  OPENSSL_cleanse (&idn->identity, sizeof idn->identity);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include "enrol/enrol.h"
 #include "enrol/mrz.h"
+#include "enrol/tokens.h"
 
 enum enrol_decision {
   ENROL_PASS = 0,
@@ -22,8 +23,10 @@ struct enrol_identity {
   enum enrol_decision decision;
   json_t *reasons;          /* array of reason codes, in order found */
   json_t *checks;           /* array of {"check","result",...} */
-  char doc_key[65];         /* SHA-256 hex of state + number, "" if no MRZ */
-  char identity_key[65];    /* SHA-256 hex of normalised names + birth */
+  bool tokens_ok;           /* false: no token key (the caller refuses) */
+  bool has_doc;             /* an MRZ was read: @a doc holds its tokens */
+  struct enrol_tokens doc;       /* the document (issuing state + number) */
+  struct enrol_tokens identity;  /* declared names and birth date */
 };
 
 /** Run every check; @a out is filled (release with enrol_identity_free). */
@@ -33,16 +36,39 @@ enrol_identity_check (const struct enrol_applicant *a, const char *mrz,
 
 /**
  * A copy of @a idn (release with enrol_identity_free) with the enrolments
- * found with the same document or identity recorded: @a ids, possibly empty.
+ * found with the same document or identity recorded: @a ids, possibly
+ * empty; @a same_document: one of them presented the same document;
+ * @a attach_customer_id: the one existing customer who enrolled with this
+ * document, or NULL.  Any duplicate sends the identity to review.
  */
 void
 enrol_identity_with_duplicates (const struct enrol_identity *idn,
-                                json_t *ids, struct enrol_identity *out);
+                                json_t *ids, bool same_document,
+                                const char *attach_customer_id,
+                                struct enrol_identity *out);
 
-/** Screen the applicant against the sanctions list in force (holder.c). */
+/**
+ * Screen the applicant against the sanctions list in force (holder.c):
+ * the declared names with the declared birth date and, when the document
+ * was read (@a mrz not NULL), the MRZ's names with its birth date; each
+ * also with runs of single letters joined ("A.B.B.A.S" -> ABBAS).
+ */
 void
 enrol_identity_screen (struct enrol_identity *idn,
-                       const struct enrol_applicant *a);
+                       const struct enrol_applicant *a,
+                       const struct enrol_mrz *mrz);
+
+/**
+ * What the applicant may be told of an identity result (API.md, "What the
+ * applicant is told"): the reasons about what they typed or hold, the
+ * checks of those, and the one neutral reason "manual_check" for anything
+ * about screening lists, other people or other enrolments.  Idempotent:
+ * the view of a view is itself.
+ * @param full  {"decision","reasons","checks"} as stored (borrowed)
+ * @return a new object, or NULL when @a full is not an object
+ */
+json_t *
+enrol_identity_applicant_view (const json_t *full);
 
 /** {"decision","reasons","checks"} (new reference). */
 json_t *

@@ -15,7 +15,10 @@
  *
  * Completion is one transaction: the customer row with the enrolment's PIN
  * hash, the credential, the device's owner and the enrolment's final state
- * commit together, or nothing does.
+ * commit together, or nothing does.  The customer is new, unless two staff
+ * attached the enrolment to an existing one (review.c sets
+ * reenrols_customer_id): then that customer gets the new PIN and the new
+ * credential.  Nothing else ever reaches an existing customer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +83,11 @@ enrol_issue_lock (struct core_db *db, const char *id, struct issue_row *row,
   row->otpauth_sealed = PQgetisnull (r, 0, 5) ? NULL
                         : strdup (PQgetvalue (r, 0, 5));
   row->failures = atoi (PQgetvalue (r, 0, 6));
+  /* Only two approvals name an existing customer on the enrolment. */
+  row->reenrol = '\0' != PQgetvalue (r, 0, 7)[0];
+  if (row->reenrol)
+    snprintf (row->customer_id, sizeof row->customer_id, "%s",
+              PQgetvalue (r, 0, 7));
   PQclear (r);
   if (CORE_OK == err && '\0' == row->customer_id[0])
   {
@@ -98,6 +106,14 @@ enrol_issue_row_clear (struct issue_row *row)
 {
   free (row->otpauth_sealed);
   row->otpauth_sealed = NULL;
+}
+
+enum core_db_status
+enrol_issue_customer (struct core_db *db, const struct issue_row *row)
+{
+  if (row->reenrol)
+    return authn_customer_reenrol_tx (db, row->customer_id, row->pin_hash);
+  return authn_customer_insert_tx (db, row->customer_id, row->pin_hash);
 }
 
 /* Customer row, device owner, enrolment completed: the common tail. */
@@ -184,7 +200,7 @@ device_tx_run (struct core_db *db, void *cls)
   t->err = enrol_issue_lock (db, t->id, &t->row, &st);
   if (st < 0 || CORE_OK != t->err)
     return st < 0 ? st : CORE_DB_NO_ROW;
-  st = authn_customer_insert_tx (db, t->row.customer_id, t->row.pin_hash);
+  st = enrol_issue_customer (db, &t->row);
   if (CORE_DB_ONE_ROW == st)
     st = device_credential (db, t);
   if (CORE_DB_ONE_ROW == st && CORE_OK == t->err)
@@ -332,7 +348,7 @@ enrol_otpauth_confirm_tx (struct core_db *db, const char *id,
   c.seed = seed;
   c.seed_len = seedlen;
   c.last_step = matched;
-  st = authn_customer_insert_tx (db, row->customer_id, row->pin_hash);
+  st = enrol_issue_customer (db, row);
   if (CORE_DB_ONE_ROW == st)
     st = authn_credential_issue_tx (db, &c);
   if (CORE_DB_ONE_ROW == st)

@@ -41,7 +41,7 @@ hardware_tx_run (struct core_db *db, void *cls)
     t->err = CORE_ERR_LOCKED;
   if (st < 0 || CORE_OK != t->err)
     return st < 0 ? st : CORE_DB_NO_ROW;
-  st = authn_customer_insert_tx (db, t->row.customer_id, t->row.pin_hash);
+  st = enrol_issue_customer (db, &t->row);
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
   st = authn_token_claim_tx (db, t->serial, t->otp, t->row.customer_id,

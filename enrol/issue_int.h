@@ -6,6 +6,7 @@
 #ifndef GUICHET_ENROL_ISSUE_INT_H
 #define GUICHET_ENROL_ISSUE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -16,6 +17,8 @@ struct issue_row {
   char pin_hash[256];
   char device_id[64];
   char customer_id[64];     /* reserved at the first credential request */
+  bool reenrol;             /* customer_id is an existing customer that two
+                               staff attached this enrolment to */
   char *otpauth_sealed;     /* hex, or NULL */
   int failures;
 };
@@ -28,6 +31,11 @@ enrol_issue_lock (struct core_db *db, const char *id, struct issue_row *row,
 
 void
 enrol_issue_row_clear (struct issue_row *row);
+
+/** The customer of a completing enrolment: a new row, or -- only for an
+ *  attached re-enrolment -- the existing customer's new PIN. */
+enum core_db_status
+enrol_issue_customer (struct core_db *db, const struct issue_row *row);
 
 /** Mark the enrolment completed, give the device its owner, notify. */
 enum core_db_status

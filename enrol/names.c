@@ -450,6 +450,88 @@ enrol_names_match_mrz (const char *declared_surname,
                                mrz->given_names_truncatable);
 }
 
+/* Word by word: each declared word spells the matching MRZ word, none
+   left over on either side. */
+static bool
+wordwise_exact (const struct decl *d, const struct mrz_words *m)
+{
+  if (m->words != d->words)
+    return false;
+  for (size_t w = 0; w < m->words; w++)
+    if (!units_match (d->u + d->word[w], d->word[w + 1] - d->word[w],
+                      m->letters + m->word[w], m->word[w + 1] - m->word[w],
+                      false))
+      return false;
+  return true;
+}
+
+bool
+enrol_names_same_words (const char *declared, const char *mrz,
+                        bool truncatable)
+{
+  struct decl d;
+  struct mrz_words m;
+
+  if (declared == NULL || mrz == NULL || !decl_parse (declared, &d)
+      || !mrz_split (mrz, &m))
+    return false;
+  return wordwise_exact (&d, &m) || (truncatable && wordwise_prefix (&d, &m));
+}
+
+bool
+enrol_names_same_words_mrz (const char *declared_surname,
+                            const char *declared_given_names,
+                            const struct enrol_mrz *mrz)
+{
+  return enrol_names_same_words (declared_surname, mrz->surname,
+                                 mrz->surname_truncatable)
+         && enrol_names_same_words (declared_given_names, mrz->given_names,
+                                    mrz->given_names_truncatable);
+}
+
+/* ------------------------------------------------------------------ */
+/* The form of a name in an identity key                              */
+/* ------------------------------------------------------------------ */
+
+/* The name as typed: ASCII letters upper-cased, runs of ASCII white space
+   one space, nothing trimmed away but white space at the ends.  Every other
+   byte is kept, so two different names never become the same text. */
+static int
+verbatim_form (const char *utf8, char *out, size_t outlen)
+{
+  size_t o = 0;
+  bool space = false;
+
+  for (const unsigned char *p = (const unsigned char *) utf8; *p; p++)
+    {
+      if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        {
+          space = o > 0;
+          continue;
+        }
+      if (o + 2 >= outlen)
+        return -1;
+      if (space)
+        out[o++] = ' ';
+      space = false;
+      out[o++] = (char) ((*p >= 'a' && *p <= 'z') ? *p - ('a' - 'A') : *p);
+    }
+  out[o] = '\0';
+  return 0;
+}
+
+int
+enrol_names_key_form (const char *utf8, char *out, size_t outlen)
+{
+  if (outlen < 3)
+    return -1;
+  memcpy (out, "m:", 2);
+  if (enrol_names_to_mrz (utf8, out + 2, outlen - 2) == 0 && out[2] != '\0')
+    return 0;
+  memcpy (out, "u:", 2);
+  return verbatim_form (utf8, out + 2, outlen - 2);
+}
+
 /* ------------------------------------------------------------------ */
 /* Screening tokens                                                   */
 /* ------------------------------------------------------------------ */
@@ -527,6 +609,35 @@ enrol_names_tokens (const char *utf8, char *buf, size_t buflen,
     }
   tw_end (&w);
   return (int) w.n;
+}
+
+int
+enrol_names_join_initials (const char *utf8, char *out, size_t outlen)
+{
+  char buf[512];
+  const char *tok[64];
+  int n = enrol_names_tokens (utf8, buf, sizeof buf, tok, 64);
+  size_t o = 0;
+  bool joined = false;
+
+  if (n < 0 || outlen == 0)
+    return -1;
+  for (int i = 0; i < n; i++)
+    {
+      size_t l = strlen (tok[i]);
+      /* a letter following a letter: the same word, spelled out */
+      bool glue = l == 1 && i > 0 && strlen (tok[i - 1]) == 1;
+
+      if (o + l + 2 > outlen)
+        return -1;
+      if (i > 0 && !glue)
+        out[o++] = ' ';
+      joined = joined || glue;
+      memcpy (out + o, tok[i], l);
+      o += l;
+    }
+  out[o] = '\0';
+  return joined ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------ */

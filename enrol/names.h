@@ -59,6 +59,45 @@ enrol_names_match_mrz (const char *declared_surname,
                        const struct enrol_mrz *mrz);
 
 /**
+ * Do a declared name's words correspond one to one with the MRZ name's
+ * words (each spelling its partner, as enrol_names_match)?  Unlike
+ * enrol_names_match, word breaks count: "A.B.B.A.S" spells ABBAS letter for
+ * letter but has five words against one.  When @a truncatable, the MRZ may
+ * drop trailing words and cut each word short (wordwise truncation).
+ * @return true when the words agree; false otherwise or if malformed
+ */
+bool
+enrol_names_same_words (const char *declared, const char *mrz,
+                        bool truncatable);
+
+/** enrol_names_same_words for surname and given names against an MRZ. */
+bool
+enrol_names_same_words_mrz (const char *declared_surname,
+                            const char *declared_given_names,
+                            const struct enrol_mrz *mrz);
+
+/**
+ * The form of a name inside an identity key: "m:" + its MRZ
+ * transliteration when there is one and it is not empty, else "u:" + the
+ * name as typed (ASCII letters upper-cased, white space runs as one space,
+ * every other byte kept).  Names that cannot be transliterated (CJK,
+ * Greek, ...) thus keep what tells them apart instead of collapsing to "".
+ * @return 0, or -1 if @a out is too small
+ */
+int
+enrol_names_key_form (const char *utf8, char *out, size_t outlen);
+
+/**
+ * The screening tokens of a name (enrol_names_tokens) written out with
+ * single spaces, where a run of one-letter tokens is joined into one word:
+ * "A.B.B.A.S" -> "ABBAS", "J. R. R. Tolkien" -> "JRR TOLKIEN".
+ * @return 1 if a run was joined, 0 if the text is the plain tokens, -1 on
+ *         bad UTF-8 or overflow
+ */
+int
+enrol_names_join_initials (const char *utf8, char *out, size_t outlen);
+
+/**
  * Cut a name into screening tokens: plain transliteration (Ü -> U,
  * ß -> SS), upper-case ASCII letters and digits, apostrophes dropped,
  * anything else separates tokens.  Characters with no transliteration

@@ -11,10 +11,19 @@
  * nothing to change, the whole transaction rolls back and the caller gets
  * 409, so a review is never closed without its enrolment moving.  Comments
  * are data for reviewers and the audit log, never logged here.
+ *
+ * Attaching to an existing customer.  An identity review whose document is
+ * one an existing customer enrolled with names that customer
+ * (attach_customer_id) and needs four eyes.  Only the final approval
+ * attaches -- the enrolment's reenrols_customer_id, which completion reads
+ * to replace that customer's PIN and add the credential -- and in the same
+ * transaction queues a message to the customer at the address they
+ * enrolled with.  Every other review creates a new customer or nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/audit.h"
 #include "core/crypto.h"
@@ -36,8 +45,8 @@
 static const struct core_db_stmt stmts[] = {
   { "enrol_review_insert",
     "INSERT INTO reviews (id, kind, enrolment_id, device_id, score, reasons,"
-    " four_eyes) VALUES ($1, $2, $3, $4, $5::integer, $6::jsonb, $7::boolean)"
-    " RETURNING id" },
+    " four_eyes, attach_customer_id) VALUES ($1, $2, $3, $4, $5::integer,"
+    " $6::jsonb, $7::boolean, $8) RETURNING id" },
   /* $1 states (text[]), $2 kind or NULL */
   { "enrol_review_list",
     "SELECT coalesce(json_agg(j ORDER BY t DESC, id), '[]')::text FROM ("
@@ -45,7 +54,7 @@ static const struct core_db_stmt stmts[] = {
     "  'kind', r.kind, 'state', r.state, 'enrolment_id', r.enrolment_id,"
     "  'device_id', r.device_id, 'score', r.score, 'reasons', r.reasons,"
     "  'four_eyes', r.four_eyes, 'first_approver', r.first_approver,"
-    "  'decided_by', r.decided_by,"
+    "  'decided_by', r.decided_by, 'attach_customer_id', r.attach_customer_id,"
     "  'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint,"
     "  'created_at', " TS ("r.created_at") ","
     "  'applicant', json_build_object('surname', e.applicant->>'surname',"
@@ -58,6 +67,7 @@ static const struct core_db_stmt stmts[] = {
     " 'enrolment_id', r.enrolment_id, 'device_id', r.device_id,"
     " 'score', r.score, 'reasons', r.reasons, 'four_eyes', r.four_eyes,"
     " 'first_approver', r.first_approver, 'decided_by', r.decided_by,"
+    " 'attach_customer_id', r.attach_customer_id,"
     " 'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint,"
     " 'created_at', " TS ("r.created_at") ","
     " 'decided_at', " TS ("r.decided_at") ","
@@ -112,7 +122,8 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_review_lock",
     "SELECT r.kind, r.state, r.enrolment_id, r.device_id, r.four_eyes,"
     " coalesce(r.first_approver, ''), e.state, e.expires_at < now(),"
-    " encode(d.public_key, 'hex'), d.install_id, d.client_addr"
+    " encode(d.public_key, 'hex'), d.install_id, d.client_addr,"
+    " coalesce(r.attach_customer_id, '')"
     " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id"
     " LEFT JOIN devices d ON d.id = r.device_id"
     " WHERE r.id = $1 FOR UPDATE OF r, e" },
@@ -135,6 +146,18 @@ static const struct core_db_stmt stmts[] = {
     "UPDATE enrolments SET state = $3, updated_at = now()"
     " WHERE id = $1 AND state = $2"
     " AND ($3 = 'rejected' OR expires_at > now()) RETURNING id" },
+  /* $1 enrolment, $2 the customer it re-enrols (final approval only) */
+  { "enrol_review_attach",
+    "UPDATE enrolments SET reenrols_customer_id = $2, updated_at = now()"
+    " WHERE id = $1 AND state = 'device' AND reenrols_customer_id IS NULL"
+    " AND customer_id IS NULL RETURNING id" },
+  /* $1 customer, $2 subject, $3 body: to the address of the customer's
+     latest completed enrolment (never the newcomer's). */
+  { "enrol_review_tell_customer",
+    "INSERT INTO outbox (kind, recipient, subject, body)"
+    " SELECT 'reenrolment_approved', e.email, $2, $3 FROM enrolments e"
+    " WHERE e.customer_id = $1 AND e.state = 'completed'"
+    " ORDER BY e.completed_at DESC LIMIT 1 RETURNING id" },
   /* $1 device, $2 active | denied */
   { "enrol_review_device_move",
     "UPDATE devices SET status = $2, decided_at = now()"
@@ -151,12 +174,14 @@ enrol_review_register_statements (void)
 /* ============================================================== open */
 
 static bool
-needs_four_eyes (int score, const json_t *reasons)
+needs_four_eyes (int score, const json_t *reasons, const char *attach)
 {
   int at = risk_threshold ("four_eyes");
   size_t i;
   json_t *v;
 
+  if (NULL != attach)
+    return true;
   if (score >= 0 && at > 0 && score >= at)
     return true;
   json_array_foreach (reasons, i, v)
@@ -169,29 +194,32 @@ needs_four_eyes (int score, const json_t *reasons)
 enum core_db_status
 enrol_review_open (struct core_db *db, enum enrol_review_kind kind,
                    const char *enrolment_id, const char *device_id,
-                   int score, const json_t *reasons)
+                   int score, const json_t *reasons,
+                   const char *attach_customer_id)
 {
   char *id = core_random_id ("rev");
   char *reasons_s = json_dumps (reasons, JSON_COMPACT);
   char score_s[16];
   const char *k = ENROL_REVIEW_KIND_DEVICE == kind ? "device" : "identity";
-  bool four = needs_four_eyes (score, reasons);
-  const char *p[7] = { id, k, enrolment_id, device_id,
+  bool four = needs_four_eyes (score, reasons, attach_customer_id);
+  const char *p[8] = { id, k, enrolment_id, device_id,
                        score >= 0 ? score_s : NULL, reasons_s,
-                       four ? "true" : "false" };
+                       four ? "true" : "false", attach_customer_id };
   enum core_db_status st = CORE_DB_HARD_ERROR;
 
   snprintf (score_s, sizeof score_s, "%d", score);
   if (NULL != id && NULL != reasons_s)
-    st = core_db_exec (db, "enrol_review_insert", 7, p, NULL);
+    st = core_db_exec (db, "enrol_review_insert", 8, p, NULL);
   if (CORE_DB_ONE_ROW == st)
     st = core_audit_append (db, "system", "review.open", id,
-                            json_pack ("{s:s, s:s, s:s?, s:O, s:b}",
+                            json_pack ("{s:s, s:s, s:s?, s:O, s:b, s:s?}",
                                        "kind", k,
                                        "enrolment_id", enrolment_id,
                                        "device_id", device_id,
                                        "reasons", reasons,
-                                       "four_eyes", four));
+                                       "four_eyes", four,
+                                       "attach_customer_id",
+                                       attach_customer_id));
   free (id);
   free (reasons_s);
   return st;
@@ -277,6 +305,7 @@ struct decide_tx {
   char kind[16], state[32], enrolment_id[64], device_id[64];
   char first_approver[64], enrolment_state[32];
   char device_key[140], install_id[136], client_addr[64];
+  char attach[64];              /* customer an approval attaches to, or "" */
   bool four_eyes, expired;
   /* outcome */
   enum core_err err;
@@ -312,6 +341,7 @@ lock_review (struct core_db *db, struct decide_tx *t)
     copy_col (t->device_key, sizeof t->device_key, r, 8);
     copy_col (t->install_id, sizeof t->install_id, r, 9);
     copy_col (t->client_addr, sizeof t->client_addr, r, 10);
+    copy_col (t->attach, sizeof t->attach, r, 11);
   }
   PQclear (r);
   return st;
@@ -380,7 +410,8 @@ audit_decision (struct core_db *db, struct decide_tx *t, const char *stage)
   return core_audit_append (db, t->d->username,
                             t->d->approve ? "review.approve" : "review.reject",
                             t->d->review_id,
-                            json_pack ("{s:s, s:s, s:s?, s:s, s:s, s:b, s:b}",
+                            json_pack ("{s:s, s:s, s:s?, s:s, s:s, s:b, s:b,"
+                                       " s:s?}",
                                        "kind", t->kind,
                                        "enrolment_id", t->enrolment_id,
                                        "device_id", t->device_id[0]
@@ -389,7 +420,9 @@ audit_decision (struct core_db *db, struct decide_tx *t, const char *stage)
                                        "comment", t->d->comment,
                                        "four_eyes", t->four_eyes,
                                        "blocklist_address",
-                                       t->d->blocklist_address));
+                                       t->d->blocklist_address,
+                                       "attach_customer_id", t->attach[0]
+                                       ? t->attach : NULL));
 }
 
 static enum core_db_status
@@ -459,14 +492,58 @@ approve_first (struct core_db *db, struct decide_tx *t)
   return st;
 }
 
+/* The message to the existing customer that their account is being
+   re-enrolled.  No secret, no document number: when and what, and whom to
+   call if it was not them. */
+static enum core_db_status
+tell_customer (struct core_db *db, struct decide_tx *t)
+{
+  char when[32], body[600];
+  time_t now = time (NULL);
+  struct tm tm;
+  const char *p[3] = { t->attach, "A new credential is being set up for "
+                       "your account", body };
+
+  gmtime_r (&now, &tm);
+  strftime (when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+  snprintf (body, sizeof body,
+            "On %s our staff approved a request to set up a new phone or "
+            "token for your account, with the identity document you "
+            "enrolled with.\n\nWhen it completes, your PIN is replaced and "
+            "the new credential is added to your account.\n\nIf you did "
+            "not ask for this, contact your bank at once.\n", when);
+  return core_db_exec (db, "enrol_review_tell_customer", 3, p, NULL);
+}
+
+/* Final approval of a review that attaches: name the customer on the
+   enrolment and tell them, in the approving transaction. */
+static enum core_db_status
+attach (struct core_db *db, struct decide_tx *t)
+{
+  const char *p[2] = { t->enrolment_id, t->attach };
+  enum core_db_status st;
+
+  if ('\0' == t->attach[0])
+    return CORE_DB_ONE_ROW;
+  st = core_db_exec (db, "enrol_review_attach", 2, p, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    st = tell_customer (db, t);
+  return st;
+}
+
 static enum core_db_status
 approve_final (struct core_db *db, struct decide_tx *t)
 {
   enum core_db_status st;
 
+  /* Never attach on one pair of eyes, whatever the row says. */
+  if ('\0' != t->attach[0] && ! t->four_eyes)
+    return refuse (t, CORE_ERR_INTERNAL);
   st = move_device (db, t, "active");
   if (CORE_DB_ONE_ROW == st)
     st = move_enrolment (db, t, is_device (t) ? "pin_otp" : "device");
+  if (CORE_DB_ONE_ROW == st)
+    st = attach (db, t);
   if (CORE_DB_ONE_ROW == st)
     st = update_review (db, t, "enrol_review_close", "approved");
   if (CORE_DB_NO_ROW == st)
@@ -526,12 +603,13 @@ enrol_review_decide (struct core_db *db,
     return t.err;
   if (st < 0)
     return enrol_db_err (db);
-  *result = json_pack ("{s:s, s:s, s:s, s:s, s:s?, s:s}",
+  *result = json_pack ("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}",
                        "id", d->review_id, "state", t.new_state,
                        "kind", t.kind, "enrolment_id", t.enrolment_id,
                        "device_id", t.device_id[0] ? t.device_id : NULL,
                        "enrolment_state", NULL != t.new_enrolment_state
-                       ? t.new_enrolment_state : t.enrolment_state);
+                       ? t.new_enrolment_state : t.enrolment_state,
+                       "attach_customer_id", t.attach[0] ? t.attach : NULL);
   LOG_INFO ("review %s: %s by %s -> %s", d->review_id,
             d->approve ? "approve" : "reject", d->username, t.new_state);
   return NULL != *result ? CORE_OK : CORE_ERR_INTERNAL;

@@ -30,20 +30,26 @@ enrol_review_register_statements (void);
 
 /**
  * Open a review inside the caller's transaction.  It needs four eyes when
- * @a score reached the risk rules' threshold.four_eyes or @a reasons hold
- * "sanctions_match".
+ * @a score reached the risk rules' threshold.four_eyes, @a reasons hold
+ * "sanctions_match", or an approval would attach to an existing customer.
  * @param device_id  the device row (device reviews), NULL for identity
  * @param score      the risk score, or -1 (identity reviews)
  * @param reasons    JSON array of reason codes (borrowed)
+ * @param attach_customer_id  identity reviews: the existing customer whose
+ *                   document the applicant presented (approving attaches
+ *                   the enrolment to them), or NULL (approving creates a
+ *                   new customer)
  * @return ONE_ROW; SOFT_ERROR / HARD_ERROR as core_db_exec.
  */
 enum core_db_status
 enrol_review_open (struct core_db *db, enum enrol_review_kind kind,
                    const char *enrolment_id, const char *device_id,
-                   int score, const json_t *reasons);
+                   int score, const json_t *reasons,
+                   const char *attach_customer_id);
 
 /**
- * The queue, newest first, at most 200.
+ * The queue, newest first, at most 200.  Each row says whom an approval
+ * would attach to (attach_customer_id, or null).
  * @param state  "open" (open and awaiting_second_approval),
  *               "awaiting_second_approval", "approved", "rejected", "all"
  * @param kind   "identity", "device" or NULL (both)
@@ -79,7 +85,9 @@ struct enrol_review_decision {
  * Decide a review.  Approve: an identity review moves the enrolment to
  * `device`, a device review activates the device and moves the enrolment
  * to `pin_otp`; a four-eyes review first goes to awaiting_second_approval
- * and needs a second approval by another user with role admin.  Reject:
+ * and needs a second approval by another user with role admin.  The final
+ * approval of a review with an attach_customer_id names that customer on
+ * the enrolment (completion re-enrols them) and queues a message to them.  Reject:
  * the enrolment is `rejected`, the device `denied`, and its key and
  * install id (and address, if asked) are blocklisted.
  * @param[out] result  new JSON object {"id", "state", "kind",

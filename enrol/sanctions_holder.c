@@ -9,13 +9,22 @@
  * write lock, so requests are never dropped and never see half a list.  A
  * failed reload keeps the old list.  No list at all → the check reports
  * `unavailable` and the decision is review, never a silent pass.
+ *
+ * An applicant is screened under every name they brought: the declared
+ * names and the names the document's MRZ carries, each also with runs of
+ * single letters joined into a word ("A.B.B.A.S" is ABBAS to screening as
+ * to a person reading it).  The hits of all of them are merged per list
+ * entry; each hit says which names found it ("declared", "document").
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "enrol/enrol.h"
+#include "enrol/names.h"
 #include "enrol/sanctions_holder.h"
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -50,56 +59,167 @@ enrol_sanctions_reload (void)
   return 0;
 }
 
+/* The names one applicant is screened under. */
+#define SCREENINGS_MAX 4
+#define JOINED_MAX 512
+
+struct screening {
+  const char *label;            /* "declared" or "document" */
+  const char *surname, *given, *birth;
+  char joined_sur[JOINED_MAX], joined_giv[JOINED_MAX];
+};
+
+/* Add (surname, given) and, if it differs, its joined-initials form. */
+static size_t
+add_names (struct screening *v, size_t n, const char *label,
+           const char *surname, const char *given, const char *birth)
+{
+  struct screening *j = &v[n + 1];
+  int js, jg;
+
+  v[n] = (struct screening) { .label = label, .surname = surname,
+                              .given = given, .birth = birth };
+  js = enrol_names_join_initials (surname, j->joined_sur, JOINED_MAX);
+  jg = enrol_names_join_initials (given, j->joined_giv, JOINED_MAX);
+  if (js < 0 || jg < 0 || (0 == js && 0 == jg))
+    return n + 1;
+  j->label = label;
+  j->surname = j->joined_sur;
+  j->given = j->joined_giv;
+  j->birth = birth;
+  return n + 2;
+}
+
+/* A merged hit: one list entry, found by one or more screenings. */
+struct merged {
+  struct enrol_sanctions_hit hit;
+  bool by[2];                   /* by "declared", by "document" */
+};
+
+static bool
+better (const struct enrol_sanctions_hit *a,
+        const struct enrol_sanctions_hit *b)
+{
+  return a->match != b->match ? a->match : a->score > b->score;
+}
+
+static size_t
+merge (struct merged *m, size_t n, const struct enrol_sanctions_result *r,
+       int label)
+{
+  for (size_t i = 0; i < r->count; i++)
+  {
+    size_t k = 0;
+
+    while (k < n && m[k].hit.entry_id != r->hits[i].entry_id)
+      k++;
+    if (k == n)
+    {
+      memset (&m[n++], 0, sizeof m[0]);
+      m[k].hit = r->hits[i];
+    }
+    else if (better (&r->hits[i], &m[k].hit))
+      m[k].hit = r->hits[i];
+    m[k].by[label] = true;
+  }
+  return n;
+}
+
+static int
+merged_cmp (const void *a, const void *b)
+{
+  const struct enrol_sanctions_hit *x = &((const struct merged *) a)->hit;
+  const struct enrol_sanctions_hit *y = &((const struct merged *) b)->hit;
+
+  if (better (x, y))
+    return -1;
+  return better (y, x) ? 1 : 0;
+}
+
 static json_t *
-hits_json (const struct enrol_sanctions_result *r)
+hits_json (const struct merged *m, size_t n)
 {
   static const char *const dob[] = { "unknown", "corroborated",
                                      "contradicted" };
   json_t *a = json_array ();
 
-  for (size_t i = 0; i < r->count; i++)
-    json_array_append_new (a, json_pack ("{s:I, s:s, s:b, s:f, s:s, s:b}",
-                                         "entry_id",
-                                         (json_int_t) r->hits[i].entry_id,
-                                         "name", r->hits[i].name,
-                                         "alias", r->hits[i].alias,
-                                         "score", r->hits[i].score,
-                                         "dob", dob[r->hits[i].dob],
-                                         "match", r->hits[i].match));
+  for (size_t i = 0; i < n; i++)
+  {
+    const struct enrol_sanctions_hit *h = &m[i].hit;
+    json_t *by = json_array ();
+
+    if (m[i].by[0])
+      json_array_append_new (by, json_string ("declared"));
+    if (m[i].by[1])
+      json_array_append_new (by, json_string ("document"));
+    json_array_append_new (a, json_pack ("{s:I, s:s, s:b, s:f, s:s, s:b, s:o}",
+                                         "entry_id", (json_int_t) h->entry_id,
+                                         "name", h->name, "alias", h->alias,
+                                         "score", h->score,
+                                         "dob", dob[h->dob],
+                                         "match", h->match,
+                                         "screened", by));
+  }
   return a;
+}
+
+static void
+raise_to_review (struct enrol_identity *idn, const char *reason)
+{
+  json_array_append_new (idn->reasons, json_string (reason));
+  if (idn->decision < ENROL_REVIEW)
+    idn->decision = ENROL_REVIEW;
 }
 
 void
 enrol_identity_screen (struct enrol_identity *idn,
-                       const struct enrol_applicant *a)
+                       const struct enrol_applicant *a,
+                       const struct enrol_mrz *mrz)
 {
+  struct screening *v = calloc (SCREENINGS_MAX, sizeof *v);
+  struct merged m[SCREENINGS_MAX * ENROL_SANCTIONS_MAX_HITS];
   struct enrol_sanctions_result r;
+  size_t nv = 0, nm = 0;
+  bool match = false;
   json_t *c;
-  int rc = -1;
+  int rc = NULL != v ? 0 : -1;
 
+  if (NULL != v)
+  {
+    nv = add_names (v, nv, "declared", a->surname, a->given_names,
+                    a->birth_date);
+    if (NULL != mrz)
+      nv = add_names (v, nv, "document", mrz->surname, mrz->given_names,
+                      mrz->birth_date);
+  }
   pthread_rwlock_rdlock (&lock);
-  if (NULL != current)
-    rc = enrol_sanctions_screen (current, a->surname, a->given_names,
-                                 a->birth_date, &r);
+  if (NULL == current)
+    rc = -1;
+  for (size_t i = 0; 0 == rc && i < nv; i++)
+  {
+    rc = enrol_sanctions_screen (current, v[i].surname, v[i].given,
+                                 v[i].birth, &r);
+    if (0 == rc)
+    {
+      nm = merge (m, nm, &r, 0 == strcmp (v[i].label, "document"));
+      match = match || r.match;
+    }
+  }
   c = json_pack ("{s:s, s:s?}", "check", "sanctions", "list",
                  NULL != current ? enrol_sanctions_version (current) : NULL);
   pthread_rwlock_unlock (&lock);
+  free (v);
   if (0 != rc)
   {
     json_object_set_new (c, "result", json_string ("unavailable"));
     json_array_append_new (idn->checks, c);
-    json_array_append_new (idn->reasons, json_string ("sanctions_unavailable"));
-    if (idn->decision < ENROL_REVIEW)
-      idn->decision = ENROL_REVIEW;
+    raise_to_review (idn, "sanctions_unavailable");
     return;
   }
-  json_object_set_new (c, "result", json_string (r.match ? "fail" : "pass"));
-  json_object_set_new (c, "hits", hits_json (&r));
+  qsort (m, nm, sizeof m[0], merged_cmp);
+  json_object_set_new (c, "result", json_string (match ? "fail" : "pass"));
+  json_object_set_new (c, "hits", hits_json (m, nm));
   json_array_append_new (idn->checks, c);
-  if (r.match)
-  {
-    json_array_append_new (idn->reasons, json_string ("sanctions_match"));
-    if (idn->decision < ENROL_REVIEW)
-      idn->decision = ENROL_REVIEW;
-  }
+  if (match)
+    raise_to_review (idn, "sanctions_match");
 }

@@ -5,6 +5,7 @@
  *   guichetd [--config FILE] serve
  *   guichetd [--config FILE] migrate
  *   guichetd keyring create FILE
+ *   guichetd keyring add-token FILE
  *   guichetd apikey create --name NAME
  *   guichetd customer create --ref REF --pin PIN --otpauth
  *   guichetd customer unlock --customer ID
@@ -143,12 +144,33 @@ setup_runtime (bool need_keyring)
   return 0;
 }
 
+/* Bring stored identifiers to the current token key (enrol/tokens.c).
+   @return the rows changed, or -1 (logged) */
+static long
+rekey_tokens (void)
+{
+  struct core_db *db = core_db_thread ();
+  long rows = -1;
+  enum core_err err;
+
+  if (NULL == db)
+    LOG_WARN ("tokens not rekeyed: the database cannot be reached");
+  else if (0 != core_migrate_pending (core_db_conn (db),
+                                      config.migrations_dir))
+    LOG_WARN ("tokens not rekeyed: migrations are pending "
+              "(guichetd migrate does it)");
+  else if (CORE_OK != (err = enrol_tokens_rekey (db, &rows)))
+    LOG_ERROR ("tokens not rekeyed: %s", core_err_name (err));
+  return rows;
+}
+
 static int
 cmd_migrate (void)
 {
   PGconn *conn;
   char err[512];
   int applied = 0;
+  long rekeyed = -1;
   int rc;
 
   if (0 != (rc = setup_runtime (false)))
@@ -165,23 +187,43 @@ cmd_migrate (void)
   PQfinish (conn);
   if (0 != rc)
     return srv_cli_fail (CORE_ERR_INTERNAL, err);
-  srv_cli_print (json_pack ("{s:i, s:i}", "applied", applied, "pending", 0));
+  /* The rekey needs the token key: done here when this process may read
+     the key file, else by guichetd serve at start. */
+  if (0 == core_keyring_load (config.master_key_file, err, sizeof err)
+      && core_token_keys () > 0)
+    rekeyed = rekey_tokens ();
+  else
+    LOG_WARN ("tokens not rekeyed here (no token key readable): "
+              "guichetd serve does it at start");
+  srv_cli_print (json_pack ("{s:i, s:i, s:o}", "applied", applied, "pending",
+                            0, "rekeyed", rekeyed >= 0
+                            ? json_integer (rekeyed) : json_null ()));
   return 0;
 }
 
 static int
 cmd_keyring (int argc, char **argv)
 {
-  char err[256];
+  char err[256], id[80];
 
+  if (argc >= 2 && 0 == strcmp (argv[0], "add-token"))
+  {
+    if (0 != core_keyring_add_token (argv[1], id, sizeof id, err, sizeof err))
+      return srv_cli_fail (CORE_ERR_CONFLICT, err);
+    srv_cli_print (json_pack ("{s:s, s:s}", "file", argv[1], "token_key_id",
+                              id));
+    return 0;
+  }
   if (argc < 2 || 0 != strcmp (argv[0], "create"))
-    return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: keyring create FILE");
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST,
+                         "usage: keyring create|add-token FILE");
   if (0 != core_keyring_create (argv[1], err, sizeof err))
     return srv_cli_fail (CORE_ERR_CONFLICT, err);
   if (0 != core_keyring_load (argv[1], err, sizeof err))
     return srv_cli_fail (CORE_ERR_INTERNAL, err);
-  srv_cli_print (json_pack ("{s:s, s:s}", "file", argv[1], "key_id",
-                            core_keyring_current_id ()));
+  srv_cli_print (json_pack ("{s:s, s:s, s:s}", "file", argv[1], "key_id",
+                            core_keyring_current_id (), "token_key_id",
+                            core_token_key_id (0)));
   return 0;
 }
 
@@ -217,6 +259,7 @@ usage (void)
          "  serve                                   run the HTTP service\n"
          "  migrate                                 apply database migrations\n"
          "  keyring create FILE                     make a master key file\n"
+         "  keyring add-token FILE                  add a token key (current)\n"
          "  apikey create --name NAME               make a relying-party key\n"
          "  customer create --ref REF --pin PIN --otpauth\n"
          "  customer unlock --customer ID\n"
@@ -255,8 +298,14 @@ main (int argc, char **argv)
   if (0 == strcmp (argv[1], "serve"))
   {
     rc = setup_runtime (true);
+    if (0 == rc && 0 == core_token_keys ())
+      rc = srv_cli_fail (CORE_ERR_INTERNAL, "the master key file has no "
+                         "token key (identifiers of people are tokenised "
+                         "under it): run guichetd keyring add-token FILE");
     if (0 == rc)
     {
+      rekey_tokens ();
+      core_db_thread_close ();    /* the workers hold their own */
       enrol_sanctions_reload ();
       if (risk_reload () < 0)
         rc = srv_cli_fail (CORE_ERR_INTERNAL, "the risk rules could not be "

@@ -120,14 +120,18 @@ def parse_otpauth(uri):
 # ------------------------------------------------------------------ envelope
 
 def read_keyring(path):
-    """The master key file: '<key_id> <64 hex>' lines (or a bare 64-hex
-    line, id 'k1'); @return [(key_id, key bytes)], the sealing key first."""
+    """The master key file's sealing keys: '<key_id> <64 hex>' lines (or a
+    bare 64-hex line, id 'k1'; 'token <key_id> <64 hex>' lines are the token
+    keys, not for sealing); @return [(key_id, key bytes)], the sealing key
+    first."""
     keys = []
     for line in open(path):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split()
+        if parts[0] == "token":
+            continue
         if len(parts) == 1:
             keys.append(("k1", bytes.fromhex(parts[0])))
         else:

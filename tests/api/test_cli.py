@@ -90,14 +90,36 @@ def test_keyring_create(guichet, tmp_path):
     assert out["file"] == str(path) and isinstance(out["key_id"], str) and out["key_id"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    assert len(lines) == 1
+    assert len(lines) == 2
     kid, hexkey = lines[0].split()
     assert kid == out["key_id"] and re.fullmatch(r"[0-9a-f]{64}", hexkey)
+    word, tid, tokkey = lines[1].split()         # the token key: its own key
+    assert (word, tid) == ("token", out["token_key_id"]) and tokkey != hexkey
+    assert re.fullmatch(r"[0-9a-f]{64}", tokkey)
     before = path.read_bytes()
     rc, err = run_json(guichet, "keyring", "create", path)
     assert rc != 0 and "error" in err, "must refuse to overwrite a key file"
     assert path.read_bytes() == before
-    assert hexkey not in json.dumps(out)
+    assert hexkey not in json.dumps(out) and tokkey not in json.dumps(out)
+
+
+def test_keyring_add_token_and_serve_needs_one(guichet, tmp_path):
+    """A key file made before tokenisation has no token key: serve refuses
+    to start until `keyring add-token` gives it one, which becomes current
+    ahead of older token keys."""
+    path = tmp_path / "old.key"
+    path.write_text("k1 " + "ab" * 32 + "\n")
+    path.chmod(0o600)
+    r = guichet.cli_run("serve", env=guichet.env(GUICHET_MASTER_KEY_FILE=str(path),
+                                                 GUICHET_LISTEN="127.0.0.1:1"), timeout=30)
+    assert r.returncode != 0 and "add-token" in json.loads(r.stdout)["error"]["message"]
+    first = guichet.cli("keyring", "add-token", path)["token_key_id"]
+    second = guichet.cli("keyring", "add-token", path)["token_key_id"]
+    lines = path.read_text().splitlines()
+    assert lines[0] == "k1 " + "ab" * 32
+    assert [x.split()[:2] for x in lines[1:]] == [["token", second], ["token", first]]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not (tmp_path / "old.key.new").exists()
 
 
 def test_unknown_subcommand(guichet):

@@ -17,7 +17,7 @@ def migration_files():
 
 
 def test_migrate_again_is_a_no_op(guichet):
-    assert guichet.cli("migrate") == {"applied": 0, "pending": 0}
+    assert guichet.cli("migrate") == {"applied": 0, "pending": 0, "rekeyed": 0}
     n = guichet.sql_value("SELECT count(*) FROM schema_migrations")
     assert n == len(migration_files())
 
@@ -38,7 +38,7 @@ def test_two_migrates_at_once(guichet):
     versions = guichet.cluster.psql("SELECT count(*), count(DISTINCT version) FROM schema_migrations",
                                     dbname="mig_race")
     assert versions == f"{len(files)}|{len(files)}", versions
-    assert guichet.cli("migrate", env=env) == {"applied": 0, "pending": 0}
+    assert guichet.cli("migrate", env=env) == {"applied": 0, "pending": 0, "rekeyed": 0}
 
 
 def test_readyz_503_until_migrated(guichet):

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """A lost phone (issue 6): the bank revokes the credential, the customer
 enrols again through a new enrolment that skips nothing -- the identity
-check flags the duplicate, a reviewer approves -- and the new phone
+check finds the document the customer enrolled with, and two different
+staff approve attaching to that customer (issue 12: four eyes, and the
+customer is told by a message queued in the outbox) -- and the new phone
 becomes a credential of the same customer, who logs in with the new PIN."""
+import json
 import sys
 import time
 from pathlib import Path
@@ -41,7 +44,7 @@ def finish(guichet, s, pin):
 
 
 def test_lost_phone_reenrolment_keeps_the_customer(guichet, http):
-    body = body_for(applicant())
+    body = body_for(applicant(email="lost-phone@example.org"))
     s1, v1 = enrol_to_completion(guichet, body, "480713")
     assert v1["state"] == "device"
     old_phone, cus = finish(guichet, s1, "480713")
@@ -56,13 +59,35 @@ def test_lost_phone_reenrolment_keeps_the_customer(guichet, http):
                  "authentication_failed")
 
     # the same person, the same passport: a new enrolment, flagged as a duplicate
-    s2, v2 = enrol_to_completion(guichet, body, NEW_PIN)
+    # (the applicant only reads "manual_check"; the reviewer reads who it is)
+    s2, v2 = enrol_to_completion(guichet, dict(body, applicant=dict(
+        body["applicant"], email="new-phone@example.org")), NEW_PIN)
     assert v2["state"] == "identity_review"
-    assert v2["identity"]["reasons"] == ["duplicate_identity"], v2
+    assert v2["identity"]["reasons"] == ["manual_check"], v2
+    assert cus not in json.dumps(v2)
+    assert guichet.sql_value("SELECT identity_result->'reasons' FROM enrolments WHERE id = %s",
+                             s2.eid) == ["duplicate_identity"]
     rev = review_of(guichet, s2.eid)
+    assert rev["four_eyes"] is True, "attaching to a customer needs four eyes"
+    d = a.get(guichet.url(f"/v1/admin/reviews/{rev['id']}"), timeout=10).json()
+    assert d["attach_customer_id"] == cus
     r = decide(guichet, a, rev["id"], comment="customer called in, lost phone, ID checked")
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200 and r.json()["state"] == "awaiting_second_approval", r.text
+    assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s", s2.eid) == "identity_review"
+    outbox = guichet.sql_value("SELECT coalesce(max(id), 0) FROM outbox")
+    second = Admin(guichet, role="admin").login()
+    r = decide(guichet, second, rev["id"], comment="second look: same passport, same person")
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+    assert r.json()["attach_customer_id"] == cus
     assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s", s2.eid) == "device"
+    assert guichet.sql_value("SELECT reenrols_customer_id FROM enrolments WHERE id = %s",
+                             s2.eid) == cus
+    # the customer (at the address they enrolled with) is told, with no secret
+    sent = guichet.sql("SELECT kind, recipient, subject, body FROM outbox WHERE id > %s", outbox)
+    assert [(k, rcpt) for k, rcpt, _, _ in sent] == [("reenrolment_approved", body["applicant"]["email"])]
+    text = sent[0][2] + sent[0][3]
+    mrz_line2 = body["document"]["mrz"].split("\n")[1]
+    assert mrz_line2[:9].rstrip("<") not in text and NEW_PIN not in text
     new_phone, cus2 = finish(guichet, s2, NEW_PIN)
     assert cus2 == cus, "the new credential belongs to the same customer"
     creds = dict(guichet.sql("SELECT id, state FROM credentials WHERE customer_id = %s", cus))

@@ -19,6 +19,7 @@
 // Screenshots go to tests/artifacts/e2e/ (names start with "bo-").
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 
 import { assertNoProblems, baseUrl, fillForm, launch, openPage, screenshot } from "./lib/browser.mjs";
@@ -28,6 +29,27 @@ import { base32Decode, parseOtpauth, totp } from "./lib/totp.mjs";
 
 const T = { timeout: 180000 };
 const NEEDS_ADMIN = adminCliProblem();
+const NEEDS_DB = process.env.GUICHET_DATABASE_URL ? null : "needs GUICHET_DATABASE_URL";
+
+// One SQL statement on the server's database (psql): its unaligned output.
+function sql (query) {
+  return execFileSync("psql", [process.env.GUICHET_DATABASE_URL, "-XAtq", "-v", "ON_ERROR_STOP=1",
+                               "-c", query], { encoding: "utf8" }).trim();
+}
+
+// POST /v1/enrolments for an applicant of lib/mrz.mjs; answers the JSON.
+async function enrolByApi (a) {
+  const res = await fetch(`${BASE}/v1/enrolments`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ applicant: { given_names: a.givenNames, surname: a.surname,
+                                        birth_date: a.birthDate, nationality: a.nationality,
+                                        residence_country: a.residence, email: a.email,
+                                        phone: a.phone },
+                           document: { mrz: a.mrz } }),
+  });
+  assert.equal(res.status, 201);
+  return res.json();
+}
 let BASE;
 let browser;
 let setupError = null;
@@ -305,6 +327,50 @@ describe("back-office", () => {
     } finally {
       await app.context.close();
       await bo.context.close();
+    }
+  });
+
+  // Issue 12: a review whose approval would attach the application to an
+  // existing customer says so, by customer id, in the queue and the review.
+  test("a review that attaches to an existing customer says so plainly", {
+    ...T, skip: NEEDS_ADMIN || NEEDS_DB || false,
+  }, async () => {
+    if (setupError)
+      throw setupError;
+    const a = applicant();
+    const first = await enrolByApi(a);
+    const customer = "cus_e2e" + a.surname.slice(-8);
+    // The first application completed as this customer (as if the phone
+    // steps had been done).
+    sql(`INSERT INTO customers (id, pin_hash) VALUES ('${customer}', 'x');`
+        + ` UPDATE enrolments SET state = 'completed', customer_id = '${customer}',`
+        + ` completed_at = now() WHERE id = '${first.id}'`);
+    const again = await enrolByApi({ ...a, email: "again." + a.email });
+    assert.equal(again.state, "identity_review");
+    assert.deepEqual(again.identity.reasons, ["manual_check"]);
+    const rid = sql(`SELECT id FROM reviews WHERE enrolment_id = '${again.id}'`);
+    const admin = await createAdmin("admin");
+    const { context, page, problems } = await openBackoffice("#/reviews?kind=identity");
+    try {
+      await signIn(page, admin);
+      await queueLoaded(page, "open", "identity");
+      const row = page.locator(`tr[data-review-id="${rid}"]`);
+      assert.match(await row.locator("[data-testid=row-attach]").innerText(),
+                   new RegExp(`Attaches to customer ${customer}`));
+      await row.locator("[data-testid=review-link]").click();
+      await page.locator("#view-review[data-state=open]").waitFor({ timeout: 15000 });
+      const says = await text(page, "[data-testid=review-attach]");
+      assert.match(says, new RegExp(`attaches this application to the existing customer ${customer}`));
+      assert.match(says, /Two approvals by two different staff/);
+      assert.match(await text(page, "[data-testid=review-summary]"), /Two approvals needed/);
+      await screenshot(page, "bo-14-attach");
+      await page.click("[data-testid=lang-fr]");
+      assert.match(await text(page, "[data-testid=review-attach]"),
+                   new RegExp(`rattache cette demande au client existant ${customer}`));
+      await page.click("[data-testid=lang-en]");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
     }
   });
 

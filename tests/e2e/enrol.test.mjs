@@ -202,6 +202,42 @@ describe("enrolment page", () => {
     }
   });
 
+  // Issue 12: a name close to a listed one is a neutral manual check for
+  // the applicant: no screening, no list, no per-check result for it.
+  test("a listed name reads as a neutral check of a few details", T, async () => {
+    const { context, page, problems } = await start();
+    try {
+      await fillForm(page, applicant({ surname: "Islambouli", givenNames: "Mohammad Shawqi",
+                                       birthDate: "1955-01-15" }));
+      const out = await submit(page);
+      assert.equal(out.state, "identity_review", `page shows ${JSON.stringify(out)}`);
+      assert.deepEqual(out.reasons, ["manual_check"]);
+      assert.equal(out.view, "review");
+      assert.equal(await visibleText(page, "#review-heading"), "We need to check a few details");
+      assert.match(await visibleText(page, "[data-testid=review-hours]"),
+                   /This usually takes 24 hours\./);
+      assert.match(await page.locator("[data-testid=reason-manual_check]").innerText(),
+                   /few details/);
+      for (const check of ["sanctions", "duplicate"])
+        assert.equal(await page.locator(`[data-testid=check-${check}]`).count(), 0, check);
+      const shown = await page.locator("#view-review").innerText();
+      assert.doesNotMatch(shown, /screen|sanction|list|regulat|duplicate|already/i, shown);
+      await screenshot(page, "09-manual-check");
+
+      await page.click("[data-testid=lang-fr]");
+      assert.equal(await visibleText(page, "#review-heading"),
+                   "Nous devons vérifier quelques informations");
+      assert.match(await visibleText(page, "[data-testid=review-hours]"),
+                   /Cela prend généralement 24 heures\./);
+      const fr = await page.locator("#view-review").innerText();
+      assert.doesNotMatch(fr, /sanction|liste|réglementaire|déjà/i, fr);
+      await screenshot(page, "10-manual-check-fr");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
   test("switching to French shows French text", T, async () => {
     const { context, page, problems } = await start();
     try {

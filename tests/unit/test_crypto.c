@@ -350,6 +350,89 @@ test_keyring_create (void **state UNUSED)
   core_free_secret (plain, plainlen);
   free (env);
 }
+static void
+test_token_keys (void **state UNUSED)
+{
+  char hex[65], err[256];
+
+  /* a sealing key and two token keys: the first token line is current */
+  load_keys ("k1 " KEY1 "\ntoken t2 " KEY2 "\n  token\tt1 " KEY1 "\n");
+  assert_int_equal (core_token_keys (), 2);
+  assert_string_equal (core_token_key_id (0), "t2");
+  assert_string_equal (core_token_key_id (1), "t1");
+  assert_null (core_token_key_id (2));
+  assert_string_equal (core_keyring_current_id (), "k1");
+  /* HMAC-SHA256(KEY2, "guichet"), from Python's hmac module */
+  assert_int_equal (core_token_hmac_hex (0, "guichet", 7, hex), 0);
+  assert_string_equal (hex, "a01370bbc3ad854214d4d27d3611aace"
+                       "90b7f8a578a05e5bedfb90fa64f6485e");
+  assert_int_equal (core_token_hmac_hex (2, "guichet", 7, hex), -1);
+  assert_string_equal (hex, "");
+  /* a token key never seals: the envelope names the sealing key */
+  {
+    uint8_t *env = NULL;
+    size_t envlen = 0;
+
+    assert_int_equal (core_seal ("x", 1, "a", &env, &envlen), 0);
+    assert_memory_equal (env + 2, "k1", 2);
+    free (env);
+  }
+  /* no token key is fine for loading (serve refuses to start without) */
+  load_keys ("k1 " KEY1 "\n");
+  assert_int_equal (core_token_keys (), 0);
+  assert_int_equal (core_token_hmac_hex (0, "x", 1, hex), -1);
+  /* only token keys: no sealing key */
+  assert_int_equal (core_keyring_load (write_file ("keys", "token t " KEY1
+                                                   "\n", 0600), err,
+                                       sizeof err), -1);
+  /* duplicate token id, a token key named "token", a short line */
+  assert_int_equal (core_keyring_load (write_file ("keys", "k " KEY1
+                                                   "\ntoken t " KEY1
+                                                   "\ntoken t " KEY2 "\n",
+                                                   0600), err, sizeof err),
+                    -1);
+  assert_int_equal (core_keyring_load (write_file ("keys", "k " KEY1
+                                                   "\ntoken token " KEY1
+                                                   "\n", 0600), err,
+                                       sizeof err), -1);
+  assert_int_equal (core_keyring_load (write_file ("keys", "k " KEY1
+                                                   "\ntoken " KEY1 "\n",
+                                                   0600), err, sizeof err),
+                    -1);
+  assert_null (strstr (err, KEY1));
+}
+
+static void
+test_token_key_create_and_add (void **state UNUSED)
+{
+  char path[128], err[256], id[80], first[80];
+  struct stat st;
+
+  snprintf (path, sizeof path, "%s/tok.key", tmpdir);
+  unlink (path);
+  assert_int_equal (core_keyring_create (path, err, sizeof err), 0);
+  assert_int_equal (core_keyring_load (path, err, sizeof err), 0);
+  assert_int_equal (core_token_keys (), 1);
+  assert_int_equal (core_token_key_id (0)[0], 't');
+  snprintf (first, sizeof first, "t_old");
+  /* an old file without a token key gets one; the next one is current */
+  write_file ("tok.key", "k1 " KEY1 "\n# comment\ntoken t_old " KEY2, 0600);
+  assert_int_equal (core_keyring_add_token (path, id, sizeof id, err,
+                                            sizeof err), 0);
+  assert_int_equal (core_token_keys (), 2);
+  assert_string_equal (core_token_key_id (0), id);
+  assert_string_equal (core_token_key_id (1), first);
+  assert_string_equal (core_keyring_current_id (), "k1");
+  assert_int_equal (stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 0777, 0600);
+  write_file ("tok.key", "k1 " KEY1, 0600);
+  assert_int_equal (core_keyring_add_token (path, id, sizeof id, err,
+                                            sizeof err), 0);
+  assert_int_equal (core_token_keys (), 1);
+  assert_int_equal (core_keyring_add_token ("/nonexistent/k", id, sizeof id,
+                                            err, sizeof err), -1);
+}
+
 int
 main (void)
 {
@@ -367,6 +450,8 @@ main (void)
     cmocka_unit_test (test_keyring_rotation),
     cmocka_unit_test (test_keyring_refusals),
     cmocka_unit_test (test_keyring_create),
+    cmocka_unit_test (test_token_keys),
+    cmocka_unit_test (test_token_key_create_and_add),
   };
 
   return cmocka_run_group_tests (tests, tmpdir_setup, tmpdir_teardown);

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "enrol/identity.h"
 #include "enrol/mrz.h"
 #include "enrol/names.h"
 
@@ -880,6 +881,130 @@ test_names_disagree (void **state)
   assert_false (enrol_names_match ("Anna", "anna", false));
 }
 
+/* Issue 12: the same letters cut into other words are another name. */
+static void
+test_names_words (void **state)
+{
+  (void) state;
+  assert_true (enrol_names_match ("A.B.B.A.S", "ABBAS", false));
+  assert_false (enrol_names_same_words ("A.B.B.A.S", "ABBAS", false));
+  assert_false (enrol_names_same_words ("A.B.U", "ABU", true));
+  assert_true (enrol_names_same_words ("Abbas", "ABBAS", false));
+  assert_true (enrol_names_same_words ("Jean-Pierre", "JEAN PIERRE", false));
+  assert_false (enrol_names_same_words ("Jean-Pierre", "JEANPIERRE", false));
+  assert_false (enrol_names_same_words ("JeanPierre", "JEAN PIERRE", false));
+  assert_true (enrol_names_same_words ("O'Brien", "OBRIEN", false));
+  assert_true (enrol_names_same_words ("de la Cruz", "DE LA CRUZ", false));
+  assert_true (enrol_names_same_words ("Müller", "MUELLER", false));
+  assert_true (enrol_names_same_words ("  anna   maria ", "ANNA MARIA", false));
+  /* ICAO's word-by-word truncation, only when the field was full */
+  assert_true (enrol_names_same_words ("Chayapa Dejthamrong Krasuang",
+                                       "CHAYAPA DEJ K", true));
+  assert_false (enrol_names_same_words ("Chayapa Dejthamrong Krasuang",
+                                        "CHAYAPA DEJ K", false));
+  assert_false (enrol_names_same_words ("王", "WANG", false));
+}
+
+static void
+test_names_key_form (void **state)
+{
+  char a[128], b[128];
+
+  (void) state;
+  assert_int_equal (enrol_names_key_form ("Müller", a, sizeof a), 0);
+  assert_string_equal (a, "m:MUELLER");
+  assert_int_equal (enrol_names_key_form ("  anna   maria ", a, sizeof a), 0);
+  assert_string_equal (a, "m:ANNA<MARIA");
+  /* no transliteration: the text as typed, never "" */
+  assert_int_equal (enrol_names_key_form ("王 小明", a, sizeof a), 0);
+  assert_string_equal (a, "u:王 小明");
+  assert_int_equal (enrol_names_key_form ("李 华", b, sizeof b), 0);
+  assert_string_not_equal (a, b);
+  assert_int_equal (enrol_names_key_form ("Νίκος", a, sizeof a), 0);
+  assert_int_equal (enrol_names_key_form ("Γιώργος", b, sizeof b), 0);
+  assert_string_not_equal (a, b);
+  assert_int_equal (enrol_names_key_form ("anna  王", a, sizeof a), 0);
+  assert_string_equal (a, "u:ANNA 王");
+  assert_int_equal (enrol_names_key_form ("-", a, sizeof a), 0);
+  assert_string_equal (a, "u:-");
+  assert_int_equal (enrol_names_key_form ("Anna", a, 4), -1);
+}
+
+static void
+test_names_join_initials (void **state)
+{
+  char out[128];
+
+  (void) state;
+  assert_int_equal (enrol_names_join_initials ("A.B.B.A.S", out, sizeof out),
+                    1);
+  assert_string_equal (out, "ABBAS");
+  assert_int_equal (enrol_names_join_initials ("J. R. R. Tolkien", out,
+                                               sizeof out), 1);
+  assert_string_equal (out, "JRR TOLKIEN");
+  assert_int_equal (enrol_names_join_initials ("A B U", out, sizeof out), 1);
+  assert_string_equal (out, "ABU");
+  assert_int_equal (enrol_names_join_initials ("Anna-Maria Müller", out,
+                                               sizeof out), 0);
+  assert_string_equal (out, "ANNA MARIA MULLER");
+  assert_int_equal (enrol_names_join_initials ("J Smith", out, sizeof out),
+                    0);
+  assert_int_equal (enrol_names_join_initials ("\xff", out, sizeof out), -1);
+  assert_int_equal (enrol_names_join_initials ("A.B.B.A.S", out, 4), -1);
+}
+
+/* API.md "What the applicant is told": view of a stored identity result. */
+static void
+check_view (const char *full_text, const char *want_text)
+{
+  json_t *full = json_loads (full_text, 0, NULL);
+  json_t *want = json_loads (want_text, 0, NULL);
+  json_t *v = enrol_identity_applicant_view (full);
+  json_t *vv = enrol_identity_applicant_view (v);
+
+  assert_non_null (full);
+  assert_non_null (want);
+  assert_true (json_equal (v, want));
+  assert_true (json_equal (vv, want));     /* the view of a view is itself */
+  json_decref (full);
+  json_decref (want);
+  json_decref (v);
+  json_decref (vv);
+}
+
+static void
+test_applicant_view (void **state)
+{
+  (void) state;
+  check_view ("{\"decision\":\"review\",\"reasons\":[\"sanctions_match\","
+              "\"duplicate_identity\"],\"checks\":[{\"check\":\"mrz\","
+              "\"result\":\"pass\",\"document_number\":\"******12C\","
+              "\"issuing_state\":\"FRA\"},{\"check\":\"sanctions\","
+              "\"result\":\"fail\",\"hits\":[{\"entry_id\":1}]},"
+              "{\"check\":\"duplicate\",\"result\":\"review\","
+              "\"enrolments\":[\"enr_x\"]}]}",
+              "{\"decision\":\"review\",\"reasons\":[\"manual_check\"],"
+              "\"checks\":[{\"check\":\"mrz\",\"result\":\"pass\","
+              "\"issuing_state\":\"FRA\"}]}");
+  /* what was typed is told; a refusal it explains needs no manual check */
+  check_view ("{\"decision\":\"reject\",\"reasons\":[\"underage\","
+              "\"sanctions_unavailable\"],\"checks\":[{\"check\":\"age\","
+              "\"result\":\"fail\"},{\"check\":\"name\",\"result\":"
+              "\"fail\",\"detail\":\"word_structure\"}]}",
+              "{\"decision\":\"reject\",\"reasons\":[\"underage\"],"
+              "\"checks\":[{\"check\":\"age\",\"result\":\"fail\"},"
+              "{\"check\":\"name\",\"result\":\"fail\"}]}");
+  check_view ("{\"decision\":\"reject\",\"reasons\":[\"mrz_check_digit\"],"
+              "\"checks\":[{\"check\":\"mrz\",\"result\":\"fail\","
+              "\"reason\":\"mrz_check_digit\",\"field\":"
+              "\"personal_number\"}]}",
+              "{\"decision\":\"reject\",\"reasons\":[\"mrz_check_digit\"],"
+              "\"checks\":[{\"check\":\"mrz\",\"result\":\"fail\","
+              "\"reason\":\"mrz_check_digit\",\"field\":"
+              "\"optional_data\"}]}");
+  assert_null (enrol_identity_applicant_view (NULL));
+}
+
 static void
 test_names_truncated (void **state)
 {
@@ -936,6 +1061,10 @@ main (void)
     cmocka_unit_test (test_names_agree),
     cmocka_unit_test (test_names_disagree),
     cmocka_unit_test (test_names_truncated),
+    cmocka_unit_test (test_names_words),
+    cmocka_unit_test (test_names_key_form),
+    cmocka_unit_test (test_names_join_initials),
+    cmocka_unit_test (test_applicant_view),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

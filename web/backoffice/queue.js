@@ -8,7 +8,7 @@
 
 import { api, paths } from "./api.js";
 import { $, announce, current, handleError, showView } from "./frame.js";
-import { formatAge, raw, setText, t } from "./text.js";
+import { el, formatAge, raw, setText, t } from "./text.js";
 import { applicantName, kindLabel, reasonItem, scoreBadge, stateLabel } from "./widgets.js";
 
 const STATES = ["open", "awaiting_second_approval", "approved", "rejected", "all"];
@@ -128,6 +128,12 @@ function row (r) {
   reasons.className = "reasons reasons--inline";
   for (const c of Array.isArray(r.reasons) ? r.reasons : [])
     reasons.append(reasonItem(String(c), false));
+  // Approving this one attaches to an existing customer: say so in the row.
+  if (r.attach_customer_id) {
+    const li = el("li", "reason reason--attach", "queue.attaches", { customer: r.attach_customer_id });
+    li.dataset.testid = "row-attach";
+    reasons.append(li);
+  }
 
   const age = raw("span", "age", formatAge(r.age_seconds));
   if (r.created_at)

@@ -14,7 +14,9 @@
 //
 // Deciding: approve resumes the enrolment; reject ends it and blocklists the
 // phone (and the address if asked).  A comment is required.  Four eyes: an
-// approval of a review whose score reached the deny threshold leaves it
+// approval of a review whose score reached the four-eyes threshold, that
+// matched a sanctions list, or that attaches to an existing customer
+// (attach_customer_id, said plainly above the reasons) leaves it
 // "awaiting_second_approval" until a second, different admin approves.
 
 import { api, ApiError, paths } from "./api.js";
@@ -74,6 +76,8 @@ function clearParts () {
                     "decisions-list"])
     $(id).replaceChildren();
   clearText($("risk-line"));
+  clearText($("review-attach"));
+  $("review-attach").hidden = true;
   for (const id of ["applicant-part", "device-part", "identity-part", "history-part", "decide-part",
                     "decide-closed"])
     $(id).hidden = true;
@@ -97,6 +101,7 @@ function draw (r) {
     ["review.score", scoreBadge(typeof r.score === "number" ? r.score : risk.score)],
     ["review.four_eyes", r.four_eyes === true ? el("span", null, "review.four_eyes_yes")
       : undefined],
+    ["review.attach", r.attach_customer_id ? code(r.attach_customer_id) : undefined],
     ["review.applicant", name || undefined],
     ["review.enrolment", r.enrolment_id ? code(r.enrolment_id) : undefined],
     ["review.enrolment_state", enr.state ? stateLabel(enr.state) : undefined],
@@ -110,6 +115,7 @@ function draw (r) {
     ["review.reference", code(r.id)],
   ]);
 
+  drawAttach(r);
   const reasons = Array.isArray(r.reasons) && r.reasons.length ? r.reasons
     : (risk.reasons || (r.identity && r.identity.reasons) || []);
   const n = fillReasons($("review-reasons"), reasons, true);
@@ -121,6 +127,23 @@ function draw (r) {
   drawHistory(r.history);
   drawDecisions(r.decisions);
   drawDecide(r);
+}
+
+// An identity review says plainly what approving does to customers: attach
+// to the existing customer whose document this is (four eyes), or, for any
+// other duplicate, create a new customer.
+function drawAttach (r) {
+  const p = $("review-attach");
+  const dup = Array.isArray(r.reasons) && r.reasons.includes("duplicate_identity");
+  p.classList.toggle("attach--customer", Boolean(r.attach_customer_id));
+  if (r.kind === "identity" && r.attach_customer_id)
+    setText(p, "review.attach_customer", { customer: r.attach_customer_id });
+  else if (r.kind === "identity" && dup)
+    setText(p, "review.attach_new");
+  else
+    clearText(p);
+  p.dataset.attach = r.attach_customer_id || "";
+  p.hidden = !p.textContent;
 }
 
 // What the applicant typed (the identity check compared it with the

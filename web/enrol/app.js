@@ -209,7 +209,21 @@ function renderDevice (enrolment, opts = {}) {
   startDeviceStep(enrolment.id, deviceHooks);
 }
 
+// "This usually takes N hours" (review_hours of the enrolment, from the
+// server's configuration), or nothing when the server did not say.
+function showReviewHours (node, hours) {
+  const n = Number(hours);
+  node.hidden = !(Number.isInteger(n) && n > 0);
+  if (node.hidden)
+    clearText(node);
+  else if (n === 1)
+    setText(node, "review.hour");
+  else
+    setText(node, "review.hours", { hours: n });
+}
+
 function renderDeviceReview (enrolment, opts = {}) {
+  showReviewHours($("device-review-hours"), enrolment.review_hours);
   showView("device-review", opts);
   startReviewWatch(enrolment.id, deviceHooks);
 }
@@ -232,6 +246,7 @@ function renderCompletedState (enrolment, opts = {}) {
 }
 
 function renderIdentityReview (enrolment, opts = {}) {
+  showReviewHours($("review-hours"), enrolment.review_hours);
   fillIdentity($("view-review"), enrolment.identity);
   showView("review", opts);
 }
