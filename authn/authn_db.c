@@ -34,68 +34,126 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 
-/* Columns of authn_load. */
+/* Columns of authn_load and authn_load_audited. */
 enum {
   L_CUS_ID, L_PIN_HASH, L_FAILED, L_LOCKED, L_CRD_ID, L_OTP_TYPE, L_ALG,
-  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT
+  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT, L_UNTIL, L_RETRY,
+  L_WAIT
 };
+
+/* When a lock ends, RFC 3339 UTC (NULL for a permanent lock or none), and
+   the whole seconds until then (NULL likewise). */
+#define LOCK_END(col) \
+  "CASE WHEN isfinite(" col ") THEN to_char(" col " AT TIME ZONE 'UTC'," \
+  " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END"
+#define LOCK_WAIT(col) \
+  "CASE WHEN isfinite(" col ") AND " col " > now()" \
+  " THEN ceil(extract(epoch FROM " col " - now()))::integer END"
+
+/* A failure that reaches the limit $2 locks: the failures that still
+   count (none once a temporary lock has ended) plus this one. */
+#define REACHES_LIMIT \
+  "lockout_failures(failed_attempts, locked_until) + 1 >= $2::integer"
 
 static const struct core_db_stmt authn_stmts[] = {
   { "authn_load",
-    "SELECT c.id, c.pin_hash, c.failed_attempts, c.locked_at IS NOT NULL,"
+    "SELECT c.id, c.pin_hash,"
+    "       lockout_failures(c.failed_attempts, c.locked_until),"
+    "       coalesce(c.locked_until > now(), false),"
     "       k.id, k.otp_type, k.algorithm, k.digits, k.period,"
-    "       encode(k.seed_sealed, 'hex'), k.counter, k.drift"
+    "       encode(k.seed_sealed, 'hex'), k.counter, k.drift,"
+    "       " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until") ","
+    "       0"
     "  FROM customers c"
     "  LEFT JOIN credentials k"
     "    ON k.customer_id = c.id AND k.state = 'active'"
     " WHERE c.id = $1"
     " ORDER BY k.created_at, k.id" },
-  /* The same columns as authn_load, and in the same round trip the audit
-     row of an attempt that ends here: an unknown customer, or one that is
-     locked.  A data-modifying CTE runs even when nothing reads it; when it
-     inserts nothing the statement writes nothing and commits nothing.
-     $1 customer, $2 relying party, $3 address, $4 action, $5 limit,
-     $6 synchronous_commit of the audit row ('on' or 'off'). */
+  /* The same columns as authn_load, and in the same round trip: the rate
+     limits (per API key, then per customer as submitted, known or not),
+     and the audit row of an attempt that ends here: an unknown customer,
+     or one whose lock is in force.  A rate-limited attempt reads no
+     customer and writes nothing but nothing: its row has L_WAIT > 0.
+     The counts commit without waiting for their WAL flush (a count is not
+     worth a flush: a crash of PostgreSQL forgets at most the last moments
+     of them), the audit row as $5 says (see the top).
+     $1 customer, $2 relying party, $3 address, $4 action,
+     $5 synchronous_commit of the audit row ('on' or 'off'),
+     $6/$7 per-customer limit (count, seconds), $8/$9 per-API-key limit. */
   { "authn_load_audited",
-    "WITH c AS ("
-    "  SELECT id, pin_hash, failed_attempts, locked_at IS NOT NULL AS locked"
-    "    FROM customers WHERE id = $1),"
+    "WITH w AS MATERIALIZED ("
+    "  SELECT set_config('synchronous_commit', 'off', true),"
+    "         rate_limit_take('authn_api_key', $2, $8::integer, $9::integer)"
+    "           AS k),"
+    " rl AS MATERIALIZED ("
+    "  SELECT CASE WHEN w.k > 0 THEN w.k"
+    "              ELSE rate_limit_take('authn_customer', $1, $6::integer,"
+    "                                   $7::integer) END AS wait"
+    "    FROM w),"
+    " c AS ("
+    "  SELECT id, pin_hash,"
+    "         lockout_failures(failed_attempts, locked_until) AS failed,"
+    "         coalesce(locked_until > now(), false) AS locked, locked_until"
+    "    FROM customers WHERE id = $1 AND (SELECT wait FROM rl) = 0),"
     " a AS ("
     "  INSERT INTO authn_audit (customer_id, relying_party, client_addr,"
     "                           action, outcome, attempts_remaining)"
-    "  SELECT $1, $2, $3, $4,"
-    "         CASE WHEN c.id IS NULL THEN 'unknown_customer' ELSE 'locked' END,"
-    "         CASE WHEN c.id IS NULL THEN NULL ELSE 0 END"
-    "    FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
-    "         CROSS JOIN (SELECT set_config('synchronous_commit', $6, true))"
-    "           AS durability"
-    "   WHERE c.id IS NULL OR c.locked OR c.failed_attempts >= $5::integer"
+    "  SELECT $1, $2, $3, $4, r.outcome, r.remaining"
+    "    FROM (SELECT CASE WHEN c.id IS NULL THEN 'unknown_customer'"
+    "                      ELSE 'locked' END AS outcome,"
+    "                 CASE WHEN c.id IS NULL THEN NULL ELSE 0 END AS remaining"
+    "            FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
+    "           WHERE (SELECT wait FROM rl) = 0 AND (c.id IS NULL OR c.locked))"
+    "         AS r,"
+    "         LATERAL (SELECT set_config('synchronous_commit', $5, true)"
+    "                   WHERE r.outcome IS NOT NULL) AS durability"
     "  RETURNING 1)"
-    " SELECT c.id, c.pin_hash, c.failed_attempts, c.locked,"
+    " SELECT c.id, c.pin_hash, c.failed, c.locked,"
     "        k.id, k.otp_type, k.algorithm, k.digits, k.period,"
-    "        encode(k.seed_sealed, 'hex'), k.counter, k.drift"
-    "   FROM c LEFT JOIN credentials k"
+    "        encode(k.seed_sealed, 'hex'), k.counter, k.drift,"
+    "        " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until") ","
+    "        rl.wait"
+    "   FROM rl LEFT JOIN c ON true"
+    "   LEFT JOIN credentials k"
     "     ON k.customer_id = c.id AND k.state = 'active'"
     "  ORDER BY k.created_at, k.id" },
-  /* $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
-     $6 action, $7 outcome.  In SET, failed_attempts is the old value; in
-     RETURNING, the new one. */
+  /* Count a failure; at the limit, lock until lockout_until() (temporary
+     and doubling, or permanent when $8 is 0).  A failure after a
+     temporary lock ended starts the count afresh.
+     $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
+     $6 action, $7 outcome, $8 lockout_base_s (0: permanent),
+     $9 lockout_max_s.  In SET, columns are the old values; in RETURNING,
+     the new ones.  Returns (attempts remaining, lock end, seconds). */
   { "authn_fail",
     "WITH c AS ("
     "  UPDATE customers"
-    "     SET failed_attempts = failed_attempts + 1,"
-    "         locked_at = CASE WHEN locked_at IS NULL"
-    "                           AND failed_attempts + 1 >= $2::integer"
-    "                          THEN now() ELSE locked_at END"
-    "   WHERE id = $1 AND locked_at IS NULL"
-    "     AND failed_attempts < $2::integer"
-    "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining)"
-    " INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
-    "                          client_addr, action, outcome,"
-    "                          attempts_remaining)"
-    " SELECT c.id, $3, $4, $5, $6, $7, c.remaining FROM c"
-    " RETURNING attempts_remaining" },
+    "     SET failed_attempts = lockout_failures(failed_attempts, locked_until) + 1,"
+    "         locked_at = CASE WHEN " REACHES_LIMIT " THEN now()"
+    "                          ELSE locked_at END,"
+    "         locked_until = CASE WHEN " REACHES_LIMIT
+    "                             THEN lockout_until(lockouts, $8::integer,"
+    "                                                $9::integer)"
+    "                             WHEN locked_until <= now() THEN NULL"
+    "                             ELSE locked_until END,"
+    "         lockouts = lockouts + CASE WHEN " REACHES_LIMIT " THEN 1"
+    "                                    ELSE 0 END"
+    "   WHERE id = $1 AND NOT coalesce(locked_until > now(), false)"
+    "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining,"
+    "             locked_until),"
+    " a AS ("
+    "  INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
+    "                           client_addr, action, outcome,"
+    "                           attempts_remaining)"
+    "  SELECT c.id, $3, $4, $5, $6, $7, c.remaining FROM c"
+    "  RETURNING 1)"
+    " SELECT c.remaining, " LOCK_END ("c.locked_until") ","
+    "        " LOCK_WAIT ("c.locked_until") " FROM c" },
+  /* Where a customer's lock stands now (after a race lost to it). */
+  { "authn_lock_state",
+    "SELECT " LOCK_END ("locked_until") ", " LOCK_WAIT ("locked_until")
+    "  FROM customers WHERE id = $1 AND locked_until > now()" },
   /* A refusal that counts nothing.  $8 synchronous_commit ('on'/'off'). */
   { "authn_audit",
     "INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
@@ -106,12 +164,15 @@ static const struct core_db_stmt authn_stmts[] = {
     "     AS durability" },
   /* The answer to a right OTP, once the PIN is hashed: spend the code
      (the conditional UPDATE of credentials.counter), and only if that won,
-     reset the count (accepted) or count the failure and lock at the limit
-     (pin_invalid), and audit -- one statement, one synchronous commit.
+     reset the count and any lock history (accepted) or count the failure
+     and lock at the limit (pin_invalid), and audit -- one statement, one
+     synchronous commit.
      $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
      $6 outcome ('accepted' or 'pin_invalid'), $7 new counter, $8 drift,
-     $9 highest counter that leaves the code unspent.
-     Returns (spent?, attempts remaining or NULL when locked meanwhile). */
+     $9 highest counter that leaves the code unspent, $10 lockout_base_s
+     (0: permanent), $11 lockout_max_s.
+     Returns (spent?, attempts remaining or NULL when locked meanwhile,
+     lock end, seconds to it). */
   { "authn_spend",
     "WITH k AS ("
     "  UPDATE credentials"
@@ -122,14 +183,23 @@ static const struct core_db_stmt authn_stmts[] = {
     " c AS ("
     "  UPDATE customers"
     "     SET failed_attempts = CASE WHEN $6 = 'accepted' THEN 0"
-    "                                ELSE failed_attempts + 1 END,"
-    "         locked_at = CASE WHEN $6 <> 'accepted'"
-    "                           AND failed_attempts + 1 >= $2::integer"
-    "                          THEN now() ELSE locked_at END"
-    "   WHERE id = $1 AND locked_at IS NULL"
-    "     AND failed_attempts < $2::integer"
+    "           ELSE lockout_failures(failed_attempts, locked_until) + 1 END,"
+    "         locked_at = CASE WHEN $6 = 'accepted' THEN NULL"
+    "                          WHEN " REACHES_LIMIT " THEN now()"
+    "                          ELSE locked_at END,"
+    "         locked_until = CASE WHEN $6 = 'accepted' THEN NULL"
+    "                             WHEN " REACHES_LIMIT
+    "                             THEN lockout_until(lockouts, $10::integer,"
+    "                                                $11::integer)"
+    "                             WHEN locked_until <= now() THEN NULL"
+    "                             ELSE locked_until END,"
+    "         lockouts = CASE WHEN $6 = 'accepted' THEN 0"
+    "                         WHEN " REACHES_LIMIT " THEN lockouts + 1"
+    "                         ELSE lockouts END"
+    "   WHERE id = $1 AND NOT coalesce(locked_until > now(), false)"
     "     AND EXISTS (SELECT 1 FROM k)"
-    "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining),"
+    "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining,"
+    "             locked_until),"
     " a AS ("
     "  INSERT INTO authn_audit (customer_id, credential_id, relying_party,"
     "                           client_addr, action, outcome,"
@@ -138,7 +208,9 @@ static const struct core_db_stmt authn_stmts[] = {
     "         CASE WHEN $6 = 'accepted' THEN NULL ELSE c.remaining END"
     "    FROM c"
     "  RETURNING 1)"
-    " SELECT EXISTS (SELECT 1 FROM k), (SELECT remaining FROM c)" },
+    " SELECT EXISTS (SELECT 1 FROM k), (SELECT remaining FROM c),"
+    "        (SELECT " LOCK_END ("locked_until") " FROM c),"
+    "        (SELECT " LOCK_WAIT ("locked_until") " FROM c)" },
   /* $1 credential, $2 new counter, $3 max old counter, $4 relying party,
      $5 address */
   { "authn_resync",
@@ -151,8 +223,8 @@ static const struct core_db_stmt authn_stmts[] = {
     " SELECT k.customer_id, k.id, $4, $5, 'resync', 'accepted' FROM k"
     " RETURNING id" },
   { "authn_unlock",
-    "UPDATE customers SET failed_attempts = 0, locked_at = NULL"
-    " WHERE id = $1 RETURNING id" },
+    "UPDATE customers SET failed_attempts = 0, locked_at = NULL,"
+    " locked_until = NULL, lockouts = 0 WHERE id = $1 RETURNING id" },
   { "authn_customer_insert",
     "INSERT INTO customers (id, ref, pin_hash) VALUES ($1, $2, $3)"
     " ON CONFLICT (ref) DO NOTHING RETURNING id" },
@@ -162,7 +234,8 @@ static const struct core_db_stmt authn_stmts[] = {
   { "authn_customer_upsert",
     "INSERT INTO customers (id, pin_hash) VALUES ($1, $2)"
     " ON CONFLICT (id) DO UPDATE SET pin_hash = EXCLUDED.pin_hash,"
-    " failed_attempts = 0, locked_at = NULL RETURNING id" },
+    " failed_attempts = 0, locked_at = NULL, locked_until = NULL,"
+    " lockouts = 0 RETURNING id" },
   { "authn_credential_insert",
     "INSERT INTO credentials (id, customer_id, kind, otp_type, algorithm,"
     "                         digits, period, seed_sealed, counter)"
@@ -230,6 +303,30 @@ refusal_commit (void)
   return core_cfg != NULL && core_cfg->audit_refusals_sync ? "on" : "off";
 }
 
+/* lockout_base_s as the lock statements want it: 0 for permanent. */
+static void
+lockout_params (char base[16], char max[16])
+{
+  unsigned int b = core_cfg != NULL ? core_cfg->lockout_base_s : 900;
+  unsigned int m = core_cfg != NULL ? core_cfg->lockout_max_s : 86400;
+
+  if (core_cfg != NULL && core_cfg->lockout_permanent)
+    b = 0;
+  snprintf (base, 16, "%u", b);
+  snprintf (max, 16, "%u", m);
+}
+
+/* Copy a lock's end and wait from columns @a until, @a wait of row 0. */
+static void
+lock_from (const PGresult *res, int until, int wait, struct authn_db_lock *l)
+{
+  const char *u = core_db_value (res, 0, until);
+  const char *w = core_db_value (res, 0, wait);
+
+  snprintf (l->until, sizeof l->until, "%s", u != NULL ? u : "");
+  l->retry_after = w != NULL ? strtol (w, NULL, 10) : 0;
+}
+
 /* ------------------------------------------------------------------ load */
 
 /* Fill @a k from row @a row.  @return -1 on out of memory, else 0 (a bad
@@ -283,6 +380,7 @@ parse_customer (const PGresult *res, struct authn_db_customer *c)
   int rows = PQntuples (res);
   int64_t failed;
 
+  lock_from (res, L_UNTIL, L_RETRY, &c->lock);
   if (!authn_db_copy_id (c->id, core_db_value (res, 0, L_CUS_ID))
       || !authn_db_parse_i64 (core_db_value (res, 0, L_FAILED), &failed)
       || core_db_value (res, 0, L_PIN_HASH) == NULL)
@@ -331,21 +429,33 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
 enum core_db_status
 authn_db_load_customer_audited (struct core_db *db,
                                 const struct authn_db_audit *a,
-                                unsigned int limit,
                                 struct authn_db_customer *out)
 {
-  char lim[16];
+  char cc[CORE_RATE_PARAM_LEN], cp[CORE_RATE_PARAM_LEN];
+  char kc[CORE_RATE_PARAM_LEN], kp[CORE_RATE_PARAM_LEN];
   const char *params[] = { a->customer_id, a->relying_party, a->client_addr,
-                           a->action, lim, refusal_commit () };
+                           a->action, refusal_commit (), cc, cp, kc, kp };
   PGresult *res = NULL;
   enum core_db_status st;
+  const char *wait;
 
   memset (out, 0, sizeof *out);
-  snprintf (lim, sizeof lim, "%u", limit);
-  st = authn_db_exec_retry (db, "authn_load_audited", 6, params, &res);
-  if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
-    st = CORE_DB_NO_ROW;
-  if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
+  core_rate_params (core_cfg != NULL ? &core_cfg->rate_verify_per_customer
+                    : NULL, cc, cp);
+  core_rate_params (core_cfg != NULL ? &core_cfg->rate_verify_per_api_key
+                    : NULL, kc, kp);
+  st = authn_db_exec_retry (db, "authn_load_audited", 9, params, &res);
+  if (st == CORE_DB_ONE_ROW
+      && (wait = core_db_value (res, 0, L_WAIT)) != NULL
+      && strcmp (wait, "0") != 0)
+    {
+      out->rate_wait = strtol (wait, NULL, 10);
+      st = CORE_DB_NO_ROW;
+    }
+  else if (st == CORE_DB_ONE_ROW
+           && (PQntuples (res) == 0 || core_db_value (res, 0, L_CUS_ID) == NULL))
+    st = CORE_DB_NO_ROW;        /* no such customer */
+  else if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
     {
       authn_db_customer_clear (out);
       st = CORE_DB_HARD_ERROR;
@@ -368,20 +478,42 @@ authn_db_customer_clear (struct authn_db_customer *c)
 
 enum core_db_status
 authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
-               const char *outcome, unsigned int limit, int *remaining)
+               const char *outcome, unsigned int limit, int *remaining,
+               struct authn_db_lock *lock)
 {
-  char lim[16];
+  char lim[16], base[16], max[16];
   const char *params[] = { a->customer_id, lim, a->credential_id,
                            a->relying_party, a->client_addr, a->action,
-                           outcome };
+                           outcome, base, max };
   PGresult *res = NULL;
   enum core_db_status st;
 
   snprintf (lim, sizeof lim, "%u", limit);
+  lockout_params (base, max);
   *remaining = -1;
-  st = authn_db_exec_retry (db, "authn_fail", 7, params, &res);
+  memset (lock, 0, sizeof *lock);
+  st = authn_db_exec_retry (db, "authn_fail", 9, params, &res);
   if (st == CORE_DB_ONE_ROW)
-    *remaining = atoi (core_db_value (res, 0, 0));
+    {
+      *remaining = atoi (core_db_value (res, 0, 0));
+      lock_from (res, 1, 2, lock);
+    }
+  PQclear (res);
+  return st;
+}
+
+enum core_db_status
+authn_db_lock_state (struct core_db *db, const char *customer_id,
+                     struct authn_db_lock *lock)
+{
+  const char *params[] = { customer_id };
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  memset (lock, 0, sizeof *lock);
+  st = authn_db_exec_retry (db, "authn_lock_state", 1, params, &res);
+  if (st == CORE_DB_ONE_ROW)
+    lock_from (res, 0, 1, lock);
   PQclear (res);
   return st;
 }
@@ -406,12 +538,13 @@ enum core_db_status
 authn_db_spend (struct core_db *db, const struct authn_db_audit *a,
                 const char *outcome, unsigned int limit,
                 const struct authn_db_spend *sp,
-                enum authn_db_spent *spent_out, int *remaining)
+                enum authn_db_spent *spent_out, int *remaining,
+                struct authn_db_lock *lock)
 {
-  char lim[16], nc[24], dr[16], mo[24];
+  char lim[16], nc[24], dr[16], mo[24], base[16], max[16];
   const char *params[] = { a->customer_id, lim, a->credential_id,
                            a->relying_party, a->client_addr, outcome,
-                           nc, dr, mo };
+                           nc, dr, mo, base, max };
   PGresult *res = NULL;
   enum core_db_status st;
   const char *spent, *left;
@@ -420,9 +553,11 @@ authn_db_spend (struct core_db *db, const struct authn_db_audit *a,
   snprintf (nc, sizeof nc, "%" PRId64, sp->new_counter);
   snprintf (dr, sizeof dr, "%" PRId32, sp->drift);
   snprintf (mo, sizeof mo, "%" PRId64, sp->max_old);
+  lockout_params (base, max);
   *remaining = -1;
   *spent_out = AUTHN_DB_SPEND_LOST;
-  st = authn_db_exec_retry (db, "authn_spend", 9, params, &res);
+  memset (lock, 0, sizeof *lock);
+  st = authn_db_exec_retry (db, "authn_spend", 11, params, &res);
   if (st != CORE_DB_ONE_ROW)
     {
       PQclear (res);
@@ -438,6 +573,7 @@ authn_db_spend (struct core_db *db, const struct authn_db_audit *a,
     {
       *spent_out = AUTHN_DB_SPEND_DONE;
       *remaining = atoi (left);
+      lock_from (res, 2, 3, lock);
     }
   PQclear (res);
   return CORE_DB_ONE_ROW;

@@ -31,6 +31,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/migrate.h"
+#include "core/ratelimit.h"
 #include "enrol/enrol.h"
 #include "enrol/review.h"
 #include "risk/risk.h"
@@ -121,6 +122,7 @@ register_statements (void)
   enrol_register_statements ();
   risk_register_statements ();
   core_audit_register_statements ();
+  core_ratelimit_register ();
   enrol_review_register_statements ();
   srv_admin_register_statements ();
 }

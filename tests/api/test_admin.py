@@ -213,7 +213,7 @@ def test_every_wrong_login_gets_the_same_401(guichet):
                             "password": "x" * 24, "otp": good})
     answers.append(assert_error(r, 401, "authentication_failed"))
     assert all(x == answers[0] for x in answers), answers
-    assert guichet.sql_value("SELECT failed_attempts FROM admins WHERE username = %s",
+    assert guichet.sql_value("SELECT failed_attempts FROM admin_lockouts WHERE username = %s",
                              a.username) == 3
     reasons = [d["reason"] for _, d in audit_rows(guichet, "admin.login_failed", a.username)]
     assert reasons == ["password_invalid", "otp_invalid", "otp_invalid"], reasons
@@ -222,7 +222,7 @@ def test_every_wrong_login_gets_the_same_401(guichet):
     assert_error(r, 401, "authentication_failed")
     assert audit_rows(guichet, "admin.login_failed", a.username)[-1][1]["reason"] == "otp_replayed"
     a.login()                               # a fresh step and the password
-    assert guichet.sql_value("SELECT failed_attempts FROM admins WHERE username = %s",
+    assert guichet.sql_value("SELECT count(*) FROM admin_lockouts WHERE username = %s",
                              a.username) == 0
 
 
@@ -244,8 +244,8 @@ def test_lockout_after_five_failures_and_passwd_resets_it(guichet):
         assert_error(r, 401, "authentication_failed")
     s, r = a.login_raw()                     # right password and code: still locked
     assert_error(r, 423, "locked")
-    assert guichet.sql_value("SELECT locked_at IS NOT NULL FROM admins WHERE username = %s",
-                             a.username)
+    assert guichet.sql_value("SELECT locked_until > now() FROM admin_lockouts"
+                             " WHERE username = %s", a.username)
     assert audit_rows(guichet, "admin.login_failed", a.username)[-1][1]["reason"] == "locked"
     out = guichet.cli("admin", "passwd", "--username", a.username)
     assert out["username"] == a.username and len(out["password"]) >= 20
@@ -283,7 +283,7 @@ def test_password_change(guichet):
     assert_error(post(guichet, s, url, {"current_password": a.password, "new_password": again}),
                  401, "authentication_failed")
     assert post(guichet, s, url, {"current_password": new, "new_password": again}).status_code == 200
-    assert guichet.sql_value("SELECT failed_attempts FROM admins WHERE username = %s",
+    assert guichet.sql_value("SELECT count(*) FROM admin_lockouts WHERE username = %s",
                              a.username) == 0
     assert [x[0] for x in audit_rows(guichet, "admin.password_change", a.username)] == [a.username] * 2
 
