@@ -39,8 +39,7 @@
 /* Columns of authn_load and authn_load_audited. */
 enum {
   L_CUS_ID, L_PIN_HASH, L_FAILED, L_LOCKED, L_CRD_ID, L_OTP_TYPE, L_ALG,
-  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT, L_UNTIL, L_RETRY,
-  L_WAIT
+  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT, L_UNTIL, L_RETRY
 };
 
 /* When a lock ends, RFC 3339 UTC (NULL for a permanent lock or none), and
@@ -57,6 +56,46 @@ enum {
 #define REACHES_LIMIT \
   "lockout_failures(failed_attempts, locked_until) + 1 >= $2::integer"
 
+/* The rate limits of verify and resync, as two CTEs for the statement that
+   writes what an attempt did (the GCRA of migration 0010, without a
+   plpgsql call: this is the hot path).  `rl` reads whether the attempt is
+   admitted (wait = 0: tat - now() <= ahead for both keys); `counts` then
+   moves tat one step for the customer and, with chance KC, KC's inverse
+   steps for the API key (core_rate_sampled: a relying party's thousand a
+   second need not write its one row a thousand times).  The parameters:
+   customer, API key name, and per limit its step and ahead in seconds
+   (NULL: no limit).  Requests in flight at once may all pass a read
+   before any count lands: a burst can overshoot by that many. */
+#define RATE_CTES(C, K, CSTEP, CAHEAD, KSTEP, KAHEAD, KC) \
+  " rl AS MATERIALIZED (" \
+  "  SELECT greatest(" \
+  "   coalesce((SELECT ceil(extract(epoch FROM r.tat - now())" \
+  "                         - " KAHEAD "::double precision)" \
+  "               FROM rate_limits r" \
+  "              WHERE r.scope = 'authn_api_key' AND r.key = " K \
+  "                AND r.tat - now()" \
+  "                    > make_interval(secs => " KAHEAD "::double precision))," \
+  "            0)," \
+  "   coalesce((SELECT ceil(extract(epoch FROM r.tat - now())" \
+  "                         - " CAHEAD "::double precision)" \
+  "               FROM rate_limits r" \
+  "              WHERE r.scope = 'authn_customer' AND r.key = " C \
+  "                AND r.tat - now()" \
+  "                    > make_interval(secs => " CAHEAD "::double precision))," \
+  "            0))::integer AS wait)," \
+  " counts AS (" \
+  "  INSERT INTO rate_limits AS r (scope, key, tat)" \
+  "  SELECT v.scope, v.key, now() + make_interval(secs => v.step)" \
+  "    FROM rl, (VALUES ('authn_customer', " C "::text," \
+  "                      " CSTEP "::double precision, true)," \
+  "                     ('authn_api_key', " K "::text," \
+  "                      " KSTEP "::double precision," \
+  "                      random () < " KC "::double precision))" \
+  "         AS v (scope, key, step, take)" \
+  "   WHERE rl.wait = 0 AND v.step IS NOT NULL AND v.take" \
+  "  ON CONFLICT (scope, key) DO UPDATE" \
+  "     SET tat = greatest(r.tat, now()) + (EXCLUDED.tat - now()))"
+
 static const struct core_db_stmt authn_stmts[] = {
   { "authn_load",
     "SELECT c.id, c.pin_hash,"
@@ -64,70 +103,71 @@ static const struct core_db_stmt authn_stmts[] = {
     "       coalesce(c.locked_until > now(), false),"
     "       k.id, k.otp_type, k.algorithm, k.digits, k.period,"
     "       encode(k.seed_sealed, 'hex'), k.counter, k.drift,"
-    "       " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until") ","
-    "       0"
+    "       " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until")
     "  FROM customers c"
     "  LEFT JOIN credentials k"
     "    ON k.customer_id = c.id AND k.state = 'active'"
     " WHERE c.id = $1"
     " ORDER BY k.created_at, k.id" },
-  /* The same columns as authn_load, and in the same round trip: the rate
-     limits (per API key, then per customer as submitted, known or not),
-     and the audit row of an attempt that ends here: an unknown customer,
-     or one whose lock is in force.  A rate-limited attempt reads no
-     customer and writes nothing but nothing: its row has L_WAIT > 0.
-     The counts commit without waiting for their WAL flush (a count is not
-     worth a flush: a crash of PostgreSQL forgets at most the last moments
-     of them), the audit row as $5 says (see the top).
+  /* The same columns as authn_load, and in the same round trip the audit
+     row of an attempt that ends here: an unknown customer, or one whose
+     lock is in force.  A data-modifying CTE runs even when nothing reads
+     it; when it inserts nothing the statement writes nothing and commits
+     nothing.  No rate limit here: these refusals are the cheapest answer
+     there is, and the attempts that go on are counted where they write.
      $1 customer, $2 relying party, $3 address, $4 action,
-     $5 synchronous_commit of the audit row ('on' or 'off'),
-     $6/$7 per-customer limit (count, seconds), $8/$9 per-API-key limit. */
+     $5 synchronous_commit of the audit row ('on' or 'off'). */
   { "authn_load_audited",
-    "WITH w AS MATERIALIZED ("
-    "  SELECT set_config('synchronous_commit', 'off', true),"
-    "         rate_limit_take('authn_api_key', $2, $8::integer, $9::integer)"
-    "           AS k),"
-    " rl AS MATERIALIZED ("
-    "  SELECT CASE WHEN w.k > 0 THEN w.k"
-    "              ELSE rate_limit_take('authn_customer', $1, $6::integer,"
-    "                                   $7::integer) END AS wait"
-    "    FROM w),"
-    " c AS ("
+    "WITH c AS ("
     "  SELECT id, pin_hash,"
     "         lockout_failures(failed_attempts, locked_until) AS failed,"
     "         coalesce(locked_until > now(), false) AS locked, locked_until"
-    "    FROM customers WHERE id = $1 AND (SELECT wait FROM rl) = 0),"
+    "    FROM customers WHERE id = $1),"
     " a AS ("
     "  INSERT INTO authn_audit (customer_id, relying_party, client_addr,"
     "                           action, outcome, attempts_remaining)"
-    "  SELECT $1, $2, $3, $4, r.outcome, r.remaining"
-    "    FROM (SELECT CASE WHEN c.id IS NULL THEN 'unknown_customer'"
-    "                      ELSE 'locked' END AS outcome,"
-    "                 CASE WHEN c.id IS NULL THEN NULL ELSE 0 END AS remaining"
-    "            FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
-    "           WHERE (SELECT wait FROM rl) = 0 AND (c.id IS NULL OR c.locked))"
-    "         AS r,"
-    "         LATERAL (SELECT set_config('synchronous_commit', $5, true)"
-    "                   WHERE r.outcome IS NOT NULL) AS durability"
+    "  SELECT $1, $2, $3, $4,"
+    "         CASE WHEN c.id IS NULL THEN 'unknown_customer' ELSE 'locked' END,"
+    "         CASE WHEN c.id IS NULL THEN NULL ELSE 0 END"
+    "    FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
+    "         CROSS JOIN (SELECT set_config('synchronous_commit', $5, true))"
+    "           AS durability"
+    "   WHERE c.id IS NULL OR c.locked"
     "  RETURNING 1)"
     " SELECT c.id, c.pin_hash, c.failed, c.locked,"
     "        k.id, k.otp_type, k.algorithm, k.digits, k.period,"
     "        encode(k.seed_sealed, 'hex'), k.counter, k.drift,"
-    "        " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until") ","
-    "        rl.wait"
-    "   FROM rl LEFT JOIN c ON true"
-    "   LEFT JOIN credentials k"
+    "        " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until")
+    "   FROM c LEFT JOIN credentials k"
     "     ON k.customer_id = c.id AND k.state = 'active'"
     "  ORDER BY k.created_at, k.id" },
-  /* Count a failure; at the limit, lock until lockout_until() (temporary
-     and doubling, or permanent when $8 is 0).  A failure after a
-     temporary lock ended starts the count afresh.
+  /* The rate limits alone, before work that writes only afterwards (the
+     PIN hash of a right code, a resync's search): admitted, counted, and
+     committed without waiting for the flush (a count is not worth one: a
+     crash of PostgreSQL forgets at most its last moments of counts).
+     $1 customer, $2 API key name, $3/$4 per-customer step/ahead,
+     $5/$6 per-API-key step x weight/ahead, $7 chance.  Returns the wait
+     (0: admitted). */
+  { "authn_rate_take",
+    "WITH d AS MATERIALIZED ("
+    "  SELECT set_config('synchronous_commit', 'off', true)),"
+    RATE_CTES ("$1", "$2", "$3", "$4", "$5", "$6", "$7")
+    " SELECT rl.wait FROM rl, d" },
+  /* Count a failure -- only when the rate limits admit the attempt, and
+     then counting it toward them too, in the same statement; at the lock
+     limit, lock until lockout_until() (temporary and doubling, or
+     permanent when $8 is 0).  A failure after a temporary lock ended
+     starts the count afresh.
      $1 customer, $2 limit, $3 credential, $4 relying party, $5 address,
      $6 action, $7 outcome, $8 lockout_base_s (0: permanent),
-     $9 lockout_max_s.  In SET, columns are the old values; in RETURNING,
-     the new ones.  Returns (attempts remaining, lock end, seconds). */
+     $9 lockout_max_s, $10..$14 the rate limits as authn_rate_take's
+     $3..$7 (all NULL: counted already).  In SET, columns are the old
+     values; in RETURNING, the new ones.  Always one row: (rate-limit
+     wait, attempts remaining -- NULL when a lock was in force or the
+     attempt refused --, lock end, seconds to it). */
   { "authn_fail",
-    "WITH c AS ("
+    "WITH" RATE_CTES ("$1", "$4", "$10", "$11", "$12", "$13", "$14") ","
+    " c AS ("
     "  UPDATE customers"
     "     SET failed_attempts = lockout_failures(failed_attempts, locked_until) + 1,"
     "         locked_at = CASE WHEN " REACHES_LIMIT " THEN now()"
@@ -140,6 +180,7 @@ static const struct core_db_stmt authn_stmts[] = {
     "         lockouts = lockouts + CASE WHEN " REACHES_LIMIT " THEN 1"
     "                                    ELSE 0 END"
     "   WHERE id = $1 AND NOT coalesce(locked_until > now(), false)"
+    "     AND (SELECT wait FROM rl) = 0"
     "   RETURNING id, GREATEST($2::integer - failed_attempts, 0) AS remaining,"
     "             locked_until),"
     " a AS ("
@@ -148,8 +189,8 @@ static const struct core_db_stmt authn_stmts[] = {
     "                           attempts_remaining)"
     "  SELECT c.id, $3, $4, $5, $6, $7, c.remaining FROM c"
     "  RETURNING 1)"
-    " SELECT c.remaining, " LOCK_END ("c.locked_until") ","
-    "        " LOCK_WAIT ("c.locked_until") " FROM c" },
+    " SELECT rl.wait, c.remaining, " LOCK_END ("c.locked_until") ","
+    "        " LOCK_WAIT ("c.locked_until") " FROM rl LEFT JOIN c ON true" },
   /* Where a customer's lock stands now (after a race lost to it). */
   { "authn_lock_state",
     "SELECT " LOCK_END ("locked_until") ", " LOCK_WAIT ("locked_until")
@@ -431,35 +472,69 @@ authn_db_load_customer_audited (struct core_db *db,
                                 const struct authn_db_audit *a,
                                 struct authn_db_customer *out)
 {
-  char cc[CORE_RATE_PARAM_LEN], cp[CORE_RATE_PARAM_LEN];
-  char kc[CORE_RATE_PARAM_LEN], kp[CORE_RATE_PARAM_LEN];
   const char *params[] = { a->customer_id, a->relying_party, a->client_addr,
-                           a->action, refusal_commit (), cc, cp, kc, kp };
+                           a->action, refusal_commit () };
   PGresult *res = NULL;
   enum core_db_status st;
-  const char *wait;
 
   memset (out, 0, sizeof *out);
-  core_rate_params (core_cfg != NULL ? &core_cfg->rate_verify_per_customer
-                    : NULL, cc, cp);
-  core_rate_params (core_cfg != NULL ? &core_cfg->rate_verify_per_api_key
-                    : NULL, kc, kp);
-  st = authn_db_exec_retry (db, "authn_load_audited", 9, params, &res);
-  if (st == CORE_DB_ONE_ROW
-      && (wait = core_db_value (res, 0, L_WAIT)) != NULL
-      && strcmp (wait, "0") != 0)
-    {
-      out->rate_wait = strtol (wait, NULL, 10);
-      st = CORE_DB_NO_ROW;
-    }
-  else if (st == CORE_DB_ONE_ROW
-           && (PQntuples (res) == 0 || core_db_value (res, 0, L_CUS_ID) == NULL))
-    st = CORE_DB_NO_ROW;        /* no such customer */
-  else if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
+  st = authn_db_exec_retry (db, "authn_load_audited", 5, params, &res);
+  if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
+    st = CORE_DB_NO_ROW;
+  if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
     {
       authn_db_customer_clear (out);
       st = CORE_DB_HARD_ERROR;
     }
+  PQclear (res);
+  return st;
+}
+
+/* The rate limits of verify as statement parameters (see RATE_CTES):
+   p[0..4] point into @a buf, or are NULL for a limit that is off. */
+struct rate_params {
+  char buf[5][CORE_RATE_PARAM_LEN];
+  const char *p[5];
+};
+
+static void
+rate_params_fill (struct rate_params *rp)
+{
+  const struct core_rate *cust
+    = core_cfg != NULL ? &core_cfg->rate_verify_per_customer : NULL;
+  const struct core_rate *key
+    = core_cfg != NULL ? &core_cfg->rate_verify_per_api_key : NULL;
+  bool c = core_rate_gcra (cust, rp->buf[0], rp->buf[1]);
+  char unused[CORE_RATE_PARAM_LEN];
+  bool k = core_rate_gcra (key, unused, rp->buf[3])
+           && core_rate_sampled (key, rp->buf[2], rp->buf[4]) > 0;
+
+  rp->p[0] = c ? rp->buf[0] : NULL;
+  rp->p[1] = c ? rp->buf[1] : NULL;
+  rp->p[2] = k ? rp->buf[2] : NULL;
+  rp->p[3] = k ? rp->buf[3] : NULL;
+  rp->p[4] = k ? rp->buf[4] : "0";
+}
+
+enum core_db_status
+authn_db_rate_take (struct core_db *db, const struct authn_db_audit *a,
+                    long *wait)
+{
+  struct rate_params rp;
+  const char *params[7];
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  rate_params_fill (&rp);
+  params[0] = a->customer_id;
+  params[1] = a->relying_party;
+  memcpy (params + 2, rp.p, sizeof rp.p);
+  *wait = 0;
+  st = authn_db_exec_retry (db, "authn_rate_take", 7, params, &res);
+  if (st == CORE_DB_ONE_ROW)
+    *wait = strtol (core_db_value (res, 0, 0), NULL, 10);
+  else if (st == CORE_DB_NO_ROW)
+    st = CORE_DB_HARD_ERROR;
   PQclear (res);
   return st;
 }
@@ -478,26 +553,43 @@ authn_db_customer_clear (struct authn_db_customer *c)
 
 enum core_db_status
 authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
-               const char *outcome, unsigned int limit, int *remaining,
-               struct authn_db_lock *lock)
+               const char *outcome, unsigned int limit, bool take_rate,
+               int *remaining, struct authn_db_lock *lock, long *wait)
 {
   char lim[16], base[16], max[16];
-  const char *params[] = { a->customer_id, lim, a->credential_id,
-                           a->relying_party, a->client_addr, a->action,
-                           outcome, base, max };
+  struct rate_params rp;
+  const char *params[14] = { a->customer_id, lim, a->credential_id,
+                             a->relying_party, a->client_addr, a->action,
+                             outcome, base, max };
   PGresult *res = NULL;
   enum core_db_status st;
+  const char *left;
 
   snprintf (lim, sizeof lim, "%u", limit);
   lockout_params (base, max);
+  rate_params_fill (&rp);
+  if (take_rate)
+    memcpy (params + 9, rp.p, sizeof rp.p);
+  else
+    params[13] = "0";
   *remaining = -1;
+  *wait = 0;
   memset (lock, 0, sizeof *lock);
-  st = authn_db_exec_retry (db, "authn_fail", 9, params, &res);
+  st = authn_db_exec_retry (db, "authn_fail", 14, params, &res);
   if (st == CORE_DB_ONE_ROW)
     {
-      *remaining = atoi (core_db_value (res, 0, 0));
-      lock_from (res, 1, 2, lock);
+      *wait = strtol (core_db_value (res, 0, 0), NULL, 10);
+      left = core_db_value (res, 0, 1);
+      if (left == NULL)
+        st = CORE_DB_NO_ROW;   /* refused by a limit, or a lock in force */
+      else
+        {
+          *remaining = atoi (left);
+          lock_from (res, 2, 3, lock);
+        }
     }
+  else if (st == CORE_DB_NO_ROW)
+    st = CORE_DB_HARD_ERROR;    /* the statement always has a row */
   PQclear (res);
   return st;
 }

@@ -44,7 +44,6 @@ struct authn_db_customer {
   long failed_attempts;      /* those that still count */
   bool locked;               /* a lock is in force (locked_until > now) */
   struct authn_db_lock lock; /* when locked */
-  long rate_wait;            /* > 0: refused by a rate limit, retry after */
   size_t ncreds;
   struct authn_db_cred *creds; /* malloc'd, ncreds entries */
 };
@@ -94,14 +93,11 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
                         struct authn_db_customer *out);
 
 /**
- * Load like authn_db_load_customer and, in the same round trip, take the
- * rate limits of verify (per API key, per customer as submitted) and write
- * the audit row of an attempt that ends at once: unknown customer (NO_ROW)
- * or locked (a lock in force).  The cheap answer to a flood costs one
+ * Load like authn_db_load_customer and, in the same round trip, write the
+ * audit row of an attempt that ends at once: unknown customer (NO_ROW) or
+ * locked (a lock in force).  The cheap answer to a flood costs one
  * statement (its audit row committed as authn_db_audit's).
- * @return ONE_ROW, NO_ROW (unknown customer; or refused by a rate limit:
- *         then out->rate_wait > 0 and nothing was read or audited),
- *         HARD_ERROR
+ * @return ONE_ROW, NO_ROW (unknown customer), HARD_ERROR
  */
 enum core_db_status
 authn_db_load_customer_audited (struct core_db *db,
@@ -113,17 +109,30 @@ void
 authn_db_customer_clear (struct authn_db_customer *c);
 
 /**
+ * Take one attempt from the verify rate limits (per customer, per API
+ * key), committed without waiting for the flush.
+ * @param[out] wait  0 when admitted (and counted), else seconds to wait
+ * @return ONE_ROW, errors
+ */
+enum core_db_status
+authn_db_rate_take (struct core_db *db, const struct authn_db_audit *a,
+                    long *wait);
+
+/**
  * Count one failure, lock at @a limit (for lockout_base_s doubling, or
- * for good when lockout_permanent), and audit it -- one statement.
+ * for good when lockout_permanent), and audit it -- one statement, which,
+ * when @a take_rate, first takes the attempt from the verify rate limits
+ * and does nothing else if they refuse it.
  * @param[out] remaining  attempts left (0 once locked) on ONE_ROW
  * @param[out] lock       the lock this failure began, if any
- * @return ONE_ROW, NO_ROW (no such customer, or a lock is in force: nothing
- *         audited), errors
+ * @param[out] wait       > 0: refused by a rate limit (NO_ROW), retry after
+ * @return ONE_ROW, NO_ROW (no such customer, a lock is in force, or refused
+ *         by a rate limit: nothing counted or audited), errors
  */
 enum core_db_status
 authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
-               const char *outcome, unsigned int limit, int *remaining,
-               struct authn_db_lock *lock);
+               const char *outcome, unsigned int limit, bool take_rate,
+               int *remaining, struct authn_db_lock *lock, long *wait);
 
 /** The lock in force on a customer.  @return ONE_ROW (@a lock filled),
     NO_ROW (none), errors */

@@ -49,6 +49,44 @@ core_rate_params (const struct core_rate *r, char count[CORE_RATE_PARAM_LEN],
   snprintf (period, CORE_RATE_PARAM_LEN, "%u", r != NULL ? r->period_s : 0);
 }
 
+bool
+core_rate_gcra (const struct core_rate *r, char step[CORE_RATE_PARAM_LEN],
+                char ahead[CORE_RATE_PARAM_LEN])
+{
+  double st;
+
+  if (r == NULL || r->count == 0 || r->period_s == 0)
+    return false;
+  st = (double) r->period_s / r->count;
+  snprintf (step, CORE_RATE_PARAM_LEN, "%.6f", st);
+  snprintf (ahead, CORE_RATE_PARAM_LEN, "%.6f", (double) r->period_s - st);
+  return true;
+}
+
+/* Counted exactly up to this many requests a second; above, sampled. */
+#define EXACT_PER_S 64
+#define MAX_WEIGHT 16
+
+unsigned int
+core_rate_sampled (const struct core_rate *r,
+                   char step_w[CORE_RATE_PARAM_LEN],
+                   char chance[CORE_RATE_PARAM_LEN])
+{
+  double per_s;
+  unsigned int w;
+
+  if (r == NULL || r->count == 0 || r->period_s == 0)
+    return 0;
+  per_s = (double) r->count / r->period_s;
+  w = per_s < EXACT_PER_S ? 1 : (unsigned int) (per_s / (EXACT_PER_S / 2));
+  if (w > MAX_WEIGHT)
+    w = MAX_WEIGHT;
+  snprintf (step_w, CORE_RATE_PARAM_LEN, "%.6f",
+            (double) w * r->period_s / r->count);
+  snprintf (chance, CORE_RATE_PARAM_LEN, "%.6f", 1.0 / w);
+  return w;
+}
+
 enum core_db_status
 core_rate_take (struct core_db *db, const char *scope, const char *key,
                 const struct core_rate *r, unsigned int *retry_after)

@@ -14,6 +14,7 @@
 #ifndef GUICHET_CORE_RATELIMIT_H
 #define GUICHET_CORE_RATELIMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -43,6 +44,33 @@ core_rate_take (struct core_db *db, const char *scope, const char *key,
 void
 core_rate_params (const struct core_rate *r, char count[CORE_RATE_PARAM_LEN],
                   char period[CORE_RATE_PARAM_LEN]);
+
+/**
+ * The same limit for a statement that does the arithmetic itself, on a hot
+ * path where a plpgsql call per request costs too much (authn_db.c): in
+ * seconds, as text, the GCRA step (period/count: how far one request moves
+ * tat) and how far ahead of now tat may be when a request is admitted
+ * (period - step).  A request is refused while tat - now() > ahead.
+ * @return false for "no limit" (nothing written to the buffers)
+ */
+bool
+core_rate_gcra (const struct core_rate *r, char step[CORE_RATE_PARAM_LEN],
+                char ahead[CORE_RATE_PARAM_LEN]);
+
+/**
+ * Sampled counting, for limits far above what one row should take a write
+ * for (a relying party's thousand verifies a second): one admitted request
+ * in @a weight is counted, chosen at random by the database, and moves tat
+ * @a weight steps.  The expected count is exact; below 64 requests a
+ * second the weight is 1 (every request counted).
+ * @param[out] step_w  @a weight steps, in seconds, as text
+ * @param[out] chance  1 / @a weight, as text
+ * @return the weight (>= 1), or 0 for "no limit"
+ */
+unsigned int
+core_rate_sampled (const struct core_rate *r,
+                   char step_w[CORE_RATE_PARAM_LEN],
+                   char chance[CORE_RATE_PARAM_LEN]);
 
 /**
  * The key that stands for a client address in per-address limits: an IPv4
