@@ -68,6 +68,15 @@ static const struct core_db_stmt stmts[] = {
     "SELECT state, expires_at < now(), pin_hash IS NOT NULL, device_id,"
     " applicant->>'birth_date', otp_failures"
     " FROM enrolments WHERE id = $1 FOR UPDATE" },
+  /* The PIN step's lock: a submission that finds another one hashing
+     gets no row rather than a wait (then enrol_exists tells busy from
+     unknown). */
+  { "enrol_lock_skip",
+    "SELECT state, expires_at < now(), pin_hash IS NOT NULL, device_id,"
+    " applicant->>'birth_date', otp_failures"
+    " FROM enrolments WHERE id = $1 FOR UPDATE SKIP LOCKED" },
+  { "enrol_exists",
+    "SELECT 1 FROM enrolments WHERE id = $1" },
   { "enrol_challenge_replace",
     "UPDATE device_challenges SET replaced_at = now() WHERE enrolment_id = $1"
     " AND replaced_at IS NULL AND used_at IS NULL" },

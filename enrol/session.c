@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/enrol_db.h"
 #include "enrol/session.h"
 
@@ -98,18 +99,42 @@ enrol_session_check (struct core_db *db, const char *token, const char *id)
 struct resume_link_tx {
   const char *id;
   const char *base_url;
+  char addr_key[CORE_RATE_KEY_LEN];
+  unsigned int rate_wait;       /* > 0: refused by a rate limit */
 };
+
+/* Per address first, then per enrolment (known or not: the answer is the
+   same either way).  A request the enrolment's limit refuses has spent
+   one of its address's: abuse costs the abuser. */
+static enum core_db_status
+resume_link_take (struct core_db *db, struct resume_link_tx *t)
+{
+  enum core_db_status st;
+
+  st = core_rate_take (db, "resume_link_address", t->addr_key,
+                       &core_cfg->rate_resume_link_per_address, &t->rate_wait);
+  if (st >= 0 && 0 == t->rate_wait)
+    st = core_rate_take (db, "resume_link_enrolment", t->id,
+                         &core_cfg->rate_resume_link_per_enrolment,
+                         &t->rate_wait);
+  return st;
+}
 
 static enum core_db_status
 resume_link_tx (struct core_db *db, void *cls)
 {
   struct resume_link_tx *t = cls;
   char hash[67];
-  char *token = enrol_token_new (hash);
+  char *token;
   char *body = NULL;
   const char *p1[2] = { hash, t->id };
   enum core_db_status st;
 
+  t->rate_wait = 0;
+  st = resume_link_take (db, t);
+  if (st < 0 || t->rate_wait > 0)
+    return st < 0 ? st : CORE_DB_ONE_ROW;   /* keep the address's count */
+  token = enrol_token_new (hash);
   if (NULL == token)
     return CORE_DB_HARD_ERROR;
   st = core_db_exec (db, "enrol_resume_token_insert", 2, p1, NULL);
@@ -131,12 +156,20 @@ resume_link_tx (struct core_db *db, void *cls)
 }
 
 enum core_err
-enrol_resume_link (struct core_db *db, const char *id, const char *base_url)
+enrol_resume_link (struct core_db *db, const char *id, const char *base_url,
+                   const char *client_addr, long *retry_after)
 {
   struct resume_link_tx t = { .id = id, .base_url = base_url };
 
+  *retry_after = 0;
+  core_rate_addr_key (client_addr, t.addr_key);
   if (core_db_tx (db, false, &resume_link_tx, &t) < 0)
     return enrol_db_err (db);
+  if (t.rate_wait > 0)
+  {
+    *retry_after = t.rate_wait;
+    return CORE_ERR_RATE_LIMITED;
+  }
   return CORE_OK;                        /* whether or not it exists */
 }
 
