@@ -21,10 +21,10 @@ static const struct core_db_stmt rate_stmts[] = {
     "SELECT rate_limit_take($1, $2, $3::integer, $4::integer)" },
   /* A row whose tat is past is as good as none.  $1 batch, $2 unused */
   { "core_rate_purge",
-    "DELETE FROM rate_limits WHERE (scope, key) IN ("
-    " SELECT scope, key FROM rate_limits"
+    "DELETE FROM rate_limits WHERE ctid = ANY (ARRAY ("
+    " SELECT ctid FROM rate_limits"
     "  WHERE tat < now() - make_interval(secs => $2::integer)"
-    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED)" },
+    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
   { NULL, NULL }
 };
 

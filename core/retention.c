@@ -62,11 +62,19 @@ core_retention_register (const struct core_purge_job *jobs)
  * ================================================================ */
 
 static unsigned int
+config_seconds (size_t offset)
+{
+  return *(const unsigned int *) ((const char *) core_cfg + offset);
+}
+
+static unsigned long
 retention_of (const struct core_purge_job *job)
 {
-  if (job->retention == CORE_PURGE_NOW || core_cfg == NULL)
+  if (core_cfg == NULL)
     return 0;
-  return *(const unsigned int *) ((const char *) core_cfg + job->retention);
+  return (job->retention == CORE_PURGE_NOW ? 0
+          : (unsigned long) config_seconds (job->retention))
+         + (job->plus != 0 ? config_seconds (job->plus) : 0);
 }
 
 /* Run @a job's batches.  @return rows deleted, or -1 */
@@ -79,7 +87,7 @@ run_job (struct core_db *db, const struct core_purge_job *job)
   long total = 0;
 
   snprintf (batch, sizeof batch, "%u", size);
-  snprintf (secs, sizeof secs, "%u", retention_of (job));
+  snprintf (secs, sizeof secs, "%lu", retention_of (job));
   for (int i = 0; i < MAX_BATCHES; i++)
     {
       PGresult *r = NULL;

@@ -29,6 +29,9 @@ struct core_purge_job {
   const char *name;          /* the table, for logs and the report */
   const char *stmt;          /* registered statement: $1 batch, $2 seconds */
   size_t retention;          /* offsetof (struct core_config, ...) or NOW */
+  size_t plus;               /* another such field added to it (how long a
+                                row lives before it ends, e.g. a session's
+                                idle time), or 0 for none */
 };
 
 /** Register @a jobs (ending with a NULL name; must stay valid), once,

@@ -134,19 +134,19 @@ static const struct core_db_stmt admin_stmts[] = {
   /* Sessions idle (or ended) for SRV_ADMIN_IDLE_S + $2 seconds: dead for
      that long.  $1 batch. */
   { "admin_sessions_purge",
-    "DELETE FROM admin_sessions WHERE token_hash IN ("
-    " SELECT token_hash FROM admin_sessions"
+    "DELETE FROM admin_sessions WHERE ctid = ANY (ARRAY ("
+    " SELECT ctid FROM admin_sessions"
     "  WHERE last_seen_at < now() - make_interval(secs => $2::integer + "
     STR (SRV_ADMIN_IDLE_S) ")"
-    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED)" },
+    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
   /* Login failures of usernames idle for $2 seconds with no lock in
      force.  $1 batch. */
   { "admin_lockouts_purge",
-    "DELETE FROM admin_lockouts WHERE username IN ("
-    " SELECT username FROM admin_lockouts"
+    "DELETE FROM admin_lockouts WHERE ctid = ANY (ARRAY ("
+    " SELECT ctid FROM admin_lockouts"
     "  WHERE updated_at < now() - make_interval(secs => $2::integer)"
     "    AND NOT coalesce(locked_until > now(), false)"
-    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED)" },
+    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
   { NULL, NULL }
 };
 
