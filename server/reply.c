@@ -97,9 +97,22 @@ srv_reply_json (struct srv_request *rq, unsigned int status, json_t *body)
   free (text);
 }
 
-void
-srv_reply_error (struct srv_request *rq, enum core_err err,
-                 const char *message, json_t *extra)
+/* Retry-After: @a seconds (at least 1) on the queued response. */
+static void
+add_retry_after (struct srv_request *rq, long seconds)
+{
+  char v[24];
+
+  if (NULL == rq->response)
+    return;
+  snprintf (v, sizeof v, "%ld", seconds > 0 ? seconds : 1);
+  MHD_add_response_header (rq->response, MHD_HTTP_HEADER_RETRY_AFTER, v);
+}
+
+/* API.md's error body; a 429 carries Retry-After: @a retry_after. */
+static void
+reply_error (struct srv_request *rq, enum core_err err, const char *message,
+             json_t *extra, long retry_after)
 {
   const struct core_err_info *info = core_err_info (err);
   json_t *body;
@@ -118,22 +131,15 @@ srv_reply_error (struct srv_request *rq, enum core_err err,
   if (CORE_ERR_METHOD_NOT_ALLOWED == err && NULL != rq->response)
     MHD_add_response_header (rq->response, MHD_HTTP_HEADER_ALLOW,
                              "GET, POST");
-  if (CORE_ERR_RATE_LIMITED == err && NULL != rq->response
-      && NULL == MHD_get_response_header (rq->response,
-                                          MHD_HTTP_HEADER_RETRY_AFTER))
-    MHD_add_response_header (rq->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  if (CORE_ERR_RATE_LIMITED == err)
+    add_retry_after (rq, retry_after);
 }
 
-/* Retry-After: @a seconds (at least 1) on the queued response. */
-static void
-add_retry_after (struct srv_request *rq, long seconds)
+void
+srv_reply_error (struct srv_request *rq, enum core_err err,
+                 const char *message, json_t *extra)
 {
-  char v[24];
-
-  if (NULL == rq->response)
-    return;
-  snprintf (v, sizeof v, "%ld", seconds > 0 ? seconds : 1);
-  MHD_add_response_header (rq->response, MHD_HTTP_HEADER_RETRY_AFTER, v);
+  reply_error (rq, err, message, extra, 1);
 }
 
 void
@@ -142,8 +148,7 @@ srv_reply_rate_limited (struct srv_request *rq, long retry_after)
   json_t *extra = json_pack ("{s:I}", "retry_after",
                              (json_int_t) (retry_after > 0 ? retry_after : 1));
 
-  srv_reply_error (rq, CORE_ERR_RATE_LIMITED, NULL, extra);
-  add_retry_after (rq, retry_after);
+  reply_error (rq, CORE_ERR_RATE_LIMITED, NULL, extra, retry_after);
 }
 
 void
