@@ -37,15 +37,26 @@ struct authn_verify_res {
   int attempts_remaining;
   /* on CORE_OK: the credential that matched */
   char credential_id[AUTHN_ID_MAX];
+  /* CORE_ERR_LOCKED, or a failure that locked (attempts_remaining 0):
+     when the lock ends, RFC 3339 UTC; "" for a permanent lock */
+  char locked_until[32];
+  /* seconds until the lock ends (CORE_ERR_LOCKED, a failure that locked)
+     or until a request is admitted again (CORE_ERR_RATE_LIMITED); 0 when
+     there is no end */
+  long retry_after;
 };
 
 /**
  * Verify PIN + OTP.  Cheap checks run first: an unknown customer, a locked
  * one, or a wrong/replayed OTP never pays for an Argon2id hash.
+ * Rate limits (per API key, per customer) are taken first, in the same
+ * statement that loads the customer.
  * @return CORE_OK (accepted; OTP consumed, failures reset),
  *         CORE_ERR_AUTHENTICATION_FAILED (wrong PIN, wrong or replayed OTP,
  *           or unknown customer -- the caller must not tell them apart),
- *         CORE_ERR_LOCKED (too many failures; even the right PIN+OTP),
+ *         CORE_ERR_LOCKED (too many failures; even the right PIN+OTP:
+ *           res->locked_until, res->retry_after),
+ *         CORE_ERR_RATE_LIMITED (res->retry_after),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
@@ -55,9 +66,11 @@ authn_verify (struct core_db *db, const struct authn_verify_req *req,
 /**
  * Resynchronise the customer's HOTP credential with two consecutive codes
  * found within the resync window past its counter.
+ * Counted against the same rate limits as authn_verify.
  * @return CORE_OK, CORE_ERR_AUTHENTICATION_FAILED (codes not found, not
  *         consecutive, unknown customer or no HOTP credential),
- *         CORE_ERR_LOCKED, CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ *         CORE_ERR_LOCKED, CORE_ERR_RATE_LIMITED,
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
 authn_resync (struct core_db *db, const char *customer_id, const char *otp1,
@@ -84,7 +97,8 @@ authn_customer_create_otpauth (struct core_db *db, const char *ref,
                                char **otpauth_uri);
 
 /**
- * Clear the failure count and the lock.
+ * Clear the failure count, the lock and its history (the next lock is the
+ * shortest again).
  * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_DATABASE_UNAVAILABLE.
  */
 enum core_err

@@ -32,11 +32,18 @@ struct authn_db_cred {
   int32_t drift;             /* TOTP: steps between device clock and ours */
 };
 
+/** Where a lock stands: when it ends and how long until then. */
+struct authn_db_lock {
+  char until[32];            /* RFC 3339 UTC; "" when permanent or none */
+  long retry_after;          /* whole seconds until then; 0 when "" */
+};
+
 struct authn_db_customer {
   char id[AUTHN_ID_MAX];
   char *pin_hash;            /* malloc'd Argon2id encoded hash */
-  long failed_attempts;
-  bool locked;               /* locked_at is set */
+  long failed_attempts;      /* those that still count */
+  bool locked;               /* a lock is in force (locked_until > now) */
+  struct authn_db_lock lock; /* when locked */
   size_t ncreds;
   struct authn_db_cred *creds; /* malloc'd, ncreds entries */
 };
@@ -88,14 +95,13 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
 /**
  * Load like authn_db_load_customer and, in the same round trip, write the
  * audit row of an attempt that ends at once: unknown customer (NO_ROW) or
- * locked (failed_attempts >= @a limit or locked_at set).  The cheap answer
- * to a flood costs one statement (its audit row committed as
- * authn_db_audit's).
+ * locked (a lock in force).  The cheap answer to a flood costs one
+ * statement (its audit row committed as authn_db_audit's).
+ * @return ONE_ROW, NO_ROW (unknown customer), HARD_ERROR
  */
 enum core_db_status
 authn_db_load_customer_audited (struct core_db *db,
                                 const struct authn_db_audit *a,
-                                unsigned int limit,
                                 struct authn_db_customer *out);
 
 /** Free what authn_db_load_customer allocated (NULL-safe, idempotent). */
@@ -103,13 +109,36 @@ void
 authn_db_customer_clear (struct authn_db_customer *c);
 
 /**
- * Count one failure, lock at @a limit, and audit it -- one statement.
+ * Take one attempt from the verify rate limits (per customer, per API
+ * key), committed without waiting for the flush.
+ * @param[out] wait  0 when admitted (and counted), else seconds to wait
+ * @return ONE_ROW, errors
+ */
+enum core_db_status
+authn_db_rate_take (struct core_db *db, const struct authn_db_audit *a,
+                    long *wait);
+
+/**
+ * Count one failure, lock at @a limit (for lockout_base_s doubling, or
+ * for good when lockout_permanent), and audit it -- one statement, which,
+ * when @a take_rate, first takes the attempt from the verify rate limits
+ * and does nothing else if they refuse it.
  * @param[out] remaining  attempts left (0 once locked) on ONE_ROW
- * @return ONE_ROW, NO_ROW (no such customer: nothing audited), errors
+ * @param[out] lock       the lock this failure began, if any
+ * @param[out] wait       > 0: refused by a rate limit (NO_ROW), retry after
+ * @return ONE_ROW, NO_ROW (no such customer, a lock is in force, or refused
+ *         by a rate limit: nothing counted or audited), errors
  */
 enum core_db_status
 authn_db_fail (struct core_db *db, const struct authn_db_audit *a,
-               const char *outcome, unsigned int limit, int *remaining);
+               const char *outcome, unsigned int limit, bool take_rate,
+               int *remaining, struct authn_db_lock *lock, long *wait);
+
+/** The lock in force on a customer.  @return ONE_ROW (@a lock filled),
+    NO_ROW (none), errors */
+enum core_db_status
+authn_db_lock_state (struct core_db *db, const char *customer_id,
+                     struct authn_db_lock *lock);
 
 /**
  * Insert an audit row that counts nothing (locked, replayed code), with
@@ -144,13 +173,15 @@ enum authn_db_spent {
  * at @a limit ("pin_invalid"), and write the audit row.
  * @param[out] spent      what happened (on ONE_ROW)
  * @param[out] remaining  attempts left after it (on SPEND_DONE), else -1
+ * @param[out] lock       on SPEND_DONE, the lock it began, if any
  * @return ONE_ROW (it ran: see @a spent), errors
  */
 enum core_db_status
 authn_db_spend (struct core_db *db, const struct authn_db_audit *a,
                 const char *outcome, unsigned int limit,
                 const struct authn_db_spend *sp,
-                enum authn_db_spent *spent, int *remaining);
+                enum authn_db_spent *spent, int *remaining,
+                struct authn_db_lock *lock);
 
 /**
  * Resync: the same conditional UPDATE as authn_db_spend (drift kept) and
@@ -161,7 +192,8 @@ enum core_db_status
 authn_db_resync_apply (struct core_db *db, const struct authn_db_audit *a,
                        int64_t new_counter, int64_t max_old);
 
-/** Clear failures and lock. @return ONE_ROW, NO_ROW (unknown), errors */
+/** Clear failures, lock and lock history.
+    @return ONE_ROW, NO_ROW (unknown), errors */
 enum core_db_status
 authn_db_unlock (struct core_db *db, const char *customer_id);
 

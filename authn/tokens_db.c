@@ -40,7 +40,7 @@ enum {
 enum {
   V_ID, V_REF, V_LOCKED, V_FAILED, V_CREATED, V_CRD, V_KIND, V_TYPE, V_ALG,
   V_DIGITS, V_STATE, V_CRD_CREATED, V_USED, V_REVOKED, V_REASON, V_SERIAL,
-  V_TOKEN
+  V_TOKEN, V_UNTIL, V_LOCKOUTS
 };
 
 #define TOKEN_FILTER \
@@ -90,19 +90,24 @@ static const struct core_db_stmt tokens_stmts[] = {
     "  credential_id = $3, state_changed_at = now()"
     " WHERE id = $1 AND state = 'in_stock' RETURNING id" },
   { "tokens_customer_view",
-    "SELECT c.id, c.ref, c.locked_at IS NOT NULL, c.failed_attempts,"
+    "SELECT c.id, c.ref, coalesce(c.locked_until > now(), false),"
+    "  lockout_failures(c.failed_attempts, c.locked_until),"
     "  " UTC ("c.created_at") ", k.id, k.kind, k.otp_type, k.algorithm,"
     "  k.digits, k.state, " UTC ("k.created_at") ", " UTC ("k.last_used_at")
-    ", " UTC ("k.revoked_at") ", k.revoke_reason, t.serial, t.id"
+    ", " UTC ("k.revoked_at") ", k.revoke_reason, t.serial, t.id,"
+    "  CASE WHEN c.locked_until > now() AND isfinite(c.locked_until)"
+    "       THEN " UTC ("c.locked_until") " END, c.lockouts"
     " FROM customers c"
     " LEFT JOIN credentials k ON k.customer_id = c.id"
     " LEFT JOIN hw_tokens t ON t.credential_id = k.id"
     " WHERE c.id = $1 ORDER BY k.created_at, k.id" },
   { "tokens_customer_unlock",
-    "UPDATE customers c SET failed_attempts = 0, locked_at = NULL"
-    " FROM (SELECT id, failed_attempts, locked_at FROM customers"
-    "       WHERE id = $1 FOR UPDATE) o"
-    " WHERE c.id = o.id RETURNING o.failed_attempts, o.locked_at IS NOT NULL" },
+    "UPDATE customers c SET failed_attempts = 0, locked_at = NULL,"
+    "  locked_until = NULL, lockouts = 0"
+    " FROM (SELECT id, lockout_failures(failed_attempts, locked_until) AS f,"
+    "              coalesce(locked_until > now(), false) AS locked"
+    "         FROM customers WHERE id = $1 FOR UPDATE) o"
+    " WHERE c.id = o.id RETURNING o.f, o.locked" },
   { "tokens_credential_revoke",
     "UPDATE credentials SET state = 'revoked', revoked_at = now(),"
     "  revoke_reason = $2, revoked_by = $3"
@@ -388,10 +393,12 @@ customer_json (const PGresult *res)
       }
   if (creds == NULL)
     return NULL;
-  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o}",
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                     "customer_id", jstr (res, 0, V_ID),
                     "ref", jstr (res, 0, V_REF),
                     "locked", jbool (res, 0, V_LOCKED),
+                    "locked_until", jstr (res, 0, V_UNTIL),
+                    "lockouts", jint (res, 0, V_LOCKOUTS),
                     "failed_attempts", jint (res, 0, V_FAILED),
                     "created_at", jstr (res, 0, V_CREATED),
                     "credentials", creds);

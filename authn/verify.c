@@ -10,8 +10,18 @@
  * a hash, yet every failure -- PIN or OTP -- counts toward the same lockout
  * and gets the same answer (a replay of a spent code is refused without
  * counting: see refuse_replay).  A right PIN + OTP costs two round trips
- * and one WAL flush.  Every attempt leaves an audit row.  Nothing here logs
- * or returns a PIN, an OTP or a seed.
+ * and one WAL flush.  Every attempt leaves an audit row, but one refused
+ * by a rate limit.
+ *
+ * Rate limits (per customer, per API key) bound the attempts that go on
+ * to work: a wrong code takes them in the statement that counts its
+ * failure, a right code in a statement of its own before the hash, a
+ * resync before its search.  An unknown or locked customer and a replayed
+ * code are refused without them: that refusal is already the cheapest
+ * answer there is (one statement, its audit row written without a flush),
+ * and a lock bounds it.  A lock is temporary by default (lockout_base_s,
+ * doubling, at most lockout_max_s) and its end is answered.  Nothing here
+ * logs or returns a PIN, an OTP or a seed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,35 +66,89 @@ refuse (struct core_db *db, const struct authn_db_audit *a,
   return err;
 }
 
-/* Answer a failure that was counted, leaving @a left attempts. */
+/* Refused by a rate limit: nothing counted, nothing audited. */
+static enum core_err
+rate_limited (long wait, struct authn_verify_res *res)
+{
+  res->retry_after = wait;
+  return CORE_ERR_RATE_LIMITED;
+}
+
+/* Take the attempt from the rate limits before work that writes only
+   afterwards.  @return CORE_OK when admitted, else the answer. */
+static enum core_err
+take_rate (struct core_db *db, const struct authn_db_audit *a,
+           struct authn_verify_res *res)
+{
+  long wait = 0;
+
+  if (authn_db_rate_take (db, a, &wait) < 0)
+    return authn_db_err (db);
+  return wait > 0 ? rate_limited (wait, res) : CORE_OK;
+}
+
+/* Put @a lock into the answer. */
+static void
+answer_lock (const struct authn_db_lock *lock, struct authn_verify_res *res)
+{
+  snprintf (res->locked_until, sizeof res->locked_until, "%s", lock->until);
+  res->retry_after = lock->retry_after;
+}
+
+/* Answer a failure that was counted, leaving @a left attempts (and, when
+   it locked, @a lock). */
 static enum core_err
 counted (const struct authn_db_audit *a, int left,
-         struct authn_verify_res *res)
+         const struct authn_db_lock *lock, struct authn_verify_res *res)
 {
   res->attempts_remaining = left;
   if (left == 0)
-    LOG_INFO ("customer %s locked (%s)", a->customer_id, a->action);
+    {
+      answer_lock (lock, res);
+      LOG_INFO ("customer %s locked until %s (%s)", a->customer_id,
+                lock->until[0] ? lock->until : "unlocked", a->action);
+    }
   return CORE_ERR_AUTHENTICATION_FAILED;
 }
 
+/* A lock began meanwhile (parallel failures): audit the refusal and
+   answer LOCKED with its end. */
+static enum core_err
+refuse_locked (struct core_db *db, const struct authn_db_audit *a,
+               struct authn_verify_res *res)
+{
+  struct authn_db_lock lock;
+
+  if (authn_db_lock_state (db, a->customer_id, &lock) < 0)
+    return authn_db_err (db);
+  answer_lock (&lock, res);
+  return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+}
+
 /* Count a failure (locking at the limit) and answer
-   AUTHENTICATION_FAILED with the attempts left. */
+   AUTHENTICATION_FAILED with the attempts left; unless, when @a take_rate,
+   the rate limits refuse the attempt (then nothing is counted). */
 static enum core_err
 fail (struct core_db *db, const struct authn_db_audit *a,
-      const char *outcome, struct authn_verify_res *res)
+      const char *outcome, bool take_rate, struct authn_verify_res *res)
 {
+  struct authn_db_lock lock;
   int left = -1;
+  long wait = 0;
   enum core_db_status st;
 
-  st = authn_db_fail (db, a, outcome, lockout_limit (), &left);
+  st = authn_db_fail (db, a, outcome, lockout_limit (), take_rate, &left,
+                      &lock, &wait);
   if (st < 0)
     return authn_db_err (db);
-  /* One conditional UPDATE: a failure counts only while the customer is
-     not locked, so parallel wrong guesses stop at the limit and those that
+  if (wait > 0)
+    return rate_limited (wait, res);
+  /* One conditional UPDATE: a failure counts only while no lock is in
+     force, so parallel wrong guesses stop at the limit and those that
      arrive after it are answered `locked`, as later ones will be. */
   if (st == CORE_DB_NO_ROW)
-    return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
-  return counted (a, left, res);
+    return refuse_locked (db, a, res);
+  return counted (a, left, &lock, res);
 }
 
 /* A code that matched but was spent already -- a double submission, or
@@ -108,19 +172,22 @@ refuse_replay (struct core_db *db, const struct authn_db_audit *a,
    answer, with @a c empty. */
 static enum core_err
 load_or_refuse (struct core_db *db, const struct authn_db_audit *a,
-                struct authn_db_customer *c)
+                struct authn_db_customer *c, struct authn_verify_res *res)
 {
   enum core_db_status st;
 
   /* One statement loads the customer and already audits the attempts
      that end here (unknown customer, locked). */
-  st = authn_db_load_customer_audited (db, a, lockout_limit (), c);
+  st = authn_db_load_customer_audited (db, a, c);
   if (st < 0)
     return authn_db_err (db);
   if (st == CORE_DB_NO_ROW)
     return CORE_ERR_AUTHENTICATION_FAILED;
-  if (!c->locked && c->failed_attempts < (long) lockout_limit ())
+  /* A count at or past the limit with no lock in force (the limit was
+     lowered) is not a lock: the next failure locks. */
+  if (!c->locked)
     return CORE_OK;
+  answer_lock (&c->lock, res);
   authn_db_customer_clear (c);
   return CORE_ERR_LOCKED;
 }
@@ -292,21 +359,26 @@ check_pin (struct core_db *db, const struct authn_db_audit *a,
            const struct otp_check *chk, struct authn_verify_res *res)
 {
   enum authn_db_spent spent;
+  struct authn_db_lock lock;
   enum core_db_status st;
-  int left, rc = authn_pin_verify (c->pin_hash, pin);
+  enum core_err err = take_rate (db, a, res);
+  int left, rc;
 
+  if (err != CORE_OK)
+    return err;
+  rc = authn_pin_verify (c->pin_hash, pin);
   if (rc < 0)
     return CORE_ERR_INTERNAL;
   st = authn_db_spend (db, a, rc == 1 ? "accepted" : "pin_invalid",
-                       lockout_limit (), &chk->spend, &spent, &left);
+                       lockout_limit (), &chk->spend, &spent, &left, &lock);
   if (st < 0)
     return authn_db_err (db);
   if (spent == AUTHN_DB_SPEND_LOST)
     return refuse_replay (db, a, c, res);
   if (spent == AUTHN_DB_SPEND_LOCKED) /* by parallel failures meanwhile */
-    return refuse (db, a, "locked", 0, CORE_ERR_LOCKED);
+    return refuse_locked (db, a, res);
   if (rc != 1)
-    return counted (a, left, res);
+    return counted (a, left, &lock, res);
   snprintf (res->credential_id, sizeof res->credential_id, "%s",
             a->credential_id);
   return CORE_OK;
@@ -324,9 +396,9 @@ authn_verify (struct core_db *db, const struct authn_verify_req *req,
   struct otp_check chk = { .outcome = NULL, .cred = NULL };
   enum core_err err;
 
+  memset (res, 0, sizeof *res);
   res->attempts_remaining = -1;
-  res->credential_id[0] = '\0';
-  err = load_or_refuse (db, &a, &c);
+  err = load_or_refuse (db, &a, &c, res);
   if (err != CORE_OK)
     return err;
   err = check_otp (&c, req->otp, &chk);
@@ -336,7 +408,7 @@ authn_verify (struct core_db *db, const struct authn_verify_req *req,
       && strcmp (chk.outcome, "otp_replayed") == 0)
     err = refuse_replay (db, &a, &c, res);
   else if (err == CORE_ERR_AUTHENTICATION_FAILED)
-    err = fail (db, &a, chk.outcome, res);
+    err = fail (db, &a, chk.outcome, true, res);
   else if (err == CORE_OK)
     err = check_pin (db, &a, &c, req->pin, &chk, res);
   authn_db_customer_clear (&c);
@@ -419,17 +491,20 @@ authn_resync (struct core_db *db, const char *customer_id, const char *otp1,
   const char *outcome = "otp_invalid";
   enum core_err err;
 
+  memset (res, 0, sizeof *res);
   res->attempts_remaining = -1;
-  res->credential_id[0] = '\0';
-  err = load_or_refuse (db, &a, &c);
+  err = load_or_refuse (db, &a, &c, res);
   if (err != CORE_OK)
     return err;
-  err = resync_creds (db, &c, &a, otp1, otp2, &outcome);
+  /* the search costs up to resync_window codes: limits first */
+  err = take_rate (db, &a, res);
+  if (err == CORE_OK)
+    err = resync_creds (db, &c, &a, otp1, otp2, &outcome);
   if (err == CORE_ERR_AUTHENTICATION_FAILED
       && strcmp (outcome, "otp_replayed") == 0)
     err = refuse_replay (db, &a, &c, res);
   else if (err == CORE_ERR_AUTHENTICATION_FAILED)
-    err = fail (db, &a, outcome, res);
+    err = fail (db, &a, outcome, false, res);
   else if (err == CORE_OK)
     snprintf (res->credential_id, sizeof res->credential_id, "%s",
               a.credential_id);

@@ -35,13 +35,13 @@
 
 const struct core_config *core_cfg;
 
-enum key_type { KEY_STR, KEY_UINT, KEY_SIZE };
+enum key_type { KEY_STR, KEY_UINT, KEY_SIZE, KEY_RATE };
 
 struct key_def {
   const char *name;
   enum key_type type;
   size_t offset;
-  const char *def_str;          /* KEY_STR default */
+  const char *def_str;          /* KEY_STR and KEY_RATE default */
   unsigned long long def_num;   /* numeric default */
   unsigned long long min, max;  /* numeric bounds, inclusive */
 };
@@ -52,6 +52,12 @@ struct key_def {
   { #k, KEY_UINT, offsetof (struct core_config, k), NULL, d, lo, hi }
 #define SIZE(k, d, lo, hi) \
   { #k, KEY_SIZE, offsetof (struct core_config, k), NULL, d, lo, hi }
+#define RATE(k, d) \
+  { #k, KEY_RATE, offsetof (struct core_config, k), d, 0, 0, 0 }
+
+/* Bounds of a rate limit: at most a million requests, per at most 30 days. */
+#define RATE_COUNT_MAX 1000000U
+#define RATE_PERIOD_MAX (30U * 86400)
 
 static const struct key_def key_table[] = {
   STR (listen, "127.0.0.1:8080"),
@@ -81,6 +87,29 @@ static const struct key_def key_table[] = {
   UINT (admin_session_max_s, 28800, 900, 7U * 86400),
   UINT (review_hours, 24, 1, 720),
   STR (migrations_dir, DEFAULT_MIGRATIONS_DIR),
+  UINT (lockout_base_s, 900, 1, 30U * 86400),
+  UINT (lockout_max_s, 86400, 1, 365U * 86400),
+  UINT (lockout_permanent, 0, 0, 1),
+  RATE (rate_enrolment_per_address, "20/h"),
+  RATE (rate_resume_link_per_enrolment, "5/h"),
+  RATE (rate_resume_link_per_address, "20/h"),
+  RATE (rate_activation_per_challenge, "5/10m"),
+  RATE (rate_activation_per_address, "60/h"),
+  RATE (rate_admin_login_per_username, "10/15m"),
+  RATE (rate_admin_login_per_address, "30/15m"),
+  RATE (rate_verify_per_customer, "12/m"),
+  RATE (rate_verify_per_api_key, "1000/s"),
+  RATE (rate_pin_per_enrolment, "10/h"),
+  UINT (max_connections_per_address, 64, 0, 100000),
+  UINT (header_timeout_s, 10, 1, 300),
+  UINT (purge_interval_s, 60, 0, 86400),
+  UINT (purge_batch, 1000, 1, 100000),
+  UINT (retention_s, 86400, 0, 3650U * 86400),
+  UINT (retention_challenges_s, 30U * 86400, 0, 3650U * 86400),
+  UINT (retention_outbox_s, 7U * 86400, 0, 3650U * 86400),
+  /* a nonce must outlive the +-120 s a signed request's timestamp may be
+     off, or a replay after the purge would pass */
+  UINT (retention_nonces_s, 600, 300, 86400),
 };
 
 #define KEY_COUNT (sizeof key_table / sizeof key_table[0])
@@ -125,6 +154,62 @@ parse_number (const char *s, unsigned long long *out)
   return 0;
 }
 
+/* "COUNT/PERIOD" (PERIOD: seconds, or [N]s|m|h|d), "off" or "0".
+ * @return 0, or -1 when malformed or out of bounds. */
+static int
+parse_rate (const char *s, struct core_rate *out)
+{
+  static const struct { char unit; unsigned int seconds; } units[] = {
+    { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }
+  };
+  unsigned long long count, n = 1, mult = 1;
+  char buf[64];
+  char *slash, *p;
+
+  if (strcmp (s, "off") == 0 || strcmp (s, "0") == 0)
+    {
+      *out = (struct core_rate) { 0, 0 };
+      return 0;
+    }
+  if (strlen (s) >= sizeof buf)
+    return -1;
+  strcpy (buf, s);
+  slash = strchr (buf, '/');
+  if (slash == NULL)
+    return -1;
+  *slash = '\0';
+  p = slash + 1;
+  if (parse_number (buf, &count) != 0 || count == 0 || count > RATE_COUNT_MAX)
+    return -1;
+  if (isdigit ((unsigned char) *p))
+    {
+      char *end;
+
+      errno = 0;
+      n = strtoull (p, &end, 10);
+      if (errno != 0 || n == 0 || n > RATE_PERIOD_MAX)
+        return -1;
+      p = end;
+    }
+  else if (*p == '\0')
+    return -1;                  /* "20/" */
+  if (*p != '\0')
+    {
+      size_t i;
+
+      for (i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (units[i].unit == *p)
+          break;
+      if (i == sizeof units / sizeof units[0] || p[1] != '\0')
+        return -1;
+      mult = units[i].seconds;
+    }
+  if (n * mult > RATE_PERIOD_MAX)
+    return -1;
+  *out = (struct core_rate) { (unsigned int) count, (unsigned int) (n * mult) };
+  return 0;
+}
+
 /* Store @a value into the field of @a k; @a where prefixes any message
  * (e.g. "file:3: ").  @return 0 or -1 (message set). */
 static int
@@ -146,6 +231,15 @@ set_value (struct core_config *cfg, const struct key_def *k,
       free (*(char **) base);
       *(char **) base = copy;
       return 0;
+    }
+  if (k->type == KEY_RATE)
+    {
+      if (parse_rate (value, (struct core_rate *) base) == 0)
+        return 0;
+      set_err (errbuf, errlen,
+               "%s%s: must be COUNT/PERIOD (e.g. 20/h, 5/10m, 1000/s; "
+               "PERIOD up to 30d) or off", where, k->name);
+      return -1;
     }
   if (parse_number (value, &n) != 0 || n < k->min || n > k->max)
     {
@@ -171,7 +265,7 @@ set_defaults (struct core_config *cfg, char *errbuf, size_t errlen)
       const struct key_def *k = &key_table[i];
       const char *v = k->def_str;
 
-      if (k->type != KEY_STR)
+      if (k->type != KEY_STR && k->type != KEY_RATE)
         {
           snprintf (num, sizeof num, "%llu", k->def_num);
           v = num;
@@ -335,6 +429,12 @@ validate (const struct core_config *cfg, char *errbuf, size_t errlen)
   if (cfg->listen[0] == '\0')
     {
       set_err (errbuf, errlen, "listen: must not be empty");
+      return -1;
+    }
+  if (cfg->lockout_max_s < cfg->lockout_base_s)
+    {
+      set_err (errbuf, errlen,
+               "lockout_max_s: must be at least lockout_base_s");
       return -1;
     }
   return 0;

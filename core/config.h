@@ -15,6 +15,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/** A rate limit: @a count requests per @a period_s seconds; count 0 is
+    "no limit".  Written "COUNT/PERIOD" in the configuration, PERIOD being
+    seconds or a number with a unit s, m, h or d ("20/h", "5/10m"), or
+    "off". */
+struct core_rate {
+  unsigned int count;
+  unsigned int period_s;
+};
+
 struct core_config {
   char *listen;              /* "127.0.0.1:8080"; key listen */
   char *database_url;        /* libpq conninfo/URI; key database_url */
@@ -49,6 +58,31 @@ struct core_config {
                                       (default 24) */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
+  /* lockouts (customers and back-office usernames) */
+  unsigned int lockout_base_s;     /* first lock, doubling: default 900 */
+  unsigned int lockout_max_s;      /* longest temporary lock: 86400 */
+  unsigned int lockout_permanent;  /* 1: locks last until an unlock */
+  /* rate limits (docs/security-abuse.md) */
+  struct core_rate rate_enrolment_per_address;
+  struct core_rate rate_resume_link_per_enrolment;
+  struct core_rate rate_resume_link_per_address;
+  struct core_rate rate_activation_per_challenge;
+  struct core_rate rate_activation_per_address;
+  struct core_rate rate_admin_login_per_username;
+  struct core_rate rate_admin_login_per_address;
+  struct core_rate rate_verify_per_customer;
+  struct core_rate rate_verify_per_api_key;
+  struct core_rate rate_pin_per_enrolment;
+  /* connections */
+  unsigned int max_connections_per_address;  /* 0: no cap; default 64 */
+  unsigned int header_timeout_s;   /* request line + headers; default 10 */
+  /* retention (core/retention.c) */
+  unsigned int purge_interval_s;   /* default 60; 0: no purge here */
+  unsigned int purge_batch;        /* rows per DELETE; default 1000 */
+  unsigned int retention_s;        /* ended sessions, tokens...: 86400 */
+  unsigned int retention_challenges_s;  /* dead challenges: 30 days */
+  unsigned int retention_outbox_s; /* sent messages: 7 days */
+  unsigned int retention_nonces_s; /* signed-request nonces: 600 */
 };
 
 /**

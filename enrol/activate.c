@@ -5,13 +5,17 @@
  * the risk module scores it, and, unless denied, both sides derive the OTP
  * seed by ECDH + HKDF without it crossing the wire (API.md, normative).
  *
- * Order: cheap and secret-free checks first (field shapes), then the proof
- * -- an attacker without the QR learns nothing about the challenge's state
- * -- then expiry (410) and single use (409).  Every attempt, accepted or
- * not, is recorded, so a QR tried by two phones shows.  Consuming the
- * challenge, binding the device and advancing the enrolment are one
- * transaction: a loser of a race creates nothing.  The server's ECDH key
- * lives only inside authn_device_derive_seed(); the seed only until sealed.
+ * Order: cheap and secret-free checks first (field shapes), then the rate
+ * limits (per client address, then per challenge id as submitted, known
+ * or not), then the proof -- an attacker without the QR learns nothing
+ * about the challenge's state -- then expiry (410) and single use (409).
+ * Every attempt on a challenge that exists, accepted or not, is recorded,
+ * so a QR tried by two phones shows; an unknown challenge id is recorded
+ * nowhere (ids are random: such attempts are noise, and the address's
+ * limit bounds them).  From the limits to the binding, an attempt is one
+ * transaction: its counts commit with what it recorded, and a loser of a
+ * race for the challenge creates nothing.  The server's ECDH key lives
+ * only inside authn_device_derive_seed(); the seed only until sealed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +25,9 @@
 #include "authn/device.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/device_step.h"
 #include "enrol/enrol_db.h"
 #include "enrol/review.h"
@@ -48,19 +54,35 @@ struct activation {
   const char *device_status;
   uint8_t server_pub[AUTHN_P256_PUB_LEN];
   char *seed_param;
+  /* the transaction's outcome */
+  const struct risk_device *dev;
+  enum core_err err;
+  unsigned int rate_wait;       /* CORE_ERR_RATE_LIMITED: seconds */
 };
+
+/* What one run of the transaction body computed (it may run again). */
+static void
+activation_reset (struct activation *a)
+{
+  a->enrolment_id[0] = a->browser_addr[0] = a->residence[0] = '\0';
+  OPENSSL_cleanse (a->secret, sizeof a->secret);
+  if (a->risk_done)
+    risk_result_free (&a->risk);
+  a->risk_done = false;
+  free (a->seed_param);
+  a->seed_param = NULL;
+  a->err = CORE_ERR_INTERNAL;
+  a->rate_wait = 0;
+}
 
 static void
 activation_clear (struct activation *a)
 {
+  activation_reset (a);
   free (a->device_pub);
   free (a->ecdh_pub);
   free (a->proof);
   free (a->sig);
-  OPENSSL_cleanse (a->secret, sizeof a->secret);
-  if (a->risk_done)
-    risk_result_free (&a->risk);
-  free (a->seed_param);
 }
 
 /* ------------------------------------------------------------ input */
@@ -129,13 +151,15 @@ check_device_object (struct activation *a, struct risk_device *d)
 
 /* ------------------------------------------------------------ attempts */
 
-/* @a proof_ok: the attempt held the QR's secret.  Only such attempts count
- * in the risk of the phone that comes next (qr_multiple_devices): anyone
- * can send a wrong proof for a challenge id, and must not be able to push
- * the genuine phone into review with it. */
-static void
+/* Record an attempt on an existing challenge, in the transaction, and
+   answer @a err.  @a proof_ok: the attempt held the QR's secret.  Only such
+   attempts count in the risk of the phone that comes next
+   (qr_multiple_devices): anyone can send a wrong proof for a challenge id,
+   and must not be able to push the genuine phone into review with it.
+   @return the statement's status (< 0: roll back) */
+static enum core_db_status
 record_attempt (struct core_db *db, struct activation *a, const char *outcome,
-                bool proof_ok)
+                bool proof_ok, enum core_err err)
 {
   const char *p[7] = { a->req->challenge_id,
                        a->enrolment_id[0] ? a->enrolment_id : NULL,
@@ -143,12 +167,35 @@ record_attempt (struct core_db *db, struct activation *a, const char *outcome,
                        a->req->client_addr, outcome,
                        proof_ok ? "true" : "false" };
 
-  if (core_db_exec (db, "enrol_attempt_insert", 7, p, NULL) < 0)
-    LOG_WARN ("activation attempt on %s not recorded", a->req->challenge_id);
+  a->err = err;
+  return core_db_exec (db, "enrol_attempt_insert", 7, p, NULL);
 }
 
-/* Load the challenge; check proof, signature, expiry and use. */
-static enum core_err
+/* The rate limits: per address, then per challenge id as submitted.  A
+   request the challenge's limit refuses has spent one of its address's.
+   @return the status; a->rate_wait > 0 when refused */
+static enum core_db_status
+take_limits (struct core_db *db, struct activation *a)
+{
+  char key[CORE_RATE_KEY_LEN];
+  enum core_db_status st;
+
+  core_rate_addr_key (a->req->client_addr, key);
+  st = core_rate_take (db, "activation_address", key,
+                       &core_cfg->rate_activation_per_address, &a->rate_wait);
+  if (st >= 0 && 0 == a->rate_wait)
+    st = core_rate_take (db, "activation_challenge", a->req->challenge_id,
+                         &core_cfg->rate_activation_per_challenge,
+                         &a->rate_wait);
+  if (st >= 0 && a->rate_wait > 0)
+    a->err = CORE_ERR_RATE_LIMITED;
+  return st;
+}
+
+/* Load the challenge; check proof, signature, expiry and use, recording
+   the attempt when it fails.  @return the status; a->err is the answer
+   (CORE_OK: go on) */
+static enum core_db_status
 check_challenge (struct core_db *db, struct activation *a)
 {
   const char *p[1] = { a->req->challenge_id };
@@ -160,11 +207,12 @@ check_challenge (struct core_db *db, struct activation *a)
 
   st = core_db_exec (db, "enrol_activation_load", 1, p, &r);
   if (st < 0)
-    return enrol_db_err (db);
+    return st;
   if (CORE_DB_NO_ROW == st)
   {
-    record_attempt (db, a, "unknown", false);
-    return CORE_ERR_PROOF_INVALID;
+    PQclear (r);
+    a->err = CORE_ERR_PROOF_INVALID;    /* unknown: recorded nowhere */
+    return CORE_DB_NO_ROW;
   }
   snprintf (a->enrolment_id, sizeof a->enrolment_id, "%s", PQgetvalue (r, 0, 0));
   snprintf (a->browser_addr, sizeof a->browser_addr, "%s", PQgetvalue (r, 0, 5));
@@ -176,7 +224,8 @@ check_challenge (struct core_db *db, struct activation *a)
                                         PQgetvalue (r, 0, 1), a->secret))
   {
     PQclear (r);
-    return CORE_ERR_INTERNAL;
+    a->err = CORE_ERR_INTERNAL;
+    return CORE_DB_HARD_ERROR;
   }
   PQclear (r);
   act = (struct authn_activation) {
@@ -189,23 +238,18 @@ check_challenge (struct core_db *db, struct activation *a)
   };
   err = authn_device_check_activation (&act);
   if (CORE_ERR_PROOF_INVALID == err && authn_device_proof_ok (&act))
-    record_attempt (db, a, "signature_invalid", true);
-  else if (CORE_OK != err)
-    record_attempt (db, a, CORE_ERR_INVALID_FIELD == err ? "bad_key"
-                    : "proof_invalid", false);
+    return record_attempt (db, a, "signature_invalid", true, err);
   if (CORE_OK != err)
-    return err;
+    return record_attempt (db, a, CORE_ERR_INVALID_FIELD == err ? "bad_key"
+                           : "proof_invalid", false, err);
   if (expired)
-  {
-    record_attempt (db, a, "expired", true);
-    return CORE_ERR_CHALLENGE_EXPIRED;
-  }
+    return record_attempt (db, a, "expired", true,
+                           CORE_ERR_CHALLENGE_EXPIRED);
   if (used || replaced)
-  {
-    record_attempt (db, a, used ? "reused" : "replaced", true);
-    return CORE_ERR_CONFLICT;
-  }
-  return CORE_OK;
+    return record_attempt (db, a, used ? "reused" : "replaced", true,
+                           CORE_ERR_CONFLICT);
+  a->err = CORE_OK;
+  return CORE_DB_ONE_ROW;
 }
 
 /* ------------------------------------------------------------ binding */
@@ -250,10 +294,14 @@ derive_and_seal (struct activation *a)
   return rc;
 }
 
+/* Consume the challenge, bind the device, advance the enrolment, record
+   the risk decision and the attempt.  NO_ROW: the challenge was consumed
+   or replaced meanwhile (nothing written); HARD_ERROR with a->err
+   CORE_ERR_CONFLICT: the enrolment left the device step meanwhile (roll
+   back). */
 static enum core_db_status
-bind_tx (struct core_db *db, void *cls)
+bind (struct core_db *db, struct activation *a)
 {
-  struct activation *a = cls;
   enum risk_decision d = a->risk.decision;
   json_t *riskj = risk_result_json (&a->risk);
   char *risk_s = core_json_dump (riskj);
@@ -271,7 +319,14 @@ bind_tx (struct core_db *db, void *cls)
   if (CORE_DB_ONE_ROW == st)
     st = core_db_exec (db, "enrol_device_insert", 11, pd, NULL);
   if (CORE_DB_ONE_ROW == st)
+  {
     st = core_db_exec (db, "enrol_advance_device", 3, pe, NULL);
+    if (CORE_DB_NO_ROW == st)
+    {
+      a->err = CORE_ERR_CONFLICT;
+      st = CORE_DB_HARD_ERROR;
+    }
+  }
   if (CORE_DB_ONE_ROW == st)
   {
     int64_t rid;
@@ -336,10 +391,38 @@ score (struct core_db *db, struct activation *a, const struct risk_device *d)
   return err;
 }
 
+/* One attempt, from the rate limits to the binding. */
+static enum core_db_status
+activate_tx (struct core_db *db, void *cls)
+{
+  struct activation *a = cls;
+  enum core_db_status st;
+
+  activation_reset (a);
+  st = take_limits (db, a);
+  if (st < 0 || a->rate_wait > 0)
+    return st;
+  st = check_challenge (db, a);
+  if (st < 0 || CORE_OK != a->err)
+    return st;
+  if (CORE_OK != (a->err = score (db, a, a->dev)))
+    return CORE_DB_HARD_ERROR;
+  a->err = CORE_ERR_INTERNAL;
+  if (RISK_DENY != a->risk.decision && 0 != derive_and_seal (a))
+    return CORE_DB_HARD_ERROR;
+  st = bind (db, a);
+  if (CORE_DB_NO_ROW == st)             /* lost a race for the challenge */
+    return record_attempt (db, a, "reused", true, CORE_ERR_CONFLICT);
+  if (CORE_DB_ONE_ROW == st)
+    a->err = CORE_OK;
+  return st;
+}
+
 enum core_err
 enrol_device_activate (struct core_db *db,
                        const struct enrol_activate_req *req,
-                       json_t **answer, const char **bad_field)
+                       json_t **answer, const char **bad_field,
+                       long *retry_after)
 {
   struct activation a = { .req = req };
   struct risk_device dev = { 0 };
@@ -348,6 +431,7 @@ enrol_device_activate (struct core_db *db,
   enum core_err err;
 
   *answer = NULL;
+  *retry_after = 0;
   *bad_field = decode_fields (&a);
   if (NULL == *bad_field)
     *bad_field = check_device_object (&a, &dev);
@@ -356,30 +440,21 @@ enrol_device_activate (struct core_db *db,
     err = CORE_ERR_INVALID_FIELD;
     goto cleanup;
   }
-  if (CORE_OK != (err = check_challenge (db, &a)))
-  {
-    if (CORE_ERR_INVALID_FIELD == err)
-      *bad_field = "device_public_key";
-    goto cleanup;
-  }
-  if (CORE_OK != (err = score (db, &a, &dev)))
-    goto cleanup;
   err = CORE_ERR_INTERNAL;
   if (NULL == (id = core_random_id ("dev")))
     goto cleanup;
   snprintf (a.device_id, sizeof a.device_id, "%s", id);
-  if (RISK_DENY != a.risk.decision && 0 != derive_and_seal (&a))
-    goto cleanup;
-  st = core_db_tx (db, false, &bind_tx, &a);
-  if (CORE_DB_NO_ROW == st)
-  {
-    record_attempt (db, &a, "reused", true);
-    err = CORE_ERR_CONFLICT;            /* lost a race for the challenge */
-  }
-  else if (st < 0)
+  a.dev = &dev;
+  st = core_db_tx (db, false, &activate_tx, &a);
+  err = a.err;
+  if (st < 0 && (CORE_OK == err || CORE_ERR_INTERNAL == err))
     err = enrol_db_err (db);
-  else if (NULL != (*answer = answer_json (&a)))
-    err = CORE_OK;
+  else if (CORE_ERR_INVALID_FIELD == err)
+    *bad_field = "device_public_key";
+  else if (CORE_ERR_RATE_LIMITED == err)
+    *retry_after = a.rate_wait;
+  else if (CORE_OK == err && NULL == (*answer = answer_json (&a)))
+    err = CORE_ERR_INTERNAL;
   if (CORE_OK == err)
     LOG_INFO ("device %s bound to enrolment %s: %s (risk %d)", a.device_id,
               a.enrolment_id, status_for (a.risk.decision), a.risk.score);

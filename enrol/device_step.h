@@ -61,24 +61,37 @@ struct enrol_activate_req {
 };
 
 /**
- * Activate a phone: check the challenge (expiry 410, single use 409), the
- * proof and signature (401), score the risk, derive and seal the seed, bind
- * the device and advance the enrolment -- or create nothing.
+ * Activate a phone: take the attempt from the rate limits (per client
+ * address, per challenge), check the challenge (expiry 410, single use
+ * 409), the proof and signature (401), score the risk, derive and seal the
+ * seed, bind the device and advance the enrolment -- or create nothing.
+ * One transaction.
  * @param[out] answer  the 201 body (caller owns) on CORE_OK
  * @param[out] bad_field  on CORE_ERR_INVALID_FIELD
+ * @param[out] retry_after  on CORE_ERR_RATE_LIMITED, seconds
  */
 enum core_err
 enrol_device_activate (struct core_db *db,
                        const struct enrol_activate_req *req,
-                       json_t **answer, const char **bad_field);
+                       json_t **answer, const char **bad_field,
+                       long *retry_after);
 
 /**
- * Set the applicant's PIN (state `pin_otp`).
+ * Set the applicant's PIN (state `pin_otp`).  Each PIN the policy lets
+ * through costs an Argon2id hash, so one enrolment hashes one PIN at a
+ * time (a submission while another is being hashed is refused at once,
+ * holding no worker) and at most rate_pin_per_enrolment of them, counted
+ * in the transaction that stores the hash.
  * @param[out] reasons  on CORE_ERR_POLICY_REFUSED (caller json_decref()s)
+ * @param[out] retry_after  on CORE_ERR_RATE_LIMITED, seconds
+ * @return CORE_OK, CORE_ERR_POLICY_REFUSED, CORE_ERR_RATE_LIMITED,
+ *         CORE_ERR_WRONG_STATE, CORE_ERR_NOT_FOUND,
+ *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE,
+ *         CORE_ERR_INTERNAL.
  */
 enum core_err
 enrol_set_pin (struct core_db *db, const char *id, const char *pin,
-               json_t **reasons);
+               json_t **reasons, long *retry_after);
 
 /**
  * Confirm a code: in state `pin_otp` (PIN set) the phone's first code

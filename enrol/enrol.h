@@ -57,6 +57,7 @@ struct enrol_start_req {
   const char *mrz;
   const char *idempotency_key;     /* may be NULL */
   const char *body_sha256_hex;     /* with idempotency_key */
+  const char *client_addr;         /* for the per-address rate limit */
 };
 
 struct enrol_start_res {
@@ -66,15 +67,18 @@ struct enrol_start_res {
   json_t *view;          /* the enrolment as API.md shows it (caller owns) */
   const char *bad_field; /* on CORE_ERR_INVALID_FIELD: "applicant.email" ... */
   bool replayed;         /* answer replayed for an Idempotency-Key */
+  long retry_after;      /* on CORE_ERR_RATE_LIMITED: seconds */
 };
 
 /**
- * Validate the request, run the identity check, store the enrolment and
- * start a session, all in one transaction.  With an Idempotency-Key seen
- * before (same body): the first answer again, res->replayed, and no
- * session.
+ * Validate the request, run the identity check, then in one transaction
+ * take the request from the per-address rate limit
+ * (rate_enrolment_per_address), store the enrolment and start a session.
+ * With an Idempotency-Key seen before (same body): the first answer again,
+ * res->replayed, and no session.
  * @return CORE_OK (res filled), CORE_ERR_INVALID_FIELD (res->bad_field),
  *         CORE_ERR_CONFLICT (Idempotency-Key reused with another body),
+ *         CORE_ERR_RATE_LIMITED (res->retry_after; nothing written),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
@@ -101,12 +105,17 @@ enum core_err
 enrol_get (struct core_db *db, const char *id, json_t **view);
 
 /**
- * Queue a resume link for enrolment @a id to its applicant's e-mail.
- * Always CORE_OK for a well-formed id (does not reveal whether it exists),
- * or CORE_ERR_DATABASE_UNAVAILABLE.
+ * Queue a resume link for enrolment @a id to its applicant's e-mail, after
+ * taking the request from the rate limits per client address and per
+ * enrolment (in the same transaction; the enrolment's limit counts
+ * whether or not it exists, so a 429 tells nothing either).
+ * @param[out] retry_after  on CORE_ERR_RATE_LIMITED, seconds
+ * @return CORE_OK for a well-formed id (does not reveal whether it
+ *         exists), CORE_ERR_RATE_LIMITED, CORE_ERR_DATABASE_UNAVAILABLE.
  */
 enum core_err
-enrol_resume_link (struct core_db *db, const char *id, const char *base_url);
+enrol_resume_link (struct core_db *db, const char *id, const char *base_url,
+                   const char *client_addr, long *retry_after);
 
 /**
  * Exchange a resume token (single use) for a new session.

@@ -1,10 +1,24 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * enrol_db.c -- every SQL statement of enrol/, registered once and prepared
- * on each connection.  State changes are conditional UPDATEs on the current
- * state, so two requests racing on one enrolment cannot both win.
+ * on each connection, and the purge jobs of its tables.  State changes are
+ * conditional UPDATEs on the current state, so two requests racing on one
+ * enrolment cannot both win.
  */
+#include <stddef.h>
+
+#include "core/config.h"
+#include "core/retention.h"
 #include "enrol/enrol_db.h"
+
+/* "DELETE at most $1 rows of TABLE WHERE COND", COND using $2, the job's
+   retention in seconds, as AGO: the purge statements of
+   core/retention.c, which never wait for a row a request holds.  Rows
+   are picked by ctid (a TID scan), whatever the table's key. */
+#define AGO "make_interval(secs => $2::integer)"
+#define PURGE(table, cond) \
+  "DELETE FROM " table " WHERE ctid = ANY (ARRAY (SELECT ctid FROM " table \
+  " WHERE " cond " LIMIT $1::integer FOR UPDATE SKIP LOCKED))"
 
 static const struct core_db_stmt stmts[] = {
   { "enrol_insert",
@@ -84,6 +98,15 @@ static const struct core_db_stmt stmts[] = {
     "SELECT state, expires_at < now(), pin_hash IS NOT NULL, device_id,"
     " applicant->>'birth_date', otp_failures"
     " FROM enrolments WHERE id = $1 FOR UPDATE" },
+  /* The PIN step's lock: a submission that finds another one hashing
+     gets no row rather than a wait (then enrol_exists tells busy from
+     unknown). */
+  { "enrol_lock_skip",
+    "SELECT state, expires_at < now(), pin_hash IS NOT NULL, device_id,"
+    " applicant->>'birth_date', otp_failures"
+    " FROM enrolments WHERE id = $1 FOR UPDATE SKIP LOCKED" },
+  { "enrol_exists",
+    "SELECT 1 FROM enrolments WHERE id = $1" },
   { "enrol_challenge_replace",
     "UPDATE device_challenges SET replaced_at = now() WHERE enrolment_id = $1"
     " AND replaced_at IS NULL AND used_at IS NULL" },
@@ -188,11 +211,59 @@ static const struct core_db_stmt stmts[] = {
     "  THEN $3 ELSE doc_key_id END"
     " WHERE id = $1 AND identity_key_id IS NOT DISTINCT FROM nullif($5, '')"
     " AND doc_key_id IS NOT DISTINCT FROM nullif($6, '') RETURNING id" },
+  /* ---- retention (the jobs below) */
+  /* Challenges that bound no device and expired long ago (their sealed
+     activation secret goes with them). */
+  { "enrol_purge_challenges",
+    PURGE ("device_challenges",
+           "expires_at < now() - " AGO " AND NOT EXISTS (SELECT 1 FROM"
+           " devices d WHERE d.challenge_id = device_challenges.id)") },
+  /* Attempts on challenges that bound no device (kept with a device: a
+     reviewer sees them). */
+  { "enrol_purge_attempts",
+    PURGE ("activation_attempts",
+           "at < now() - " AGO " AND NOT EXISTS (SELECT 1 FROM devices d"
+           " WHERE d.challenge_id = activation_attempts.challenge_id)") },
+  /* $2 is session_idle_s + retention_s: dead that long. */
+  { "enrol_purge_sessions",
+    PURGE ("applicant_sessions", "last_seen_at < now() - " AGO) },
+  { "enrol_purge_resume_tokens",
+    PURGE ("resume_tokens", "expires_at < now() - " AGO) },
+  { "enrol_purge_nonces",
+    PURGE ("device_request_nonces", "at < now() - " AGO) },
+  /* Sent messages only: an unsent one waits for its mailer. */
+  { "enrol_purge_outbox",
+    PURGE ("outbox", "sent_at < now() - " AGO) },
+  /* An Idempotency-Key is replayed for 24 hours (enrol_idem_get). */
+  { "enrol_purge_idempotency",
+    PURGE ("idempotency_keys",
+           "created_at < now() - interval '24 hours' - " AGO) },
   { NULL, NULL }
+};
+
+#define CFG(field) offsetof (struct core_config, field)
+
+static const struct core_purge_job jobs[] = {
+  { .name = "device_challenges", .stmt = "enrol_purge_challenges",
+    .retention = CFG (retention_challenges_s) },
+  { .name = "activation_attempts", .stmt = "enrol_purge_attempts",
+    .retention = CFG (retention_challenges_s) },
+  { .name = "applicant_sessions", .stmt = "enrol_purge_sessions",
+    .retention = CFG (retention_s), .plus = CFG (session_idle_s) },
+  { .name = "resume_tokens", .stmt = "enrol_purge_resume_tokens",
+    .retention = CFG (retention_s) },
+  { .name = "device_request_nonces", .stmt = "enrol_purge_nonces",
+    .retention = CFG (retention_nonces_s) },
+  { .name = "outbox", .stmt = "enrol_purge_outbox",
+    .retention = CFG (retention_outbox_s) },
+  { .name = "idempotency_keys", .stmt = "enrol_purge_idempotency",
+    .retention = CFG (retention_s) },
+  { .name = NULL }
 };
 
 void
 enrol_register_statements (void)
 {
   core_db_register (stmts);
+  core_retention_register (jobs);
 }

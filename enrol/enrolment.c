@@ -25,6 +25,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/enrol_db.h"
 #include "enrol/identity.h"
 #include "enrol/review.h"
@@ -118,6 +119,8 @@ struct start_tx {
   char *response;          /* JSON text of the first answer */
   char attach[ENROL_ID_MAX];  /* the customer the review may attach to */
   bool conflict;
+  unsigned int rate_wait;  /* > 0: refused by the per-address limit */
+  char addr_key[CORE_RATE_KEY_LEN];
 };
 
 static const char *
@@ -139,6 +142,7 @@ start_tx_reset (struct start_tx *t)
   t->res->session_token = NULL;
   t->res->replayed = false;
   t->conflict = false;
+  t->rate_wait = 0;
   free (t->response);
   t->response = NULL;
   enrol_identity_free (&t->idn);
@@ -300,6 +304,13 @@ start_tx_run (struct core_db *db, void *cls)
   bool done;
 
   start_tx_reset (t);
+  /* First, so that a refused request does nothing else; the count then
+     commits with the enrolment (and its row lock is held while this short
+     transaction lasts). */
+  st = core_rate_take (db, "enrolment_address", t->addr_key,
+                       &core_cfg->rate_enrolment_per_address, &t->rate_wait);
+  if (st < 0 || t->rate_wait > 0)
+    return st < 0 ? st : CORE_DB_NO_ROW;
   st = start_lookup_idem (db, t, &done);
   if (done || st < 0)
     return st;
@@ -345,8 +356,14 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
     enrol_identity_free (&idn);
     return CORE_ERR_INTERNAL;
   }
+  core_rate_addr_key (req->client_addr, t.addr_key);
   st = core_db_tx (db, false, &start_tx_run, &t);
-  if (t.conflict)
+  if (st >= 0 && t.rate_wait > 0)
+  {
+    err = CORE_ERR_RATE_LIMITED;
+    res->retry_after = t.rate_wait;
+  }
+  else if (t.conflict)
     err = CORE_ERR_CONFLICT;
   else if (st < 0 || NULL == t.response
            || (NULL == res->session_token && ! res->replayed))

@@ -19,19 +19,21 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/device_step.h"
 #include "enrol/enrol_db.h"
 #include "enrol/issue_int.h"
 #include "enrol/session.h"
 
-/* Lock the enrolment row and check its state.  Row stays in *r. */
+/* Lock the enrolment row (with @a stmt) and check its state.  Row stays
+   in *r. */
 static enum core_err
-lock_in_state (struct core_db *db, const char *id, const char *state,
-               PGresult **r, enum core_db_status *st)
+lock_in_state_with (struct core_db *db, const char *stmt, const char *id,
+                    const char *state, PGresult **r, enum core_db_status *st)
 {
   const char *p[1] = { id };
 
-  *st = core_db_exec (db, "enrol_lock", 1, p, r);
+  *st = core_db_exec (db, stmt, 1, p, r);
   if (*st < 0)
     return CORE_ERR_INTERNAL;
   if (CORE_DB_NO_ROW == *st)
@@ -43,6 +45,33 @@ lock_in_state (struct core_db *db, const char *id, const char *state,
   return CORE_OK;
 }
 
+/* Lock the enrolment row, waiting for it, and check its state. */
+static enum core_err
+lock_in_state (struct core_db *db, const char *id, const char *state,
+               PGresult **r, enum core_db_status *st)
+{
+  return lock_in_state_with (db, "enrol_lock", id, state, r, st);
+}
+
+/* Lock the enrolment row unless another request holds it (then
+   CORE_ERR_RATE_LIMITED: one at a time), and check its state. */
+static enum core_err
+lock_in_state_or_busy (struct core_db *db, const char *id,
+                       const char *state, PGresult **r,
+                       enum core_db_status *st)
+{
+  const char *p[1] = { id };
+  enum core_err err = lock_in_state_with (db, "enrol_lock_skip", id, state,
+                                          r, st);
+
+  if (CORE_ERR_NOT_FOUND != err)
+    return err;
+  *st = core_db_exec (db, "enrol_exists", 1, p, NULL);
+  if (*st < 0)
+    return CORE_ERR_INTERNAL;
+  return CORE_DB_ONE_ROW == *st ? CORE_ERR_RATE_LIMITED : CORE_ERR_NOT_FOUND;
+}
+
 /* ------------------------------------------------------------ PIN */
 
 struct pin_tx {
@@ -50,6 +79,7 @@ struct pin_tx {
   const char *pin;
   json_t *reasons;
   enum core_err err;
+  unsigned int rate_wait;       /* CORE_ERR_RATE_LIMITED: seconds */
 };
 
 static enum core_db_status
@@ -63,7 +93,10 @@ pin_tx_run (struct core_db *db, void *cls)
   if (NULL != t->reasons)
     json_decref (t->reasons);
   t->reasons = NULL;
-  t->err = lock_in_state (db, t->id, "pin_otp", &r, &st);
+  t->rate_wait = 0;
+  t->err = lock_in_state_or_busy (db, t->id, "pin_otp", &r, &st);
+  if (CORE_ERR_RATE_LIMITED == t->err)
+    t->rate_wait = 1;                   /* another PIN is being hashed */
   if (CORE_OK == t->err)
   {
     t->reasons = authn_pin_policy (t->pin, PQgetvalue (r, 0, 4));
@@ -76,6 +109,17 @@ pin_tx_run (struct core_db *db, void *cls)
     PQclear (r);
   if (st < 0 || CORE_OK != t->err)
     return st < 0 ? st : CORE_DB_NO_ROW;
+  /* The policy let it through: it will cost a hash.  Counted here, so the
+     count commits with the hash it paid for. */
+  st = core_rate_take (db, "pin_enrolment", t->id,
+                       &core_cfg->rate_pin_per_enrolment, &t->rate_wait);
+  if (st < 0)
+    return st;
+  if (t->rate_wait > 0)
+  {
+    t->err = CORE_ERR_RATE_LIMITED;
+    return CORE_DB_NO_ROW;
+  }
   if (0 != authn_pin_hash (t->pin, &hash))
   {
     t->err = CORE_ERR_INTERNAL;
@@ -92,12 +136,13 @@ pin_tx_run (struct core_db *db, void *cls)
 
 enum core_err
 enrol_set_pin (struct core_db *db, const char *id, const char *pin,
-               json_t **reasons)
+               json_t **reasons, long *retry_after)
 {
   struct pin_tx t = { .id = id, .pin = pin };
   enum core_db_status st = core_db_tx (db, false, &pin_tx_run, &t);
 
   *reasons = NULL;
+  *retry_after = t.rate_wait;
   if (st < 0)
   {
     if (NULL != t.reasons)

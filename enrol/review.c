@@ -47,21 +47,45 @@ static const struct core_db_stmt stmts[] = {
     "INSERT INTO reviews (id, kind, enrolment_id, device_id, score, reasons,"
     " four_eyes, attach_customer_id) VALUES ($1, $2, $3, $4, $5::integer,"
     " $6::jsonb, $7::boolean, $8) RETURNING id" },
-  /* $1 states (text[]), $2 kind or NULL */
-  { "enrol_review_list",
-    "SELECT coalesce(json_agg(j ORDER BY t DESC, id), '[]')::text FROM ("
-    " SELECT r.created_at AS t, r.id, json_build_object('id', r.id,"
-    "  'kind', r.kind, 'state', r.state, 'enrolment_id', r.enrolment_id,"
-    "  'device_id', r.device_id, 'score', r.score, 'reasons', r.reasons,"
-    "  'four_eyes', r.four_eyes, 'first_approver', r.first_approver,"
-    "  'decided_by', r.decided_by, 'attach_customer_id', r.attach_customer_id,"
-    "  'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint,"
-    "  'created_at', " TS ("r.created_at") ","
-    "  'applicant', json_build_object('surname', e.applicant->>'surname',"
-    "   'given_names', e.applicant->>'given_names')) AS j"
-    " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id"
-    " WHERE r.state = ANY ($1::text[]) AND ($2::text IS NULL OR r.kind = $2)"
-    " ORDER BY r.created_at DESC, r.id LIMIT 200) x" },
+  /* One page of the queue: $1 states (text[]), $2 kind or NULL, $3/$4
+     the cursor (microseconds since the epoch and id of the last review
+     of the page before, NULL for the first), $5 the page size.  Oldest
+     first (REVIEW_PAGE's ASC, >) for the queue, newest first (DESC, <)
+     for the closed ones.  A page of $5 + 1 rows tells whether another
+     follows; "next" is the cursor of the last one shown. */
+#define REVIEW_PAGE(order, after) \
+    "WITH page AS (" \
+    " SELECT r.created_at AS t, r.id, json_build_object('id', r.id," \
+    "  'kind', r.kind, 'state', r.state, 'enrolment_id', r.enrolment_id," \
+    "  'device_id', r.device_id, 'score', r.score, 'reasons', r.reasons," \
+    "  'four_eyes', r.four_eyes, 'first_approver', r.first_approver," \
+    "  'decided_by', r.decided_by," \
+    "  'attach_customer_id', r.attach_customer_id," \
+    "  'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint," \
+    "  'created_at', " TS ("r.created_at") "," \
+    "  'applicant', json_build_object('surname', e.applicant->>'surname'," \
+    "   'given_names', e.applicant->>'given_names')) AS j" \
+    " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id" \
+    " WHERE r.state = ANY ($1::text[]) AND ($2::text IS NULL OR r.kind = $2)" \
+    "   AND ($3::bigint IS NULL OR (r.created_at, r.id) " after \
+    "        ('epoch'::timestamptz + $3::bigint * interval '1 microsecond'," \
+    "         $4::text))" \
+    " ORDER BY r.created_at " order ", r.id " order \
+    " LIMIT $5::integer + 1)," \
+    " shown AS (SELECT * FROM page ORDER BY t " order ", id " order \
+    "  LIMIT $5::integer)" \
+    " SELECT json_build_object(" \
+    "  'reviews', (SELECT coalesce(json_agg(j ORDER BY t " order ", id " \
+    order "), '[]') FROM shown)," \
+    "  'next', CASE WHEN (SELECT count(*) FROM page) > $5::integer THEN" \
+    "   (SELECT (extract(epoch FROM t) * 1000000)::bigint || '.' || id" \
+    "      FROM shown ORDER BY t " order ", id " order \
+    "     OFFSET $5::integer - 1) END," \
+    "  'total', (SELECT count(*) FROM reviews r" \
+    "    WHERE r.state = ANY ($1::text[])" \
+    "      AND ($2::text IS NULL OR r.kind = $2)))::text"
+  { "enrol_review_list_oldest", REVIEW_PAGE ("ASC", ">") },
+  { "enrol_review_list_newest", REVIEW_PAGE ("DESC", "<") },
   { "enrol_review_detail",
     "SELECT json_build_object('id', r.id, 'kind', r.kind, 'state', r.state,"
     " 'enrolment_id', r.enrolment_id, 'device_id', r.device_id,"
@@ -264,17 +288,53 @@ json_query (struct core_db *db, const char *stmt, int n, const char **p,
   return err;
 }
 
-enum core_err
-enrol_review_list (struct core_db *db, const char *state, const char *kind,
-                   json_t **reviews)
+/* "<digits>.<id>", as the list answers in "next".  @return true, with
+   the two parts in @a us, @a id. */
+static bool
+cursor_parse (const char *cursor, char us[24], char id[72])
 {
-  const char *p[2] = { states_for (NULL != state ? state : "open"), kind };
+  const char *dot = strchr (cursor, '.');
+  size_t nd = NULL != dot ? (size_t) (dot - cursor) : 0;
+  size_t ni = NULL != dot ? strlen (dot + 1) : 0;
 
-  *reviews = NULL;
-  if (NULL == p[0] || (NULL != kind && 0 != strcmp (kind, "identity")
-                       && 0 != strcmp (kind, "device")))
+  if (0 == nd || nd > 19 || nd != strspn (cursor, "0123456789")
+      || 0 == ni || ni > 64
+      || ni != strspn (dot + 1, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"))
+    return false;
+  memcpy (us, cursor, nd);
+  us[nd] = '\0';
+  memcpy (id, dot + 1, ni + 1);
+  return true;
+}
+
+enum core_err
+enrol_review_list (struct core_db *db, const struct enrol_review_query *q,
+                   json_t **page)
+{
+  const char *states = states_for (NULL != q->state ? q->state : "open");
+  bool queue = NULL != states && (NULL == q->state
+                                  || 0 == strcmp (q->state, "open")
+                                  || 0 == strcmp (q->state,
+                                                  "awaiting_second_approval"));
+  char us[24], id[72], size[16];
+  const char *p[5] = { states, q->kind, NULL, NULL, size };
+
+  *page = NULL;
+  if (NULL == states || (NULL != q->kind && 0 != strcmp (q->kind, "identity")
+                         && 0 != strcmp (q->kind, "device"))
+      || q->limit < 1 || q->limit > ENROL_REVIEW_PAGE_MAX)
     return CORE_ERR_BAD_REQUEST;
-  return json_query (db, "enrol_review_list", 2, p, reviews);
+  if (NULL != q->after)
+  {
+    if (! cursor_parse (q->after, us, id))
+      return CORE_ERR_BAD_REQUEST;
+    p[2] = us;
+    p[3] = id;
+  }
+  snprintf (size, sizeof size, "%u", q->limit);
+  return json_query (db, queue ? "enrol_review_list_oldest"
+                     : "enrol_review_list_newest", 5, p, page);
 }
 
 enum core_err

@@ -47,19 +47,33 @@ enrol_review_open (struct core_db *db, enum enrol_review_kind kind,
                    int score, const json_t *reasons,
                    const char *attach_customer_id);
 
+#define ENROL_REVIEW_PAGE_DEFAULT 100
+#define ENROL_REVIEW_PAGE_MAX 200
+
+struct enrol_review_query {
+  const char *state;     /* "open" (open and awaiting_second_approval, the
+                            default), "awaiting_second_approval",
+                            "approved", "rejected", "all" */
+  const char *kind;      /* "identity", "device" or NULL (both) */
+  const char *after;     /* the "next" of the page before, or NULL */
+  unsigned int limit;    /* 1..ENROL_REVIEW_PAGE_MAX */
+};
+
 /**
- * The queue, newest first, at most 200.  Each row says whom an approval
- * would attach to (attach_customer_id, or null).
- * @param state  "open" (open and awaiting_second_approval),
- *               "awaiting_second_approval", "approved", "rejected", "all"
- * @param kind   "identity", "device" or NULL (both)
- * @param[out] reviews  new JSON array on CORE_OK
- * @return CORE_OK, CORE_ERR_BAD_REQUEST (unknown state or kind),
- *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ * One page of the review queue: the queue (open, awaiting a second
+ * approval) oldest first -- the review that waited longest is the next to
+ * take --, closed reviews newest first.  Keyset paging, so a page never
+ * skips or repeats a review when others arrive meanwhile.  Each row says
+ * whom an approval would attach to (attach_customer_id, or null).
+ * @param[out] page  new JSON object on CORE_OK: {"reviews": [...],
+ *                   "next": cursor or null, "total": n}
+ * @return CORE_OK, CORE_ERR_BAD_REQUEST (unknown state or kind, bad
+ *         cursor or limit), CORE_ERR_DATABASE_UNAVAILABLE,
+ *         CORE_ERR_INTERNAL.
  */
 enum core_err
-enrol_review_list (struct core_db *db, const char *state, const char *kind,
-                   json_t **reviews);
+enrol_review_list (struct core_db *db, const struct enrol_review_query *q,
+                   json_t **page);
 
 /**
  * One review with the applicant, the identity result, the device with its

@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/enrol_db.h"
 #include "enrol/session.h"
 
@@ -102,6 +103,8 @@ enrol_session_check (struct core_db *db, const char *token, const char *id)
 struct resume_link_tx {
   const char *id;
   const char *base_url;
+  char addr_key[CORE_RATE_KEY_LEN];
+  unsigned int rate_wait;       /* > 0: refused by a rate limit */
 };
 
 /* Queue the message.  The link's bearer part is not in the body but in
@@ -129,10 +132,27 @@ resume_link_queue (struct core_db *db, const struct resume_link_tx *t,
   return st;
 }
 
-/* One live link per enrolment.  The enrolment row is locked first (two
-   requests take turns), its earlier links end and their unsent messages
-   go, then the new link is made and queued.  NO_ROW: no such enrolment,
-   or a finished one; nothing is written. */
+/* Per address first, then per enrolment (known or not: the answer is the
+   same either way).  A request the enrolment's limit refuses has spent
+   one of its address's: abuse costs the abuser. */
+static enum core_db_status
+resume_link_take (struct core_db *db, struct resume_link_tx *t)
+{
+  enum core_db_status st;
+
+  st = core_rate_take (db, "resume_link_address", t->addr_key,
+                       &core_cfg->rate_resume_link_per_address, &t->rate_wait);
+  if (st >= 0 && 0 == t->rate_wait)
+    st = core_rate_take (db, "resume_link_enrolment", t->id,
+                         &core_cfg->rate_resume_link_per_enrolment,
+                         &t->rate_wait);
+  return st;
+}
+
+/* The rate limits, then one live link per enrolment: the enrolment row is
+   locked (two requests take turns), its earlier links end and their unsent
+   messages go, then the new link is made and queued.  An unknown or
+   finished enrolment writes nothing but the limits' counts. */
 static enum core_db_status
 resume_link_tx (struct core_db *db, void *cls)
 {
@@ -143,6 +163,10 @@ resume_link_tx (struct core_db *db, void *cls)
   char *token = NULL;
   enum core_db_status st;
 
+  t->rate_wait = 0;
+  st = resume_link_take (db, t);
+  if (st < 0 || t->rate_wait > 0)
+    return st < 0 ? st : CORE_DB_ONE_ROW;   /* keep the address's count */
   st = core_db_exec (db, "enrol_resume_lock", 1, p1, NULL);
   if (CORE_DB_ONE_ROW != st)
     return st;
@@ -160,12 +184,20 @@ resume_link_tx (struct core_db *db, void *cls)
 }
 
 enum core_err
-enrol_resume_link (struct core_db *db, const char *id, const char *base_url)
+enrol_resume_link (struct core_db *db, const char *id, const char *base_url,
+                   const char *client_addr, long *retry_after)
 {
   struct resume_link_tx t = { .id = id, .base_url = base_url };
 
+  *retry_after = 0;
+  core_rate_addr_key (client_addr, t.addr_key);
   if (core_db_tx (db, false, &resume_link_tx, &t) < 0)
     return enrol_db_err (db);
+  if (t.rate_wait > 0)
+  {
+    *retry_after = t.rate_wait;
+    return CORE_ERR_RATE_LIMITED;
+  }
   return CORE_OK;                        /* whether or not it exists */
 }
 

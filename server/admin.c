@@ -9,6 +9,7 @@
  * "admin:<username>") and shown only in the otpauth URI, once.  Passwords
  * and seeds are wiped after use and never logged or audited.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,12 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/retention.h"
 #include "server/admin.h"
 
 #define SEED_LEN 20
+#define STR_(x) #x
+#define STR(x) STR_ (x)
 #define PASSWORD_BYTES 18       /* 24 base64url characters, 144 bits */
 #define TS(x) \
   "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -29,52 +33,136 @@
                     "&issuer=Guichet%%20back-office&algorithm=SHA1&digits=6" \
                     "&period=30"
 
+/* When a lock ends, RFC 3339 UTC (NULL when permanent or none), and the
+   seconds until then. */
+#define LOCK_END(col) \
+  "CASE WHEN isfinite(" col ") THEN " TS (col) " END"
+#define LOCK_WAIT(col) \
+  "CASE WHEN isfinite(" col ") AND " col " > now()" \
+  " THEN ceil(extract(epoch FROM " col " - now()))::integer END"
+/* The failure being counted reaches the limit $2. */
+#define REACHES_LIMIT \
+  "lockout_failures(l.failed_attempts, l.locked_until) + 1 >= $2::integer"
+
 static const struct core_db_stmt admin_stmts[] = {
   { "admin_insert",
     "INSERT INTO admins (username, role, password_hash, totp_sealed)"
     " VALUES ($1, $2, $3, $4::bytea)"
     " ON CONFLICT (username) DO NOTHING RETURNING username" },
+  /* The account and the lock of its username.  Columns as admin_login_begin
+     from its second on. */
   { "admin_load",
-    "SELECT role, password_hash, encode(totp_sealed, 'hex'), totp_last_step,"
-    " failed_attempts, locked_at IS NOT NULL FROM admins WHERE username = $1" },
+    "SELECT 0, true, a.role, a.password_hash, encode(a.totp_sealed, 'hex'),"
+    " a.totp_last_step, coalesce(l.locked_until > now(), false),"
+    " " LOCK_END ("l.locked_until") ", " LOCK_WAIT ("l.locked_until")
+    " FROM admins a LEFT JOIN admin_lockouts l ON l.username = a.username"
+    " WHERE a.username = $1" },
+  /* A login's first statement: the rate limits (per client address, then
+     per username tried, known or not), and only when both admit it, the
+     account (if any) and the lock of the username (whether or not an
+     account has it).  Always one row.  $1 username, $2 address key,
+     $3/$4 per-address limit, $5/$6 per-username limit. */
+  { "admin_login_begin",
+    "WITH w AS MATERIALIZED ("
+    "  SELECT rate_limit_take('admin_login_address', $2, $3::integer,"
+    "                         $4::integer) AS k),"
+    " rl AS MATERIALIZED ("
+    "  SELECT CASE WHEN w.k > 0 THEN w.k"
+    "              ELSE rate_limit_take('admin_login_username', $1,"
+    "                                   $5::integer, $6::integer) END AS wait"
+    "    FROM w)"
+    " SELECT rl.wait, a.username IS NOT NULL, a.role, a.password_hash,"
+    "  encode(a.totp_sealed, 'hex'), a.totp_last_step,"
+    "  coalesce(l.locked_until > now(), false),"
+    "  " LOCK_END ("l.locked_until") ", " LOCK_WAIT ("l.locked_until")
+    " FROM rl LEFT JOIN admins a ON a.username = $1 AND rl.wait = 0"
+    " LEFT JOIN admin_lockouts l ON l.username = $1 AND rl.wait = 0" },
   /* $1 user, $2 step: spent only if newer than every step spent before */
   { "admin_spend_step",
     "UPDATE admins SET totp_last_step = $2::bigint"
     " WHERE username = $1 AND totp_last_step < $2::bigint"
-    " AND locked_at IS NULL RETURNING username" },
-  /* $1 user, $2 lockout limit.  RETURNING sees the new count. */
+    " RETURNING username" },
+  /* Count a failure of username $1 (an account or not); at the limit $2,
+     lock until lockout_until() ($3 lockout_base_s, 0: permanent; $4
+     lockout_max_s).  Nothing while a lock is in force.  Returns the
+     attempts left. */
   { "admin_fail",
-    "UPDATE admins SET failed_attempts = failed_attempts + 1,"
-    " locked_at = CASE WHEN locked_at IS NULL"
-    "   AND failed_attempts + 1 >= $2::integer THEN now() ELSE locked_at END"
-    " WHERE username = $1"
+    "INSERT INTO admin_lockouts AS l (username, failed_attempts, lockouts,"
+    "  locked_at, locked_until)"
+    " SELECT $1, 1, CASE WHEN $2::integer <= 1 THEN 1 ELSE 0 END,"
+    "  CASE WHEN $2::integer <= 1 THEN now() END,"
+    "  CASE WHEN $2::integer <= 1 THEN lockout_until(0, $3::integer,"
+    "                                                $4::integer) END"
+    " ON CONFLICT (username) DO UPDATE SET"
+    "  failed_attempts = lockout_failures(l.failed_attempts, l.locked_until) + 1,"
+    "  locked_at = CASE WHEN " REACHES_LIMIT " THEN now() ELSE l.locked_at END,"
+    "  locked_until = CASE WHEN " REACHES_LIMIT
+    "                 THEN lockout_until(l.lockouts, $3::integer, $4::integer)"
+    "                 WHEN l.locked_until <= now() THEN NULL"
+    "                 ELSE l.locked_until END,"
+    "  lockouts = l.lockouts + CASE WHEN " REACHES_LIMIT " THEN 1 ELSE 0 END,"
+    "  updated_at = now()"
+    " WHERE NOT coalesce(l.locked_until > now(), false)"
     " RETURNING GREATEST($2::integer - failed_attempts, 0)" },
+  /* Both factors passed: forget the username's failures, unless a lock
+     began meanwhile (then nothing: NO_ROW). */
   { "admin_succeed",
-    "UPDATE admins SET failed_attempts = 0, last_login_at = now()"
-    " WHERE username = $1 AND locked_at IS NULL"
-    " AND failed_attempts < $2::integer RETURNING role" },
+    "WITH d AS (DELETE FROM admin_lockouts WHERE username = $1"
+    "  AND NOT coalesce(locked_until > now(), false))"
+    " UPDATE admins SET last_login_at = now()"
+    " WHERE username = $1 AND NOT EXISTS (SELECT 1 FROM admin_lockouts l"
+    "  WHERE l.username = $1 AND l.locked_until > now()) RETURNING role" },
   /* A new password also clears a lockout. */
   { "admin_set_password",
-    "UPDATE admins SET password_hash = $2, password_set_at = now(),"
-    " failed_attempts = 0, locked_at = NULL WHERE username = $1"
-    " RETURNING username" },
-  { "admin_unlock",
-    "UPDATE admins SET failed_attempts = 0, locked_at = NULL"
+    "WITH d AS (DELETE FROM admin_lockouts WHERE username = $1)"
+    " UPDATE admins SET password_hash = $2, password_set_at = now()"
     " WHERE username = $1 RETURNING username" },
+  { "admin_unlock",
+    "WITH d AS (DELETE FROM admin_lockouts WHERE username = $1)"
+    " SELECT username FROM admins WHERE username = $1" },
   { "admin_list",
-    "SELECT coalesce(json_agg(json_build_object('username', username,"
-    " 'role', role, 'locked', locked_at IS NOT NULL,"
-    " 'failed_attempts', failed_attempts,"
-    " 'created_at', " TS ("created_at") ","
-    " 'last_login_at', " TS ("last_login_at") ") ORDER BY username),"
-    " '[]')::text FROM admins" },
+    "SELECT coalesce(json_agg(json_build_object('username', a.username,"
+    " 'role', a.role, 'locked', coalesce(l.locked_until > now(), false),"
+    " 'locked_until', CASE WHEN l.locked_until > now() THEN "
+    LOCK_END ("l.locked_until") " END,"
+    " 'failed_attempts',"
+    "  coalesce(lockout_failures(l.failed_attempts, l.locked_until), 0),"
+    " 'created_at', " TS ("a.created_at") ","
+    " 'last_login_at', " TS ("a.last_login_at") ") ORDER BY a.username),"
+    " '[]')::text FROM admins a"
+    " LEFT JOIN admin_lockouts l ON l.username = a.username" },
+  /* Sessions idle (or ended) for SRV_ADMIN_IDLE_S + $2 seconds: dead for
+     that long.  $1 batch. */
+  { "admin_sessions_purge",
+    "DELETE FROM admin_sessions WHERE ctid = ANY (ARRAY ("
+    " SELECT ctid FROM admin_sessions"
+    "  WHERE last_seen_at < now() - make_interval(secs => $2::integer + "
+    STR (SRV_ADMIN_IDLE_S) ")"
+    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
+  /* Login failures of usernames idle for $2 seconds with no lock in
+     force.  $1 batch. */
+  { "admin_lockouts_purge",
+    "DELETE FROM admin_lockouts WHERE ctid = ANY (ARRAY ("
+    " SELECT ctid FROM admin_lockouts"
+    "  WHERE updated_at < now() - make_interval(secs => $2::integer)"
+    "    AND NOT coalesce(locked_until > now(), false)"
+    "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
   { NULL, NULL }
+};
+
+static const struct core_purge_job admin_jobs[] = {
+  { .name = "admin_sessions", .stmt = "admin_sessions_purge",
+    .retention = offsetof (struct core_config, retention_s) },
+  { .name = "admin_lockouts", .stmt = "admin_lockouts_purge",
+    .retention = offsetof (struct core_config, retention_s) },
+  { .name = NULL }
 };
 
 void
 srv_admin_register_statements (void)
 {
   core_db_register (admin_stmts);
+  core_retention_register (admin_jobs);
   srv_admin_session_register_statements ();
 }
 

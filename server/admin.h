@@ -91,18 +91,24 @@ struct srv_admin_login_res {
   char role[16];
   char *token;                 /* session cookie value (secret) */
   char *csrf;                  /* CSRF token (secret) */
+  char locked_until[32];       /* CORE_ERR_LOCKED: RFC 3339, "" permanent */
+  long retry_after;            /* CORE_ERR_LOCKED, CORE_ERR_RATE_LIMITED */
 };
 
 /* ---------------------------------------------------------- admin_login.c */
 
 /**
- * Log in.  The OTP is checked (and its step spent by one conditional
- * UPDATE) before the password, so a wrong or replayed code never costs an
- * Argon2id hash.  Every attempt is audited; every failure counts toward the
- * lockout.
+ * Log in, in one transaction.  The rate limits (per client address, per
+ * username) are taken first; the OTP is checked (and its step spent by one
+ * conditional UPDATE) before the password, so a wrong or replayed code
+ * never costs an Argon2id hash.  Every attempt but a rate-limited one is
+ * audited; every failure counts toward the lockout of the username tried,
+ * whether an account has it or not.
  * @return CORE_OK (res filled; release with srv_admin_login_res_clear),
  *         CORE_ERR_AUTHENTICATION_FAILED (whatever was wrong),
- *         CORE_ERR_LOCKED, CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ *         CORE_ERR_LOCKED (res->locked_until, res->retry_after),
+ *         CORE_ERR_RATE_LIMITED (res->retry_after),
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
 srv_admin_login (struct core_db *db, const struct srv_admin_login *req,

@@ -4,11 +4,20 @@
  * change of their own password.
  *
  * The order of a login is the point of this file, as verify.c's is for
- * customers: load the account (one query), refuse an unknown or locked
- * one, then the TOTP (microseconds, and one conditional UPDATE that spends
- * its time step), and only then the Argon2id password hash.  A wrong,
- * malformed or replayed code never pays for a hash; every failure counts
- * toward the lockout and gets the same answer; every attempt is audited.
+ * customers: take the rate limits (per client address, then per username
+ * tried) and load the account and its username's lock (one statement),
+ * refuse a lock in force, then the TOTP (microseconds, and one conditional
+ * UPDATE that spends its time step), and only then the Argon2id password
+ * hash.  A wrong, malformed or replayed code never pays for a hash; every
+ * failure counts toward the lockout and gets the same answer; every
+ * attempt but a rate-limited one is audited.  All of it is one
+ * transaction, so the counts commit with what the attempt wrote.
+ *
+ * A stranger must not learn which usernames exist: failures are counted
+ * per username tried (admin_lockouts), an account or not, so an unknown
+ * name locks, and answers 423 with the time it ends, exactly as a known
+ * one; and a lock is temporary (lockout_base_s, doubling, at most
+ * lockout_max_s), so five requests cannot shut an admin out for good.
  * Passwords, codes and seeds are never logged, audited or kept in clear.
  */
 #include <stdio.h>
@@ -19,8 +28,10 @@
 #include "authn/otp.h"
 #include "authn/pin.h"
 #include "core/audit.h"
+#include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "server/admin.h"
 
 static void
@@ -33,14 +44,21 @@ free_secret (char **s)
 
 /* ============================================================ login */
 
-/* The account as loaded. */
+/* Columns of admin_login_begin and admin_load. */
+enum { A_WAIT, A_EXISTS, A_ROLE, A_HASH, A_SEALED, A_STEP, A_LOCKED,
+       A_UNTIL, A_RETRY };
+
+/* The account as loaded, and where its username's lock stands. */
 struct account {
+  long rate_wait;               /* > 0: refused by a rate limit */
+  bool exists;
   char role[16];
   char *hash;                   /* Argon2id encoded */
   char *sealed_hex;
   long long last_step;
-  long failed;
-  bool locked;
+  bool locked;                  /* a lock is in force */
+  char until[32];               /* its end, "" when permanent */
+  long retry_after;
 };
 
 static void
@@ -51,7 +69,36 @@ account_clear (struct account *a)
   memset (a, 0, sizeof *a);
 }
 
-/* @return ONE_ROW with @a a filled, NO_ROW, or an error. */
+/* Fill @a a from row 0 of @a r.  @return 0, or -1 (out of memory) */
+static int
+account_parse (const PGresult *r, struct account *a)
+{
+  const char *v;
+
+  account_clear (a);
+  v = core_db_value (r, 0, A_WAIT);
+  a->rate_wait = NULL != v ? strtol (v, NULL, 10) : 0;
+  if (a->rate_wait > 0)
+    return 0;
+  v = core_db_value (r, 0, A_EXISTS);
+  a->exists = NULL != v && 't' == v[0];
+  v = core_db_value (r, 0, A_LOCKED);
+  a->locked = NULL != v && 't' == v[0];
+  v = core_db_value (r, 0, A_UNTIL);
+  snprintf (a->until, sizeof a->until, "%s", NULL != v ? v : "");
+  v = core_db_value (r, 0, A_RETRY);
+  a->retry_after = NULL != v ? strtol (v, NULL, 10) : 0;
+  if (! a->exists)
+    return 0;
+  snprintf (a->role, sizeof a->role, "%s", PQgetvalue (r, 0, A_ROLE));
+  a->hash = strdup (PQgetvalue (r, 0, A_HASH));
+  a->sealed_hex = strdup (PQgetvalue (r, 0, A_SEALED));
+  a->last_step = strtoll (PQgetvalue (r, 0, A_STEP), NULL, 10);
+  return NULL == a->hash || NULL == a->sealed_hex ? -1 : 0;
+}
+
+/* The account of a user who is logged in (password change).
+   @return ONE_ROW with @a a filled, NO_ROW, or an error. */
 static enum core_db_status
 account_load (struct core_db *db, const char *username, struct account *a)
 {
@@ -60,71 +107,72 @@ account_load (struct core_db *db, const char *username, struct account *a)
   enum core_db_status st = core_db_exec (db, "admin_load", 1, p, &r);
 
   memset (a, 0, sizeof *a);
-  if (CORE_DB_ONE_ROW == st)
-  {
-    snprintf (a->role, sizeof a->role, "%s", PQgetvalue (r, 0, 0));
-    a->hash = strdup (PQgetvalue (r, 0, 1));
-    a->sealed_hex = strdup (PQgetvalue (r, 0, 2));
-    a->last_step = strtoll (PQgetvalue (r, 0, 3), NULL, 10);
-    a->failed = strtol (PQgetvalue (r, 0, 4), NULL, 10);
-    a->locked = 't' == PQgetvalue (r, 0, 5)[0];
-    if (NULL == a->hash || NULL == a->sealed_hex)
-      st = CORE_DB_HARD_ERROR;
-  }
+  if (CORE_DB_ONE_ROW == st && 0 != account_parse (r, a))
+    st = CORE_DB_HARD_ERROR;
   PQclear (r);
   return st;
 }
 
-/* An attempt that did not log in: counted (when @a count) and audited
-   in one transaction. */
-struct failure {
-  const struct srv_admin_login *req;
-  const char *action;
-  const char *reason;
-  bool count;
-};
-
+/* A login's first statement: rate limits, account, lock.  An invalid
+   user name is only counted against its address. */
 static enum core_db_status
-failure_tx (struct core_db *db, void *cls)
+account_begin (struct core_db *db, const struct srv_admin_login *req,
+               struct account *a)
 {
-  struct failure *f = cls;
-  const char *user = f->req->username;
+  const struct core_rate off = { 0, 0 };
+  bool named = srv_admin_username_ok (req->username);
+  char key[CORE_RATE_KEY_LEN];
+  char ac[CORE_RATE_PARAM_LEN], ap[CORE_RATE_PARAM_LEN];
+  char uc[CORE_RATE_PARAM_LEN], up[CORE_RATE_PARAM_LEN];
+  const char *p[6] = { named ? req->username : "-", key, ac, ap, uc, up };
+  PGresult *r = NULL;
+  enum core_db_status st;
+
+  core_rate_addr_key (req->client_addr, key);
+  core_rate_params (&core_cfg->rate_admin_login_per_address, ac, ap);
+  core_rate_params (named ? &core_cfg->rate_admin_login_per_username : &off,
+                    uc, up);
+  st = core_db_exec (db, "admin_login_begin", 6, p, &r);
+  if (CORE_DB_ONE_ROW == st && 0 != account_parse (r, a))
+    st = CORE_DB_HARD_ERROR;
+  else if (CORE_DB_NO_ROW == st)
+    st = CORE_DB_HARD_ERROR;     /* the statement always has a row */
+  PQclear (r);
+  if (! named)
+    a->exists = false;
+  return st;
+}
+
+/* lockout_base_s as admin_fail wants it (0: permanent) and lockout_max_s. */
+static void
+lockout_params (char base[16], char max[16])
+{
+  snprintf (base, 16, "%u", core_cfg->lockout_permanent ? 0
+            : core_cfg->lockout_base_s);
+  snprintf (max, 16, "%u", core_cfg->lockout_max_s);
+}
+
+/* Count a failure of the username (when @a count and the name is
+   well-formed) and audit it, inside the caller's transaction. */
+static enum core_db_status
+failure_write (struct core_db *db, const struct srv_admin_login *req,
+               const char *action, const char *reason, bool count)
+{
+  const char *user = req->username;
   const char *who = srv_admin_username_ok (user) ? user : NULL;
-  char limit[16];
-  const char *p[2] = { user, limit };
+  char limit[16], base[16], max[16];
+  const char *p[4] = { user, limit, base, max };
   enum core_db_status st = CORE_DB_ONE_ROW;
 
   snprintf (limit, sizeof limit, "%u", srv_admin_lockout_limit ());
-  if (f->count)
-    st = core_db_exec (db, "admin_fail", 2, p, NULL);
+  lockout_params (base, max);
+  if (count && NULL != who)
+    st = core_db_exec (db, "admin_fail", 4, p, NULL);
   if (st < 0)
     return st;
-  return core_audit_append (db, NULL != who ? who : "anonymous", f->action,
-                            who, json_pack ("{s:s, s:s}", "reason", f->reason,
-                                            "client_addr",
-                                            f->req->client_addr));
-}
-
-/* Record the failure; @return @a answer, or a database error. */
-static enum core_err
-record_failure (struct core_db *db, const struct srv_admin_login *req,
-                const char *action, const char *reason, bool count,
-                enum core_err answer)
-{
-  struct failure f = { req, action, reason, count };
-
-  if (core_db_tx (db, false, &failure_tx, &f) < 0)
-    return srv_admin_db_err (db);
-  LOG_INFO ("back-office %s (%s)", action, reason);
-  return answer;
-}
-
-static enum core_err
-login_failed (struct core_db *db, const struct srv_admin_login *req,
-              const char *reason, bool count, enum core_err answer)
-{
-  return record_failure (db, req, "admin.login_failed", reason, count,
-                         answer);
+  return core_audit_append (db, NULL != who ? who : "anonymous", action,
+                            who, json_pack ("{s:s, s:s}", "reason", reason,
+                                            "client_addr", req->client_addr));
 }
 
 /* Check the code against the account's seed; spend its step.
@@ -168,109 +216,130 @@ check_otp (struct core_db *db, const char *username, const struct account *a,
   return CORE_DB_ONE_ROW == st ? NULL : "otp_replayed";
 }
 
-/* The factors passed: reset the count, open the session, audit. */
-struct success {
+/* One login: the transaction body and what came of it. */
+struct login {
   const struct srv_admin_login *req;
   struct srv_admin_login_res *res;
-  bool locked;
+  struct account a;
+  enum core_err err;
+  const char *reason;           /* audit reason of a refusal */
 };
 
+/* End the attempt as a refusal: count (when @a count), audit, answer
+   @a err. */
 static enum core_db_status
-success_tx (struct core_db *db, void *cls)
+refuse (struct core_db *db, struct login *l, const char *reason, bool count,
+        enum core_err err)
 {
-  struct success *s = cls;
-  char limit[16];
-  const char *p[2] = { s->req->username, limit };
-  PGresult *r = NULL;
-  enum core_db_status st;
+  l->reason = reason;
+  l->err = err;
+  return failure_write (db, l->req, "admin.login_failed", reason, count);
+}
 
-  srv_admin_login_res_clear (s->res);
-  s->locked = false;
-  snprintf (limit, sizeof limit, "%u", srv_admin_lockout_limit ());
-  st = core_db_exec (db, "admin_succeed", 2, p, &r);
+/* The factors passed: forget the failures, open the session, audit. */
+static enum core_db_status
+succeed (struct core_db *db, struct login *l)
+{
+  const char *p[1] = { l->req->username };
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, "admin_succeed", 1, p, &r);
+
   if (CORE_DB_ONE_ROW == st)
-    snprintf (s->res->role, sizeof s->res->role, "%s", PQgetvalue (r, 0, 0));
+    snprintf (l->res->role, sizeof l->res->role, "%s", PQgetvalue (r, 0, 0));
   PQclear (r);
-  if (CORE_DB_NO_ROW == st)
-    s->locked = true;           /* locked by parallel failures meanwhile */
+  if (CORE_DB_NO_ROW == st)     /* locked by parallel failures meanwhile */
+    return refuse (db, l, "locked", false, CORE_ERR_LOCKED);
   if (CORE_DB_ONE_ROW != st)
     return st;
-  st = srv_admin_session_open (db, s->req->username, s->req->client_addr,
-                               &s->res->token, &s->res->csrf);
+  st = srv_admin_session_open (db, l->req->username, l->req->client_addr,
+                               &l->res->token, &l->res->csrf);
   if (CORE_DB_ONE_ROW == st)
-    st = core_audit_append (db, s->req->username, "admin.login",
-                            s->req->username,
-                            json_pack ("{s:s, s:s}", "role", s->res->role,
-                                       "client_addr", s->req->client_addr));
+    st = core_audit_append (db, l->req->username, "admin.login",
+                            l->req->username,
+                            json_pack ("{s:s, s:s}", "role", l->res->role,
+                                       "client_addr", l->req->client_addr));
+  l->err = CORE_DB_ONE_ROW == st ? CORE_OK : l->err;
   return st;
 }
 
-/* Both factors passed. */
-static enum core_err
-login_succeed (struct core_db *db, const struct srv_admin_login *req,
-               struct srv_admin_login_res *res)
+/* The username may try and has an account: code, then password. */
+static enum core_db_status
+try_factors (struct core_db *db, struct login *l)
 {
-  struct success s = { req, res, false };
-  enum core_db_status st = core_db_tx (db, false, &success_tx, &s);
-
-  if (s.locked)
-    return login_failed (db, req, "locked", false, CORE_ERR_LOCKED);
-  if (st < 0)
-  {
-    srv_admin_login_res_clear (res);
-    return srv_admin_db_err (db);
-  }
-  LOG_INFO ("back-office user %s logged in (%s)", req->username, res->role);
-  return CORE_OK;
-}
-
-/* The account exists and is not locked: OTP, then password. */
-static enum core_err
-login_account (struct core_db *db, const struct srv_admin_login *req,
-               const struct account *a, struct srv_admin_login_res *res)
-{
-  enum core_err err;
-  const char *why = check_otp (db, req->username, a, req->otp, &err);
+  const char *why = check_otp (db, l->req->username, &l->a, l->req->otp,
+                               &l->err);
   int rc;
 
-  if (CORE_OK != err)
-    return err;
+  if (CORE_OK != l->err)
+    return CORE_DB_HARD_ERROR;
   if (NULL != why)
-    return login_failed (db, req, why, true,
-                         CORE_ERR_AUTHENTICATION_FAILED);
-  rc = authn_pin_verify (a->hash, req->password);
+    return refuse (db, l, why, true, CORE_ERR_AUTHENTICATION_FAILED);
+  rc = authn_pin_verify (l->a.hash, l->req->password);
   if (rc < 0)
-    return CORE_ERR_INTERNAL;
+  {
+    l->err = CORE_ERR_INTERNAL;
+    return CORE_DB_HARD_ERROR;
+  }
   if (0 == rc)
-    return login_failed (db, req, "password_invalid", true,
-                         CORE_ERR_AUTHENTICATION_FAILED);
-  return login_succeed (db, req, res);
+    return refuse (db, l, "password_invalid", true,
+                   CORE_ERR_AUTHENTICATION_FAILED);
+  return succeed (db, l);
+}
+
+static enum core_db_status
+login_tx (struct core_db *db, void *cls)
+{
+  struct login *l = cls;
+  enum core_db_status st;
+
+  srv_admin_login_res_clear (l->res);
+  l->err = CORE_ERR_INTERNAL;
+  l->reason = NULL;
+  st = account_begin (db, l->req, &l->a);
+  if (st < 0)
+    return st;
+  if (l->a.rate_wait > 0)
+  {
+    l->res->retry_after = l->a.rate_wait;
+    l->err = CORE_ERR_RATE_LIMITED;
+    return CORE_DB_NO_ROW;        /* nothing counted, nothing audited */
+  }
+  if (l->a.locked)
+  {
+    snprintf (l->res->locked_until, sizeof l->res->locked_until, "%s",
+              l->a.until);
+    l->res->retry_after = l->a.retry_after;
+    return refuse (db, l, "locked", false, CORE_ERR_LOCKED);
+  }
+  if (! l->a.exists)
+    return refuse (db, l, "unknown_user", true,
+                   CORE_ERR_AUTHENTICATION_FAILED);
+  return try_factors (db, l);
 }
 
 enum core_err
 srv_admin_login (struct core_db *db, const struct srv_admin_login *req,
                  struct srv_admin_login_res *res)
 {
-  struct account a;
+  struct login l = { .req = req, .res = res };
   enum core_db_status st;
-  enum core_err err;
 
   memset (res, 0, sizeof *res);
-  if (! srv_admin_username_ok (req->username))
-    return login_failed (db, req, "unknown_user", false,
-                         CORE_ERR_AUTHENTICATION_FAILED);
-  st = account_load (db, req->username, &a);
+  st = core_db_tx (db, false, &login_tx, &l);
+  account_clear (&l.a);
   if (st < 0)
-    err = srv_admin_db_err (db);
-  else if (CORE_DB_NO_ROW == st)
-    err = login_failed (db, req, "unknown_user", false,
-                        CORE_ERR_AUTHENTICATION_FAILED);
-  else if (a.locked || a.failed >= (long) srv_admin_lockout_limit ())
-    err = login_failed (db, req, "locked", false, CORE_ERR_LOCKED);
-  else
-    err = login_account (db, req, &a, res);
-  account_clear (&a);
-  return err;
+  {
+    srv_admin_login_res_clear (res);
+    return CORE_ERR_INTERNAL == l.err ? srv_admin_db_err (db) : l.err;
+  }
+  if (CORE_OK == l.err)
+    LOG_INFO ("back-office user %s logged in (%s)", req->username,
+              res->role);
+  else if (NULL != l.reason)
+    LOG_INFO ("back-office admin.login_failed (%s)", l.reason);
+  if (CORE_OK != l.err)
+    srv_admin_login_res_clear (res);
+  return l.err;
 }
 
 void
@@ -279,6 +348,35 @@ srv_admin_login_res_clear (struct srv_admin_login_res *res)
   free_secret (&res->token);
   free_secret (&res->csrf);
   res->role[0] = '\0';
+}
+
+/* A failure outside a login (a wrong current password), counted and
+   audited in a transaction of its own. */
+struct failure {
+  const struct srv_admin_login *req;
+  const char *action;
+  const char *reason;
+};
+
+static enum core_db_status
+failure_tx (struct core_db *db, void *cls)
+{
+  struct failure *f = cls;
+
+  return failure_write (db, f->req, f->action, f->reason, true);
+}
+
+/* Record the failure; @return @a answer, or a database error. */
+static enum core_err
+record_failure (struct core_db *db, const struct srv_admin_login *req,
+                const char *action, const char *reason, enum core_err answer)
+{
+  struct failure f = { req, action, reason };
+
+  if (core_db_tx (db, false, &failure_tx, &f) < 0)
+    return srv_admin_db_err (db);
+  LOG_INFO ("back-office %s (%s)", action, reason);
+  return answer;
 }
 
 /* ============================================================ change */
@@ -343,13 +441,13 @@ srv_admin_change_password (struct core_db *db, const char *username,
   st = account_load (db, username, &a);
   if (st <= 0)
     err = (CORE_DB_NO_ROW == st) ? CORE_ERR_NOT_FOUND : srv_admin_db_err (db);
-  else if (a.locked || a.failed >= (long) srv_admin_lockout_limit ())
+  else if (a.locked)
     err = CORE_ERR_LOCKED;
   else if ((rc = authn_pin_verify (a.hash, current)) < 0)
     err = CORE_ERR_INTERNAL;
   else if (0 == rc)
     err = record_failure (db, &req, "admin.password_change_failed",
-                          "password_invalid", true,
+                          "password_invalid",
                           CORE_ERR_AUTHENTICATION_FAILED);
   else
     err = replace_password (db, username, session_token, fresh);

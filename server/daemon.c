@@ -15,7 +15,8 @@
  *
  * What happens to each request is request.c's; this file listens, spreads
  * connections, and runs the main loop: SIGINT/SIGTERM stop, SIGHUP
- * reloads the data files.
+ * reloads the data files.  It also starts the retention purge
+ * (core/retention.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,14 +27,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <time.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/retention.h"
 #include "enrol/enrol.h"
 #include "risk/risk.h"
+#include "server/conn_guard.h"
 #include "server/metrics.h"
 #include "server/server.h"
 #include "server/longpoll.h"
@@ -104,10 +108,14 @@ connection_notify (void *cls, struct MHD_Connection *conn,
 {
   struct worker *w = cls;
 
-  (void) conn;
   (void) socket_context;
+  if (MHD_CONNECTION_NOTIFY_STARTED == toe)
+    srv_conn_guard_started (conn);
   if (MHD_CONNECTION_NOTIFY_CLOSED == toe)
+  {
+    srv_conn_guard_closed (conn);
     atomic_fetch_sub (&w->open, 1);
+  }
 }
 
 /* The worker with the fewest open connections; ties go round. */
@@ -134,11 +142,31 @@ least_loaded (unsigned int *total)
   return best;
 }
 
+/* Wait up to a second for a connection; sweep the header deadlines
+   (conn_guard.c) at most once a second.  @return false when stopping */
+static bool
+wait_and_sweep (struct timespec *last_sweep)
+{
+  struct pollfd p = { .fd = pool.listen_fd, .events = POLLIN };
+  struct timespec now;
+
+  (void) poll (&p, 1, 1000);
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if (now.tv_sec != last_sweep->tv_sec)
+  {
+    srv_conn_guard_sweep ();
+    *last_sweep = now;
+  }
+  return ! atomic_load (&pool.stopping);
+}
+
 static void *
 acceptor (void *cls)
 {
+  struct timespec last_sweep = { 0, 0 };
+
   (void) cls;
-  for (;;)
+  while (wait_and_sweep (&last_sweep))
   {
     struct sockaddr_storage addr;
     socklen_t len = sizeof addr;
@@ -151,7 +179,8 @@ acceptor (void *cls)
     {
       if (atomic_load (&pool.stopping))
         break;
-      if (EINTR != errno && ECONNABORTED != errno && EPROTO != errno)
+      if (EINTR != errno && ECONNABORTED != errno && EPROTO != errno
+          && EAGAIN != errno && EWOULDBLOCK != errno)
       {
         /* out of descriptors or memory, or worse: log, let the backlog
            wait a moment rather than spin */
@@ -163,7 +192,8 @@ acceptor (void *cls)
       continue;
     }
     w = least_loaded (&total);
-    if (total >= MAX_CONNECTIONS)
+    if (total >= MAX_CONNECTIONS
+        || ! srv_conn_guard_accept (fd, (struct sockaddr *) &addr, len))
     {
       close (fd);
       continue;
@@ -171,7 +201,10 @@ acceptor (void *cls)
     atomic_fetch_add (&w->open, 1);
     if (MHD_YES != MHD_add_connection (w->d, fd, (struct sockaddr *) &addr,
                                        len))
+    {
       atomic_fetch_sub (&w->open, 1);   /* it closed fd */
+      srv_conn_guard_forget (fd);
+    }
   }
   return NULL;
 }
@@ -180,7 +213,10 @@ static int
 listen_on (const struct sockaddr_storage *ss, socklen_t sslen)
 {
   int one = 1;
-  int fd = socket (ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  /* non-blocking: the acceptor polls it, so it can sweep between
+     connections (a poll that times out must not leave accept() waiting) */
+  int fd = socket (ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                   0);
 
   if (fd < 0)
     return -1;
@@ -217,6 +253,7 @@ workers_stop (void)
   free (pool.w);
   pool.w = NULL;
   pool.n = 0;
+  srv_conn_guard_free ();
 }
 
 /* @return 0, or -1 (logged, nothing left running). */
@@ -231,6 +268,11 @@ workers_start (const struct sockaddr_storage *ss, socklen_t sslen)
 
   if (AF_INET6 == ss->ss_family)
     flags |= MHD_USE_IPv6;
+  if (0 != srv_conn_guard_init (MAX_CONNECTIONS))
+  {
+    LOG_ERROR ("out of memory for the connection guard");
+    return -1;
+  }
   pool.n = core_cfg->workers;
   pool.w = calloc (pool.n, sizeof *pool.w);
   if (NULL == pool.w)
@@ -323,6 +365,8 @@ srv_serve (void)
     return 1;
   if (0 != srv_longpoll_start ())
     LOG_WARN ("long-poll thread not started: ?wait answers at once");
+  if (0 != core_retention_start ())
+    LOG_WARN ("purge thread not started: nothing is purged by this instance");
   LOG_INFO ("guichetd listening on http://%s with %u workers",
             core_cfg->listen, core_cfg->workers);
   /* Signals only set flags; this loop acts on them.  sleep() returns early
@@ -343,6 +387,7 @@ srv_serve (void)
     risk_reload ();
   }
   LOG_INFO ("stopping");
+  core_retention_stop ();
   srv_longpoll_stop ();
   workers_stop ();
   return 0;

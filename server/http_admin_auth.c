@@ -3,8 +3,9 @@
  * http_admin_auth.c -- the back-office login, logout, who-am-I, password
  * change, and the staff list.
  *
- * Login answers the same 401 whatever was wrong (user, password or code)
- * and 423 once locked.  The session cookie is HttpOnly, SameSite=Strict,
+ * Login answers the same 401 whatever was wrong (user, password or code),
+ * 423 with the time the lock ends once the username tried is locked (an
+ * account or not), and 429 with Retry-After past a rate limit.  The session cookie is HttpOnly, SameSite=Strict,
  * Path=/ (Secure when the public URL is https); the CSRF token is in the
  * JSON answer only, for the page to send back in X-CSRF-Token.  Neither
  * the password, the code nor either token reaches a log line.
@@ -61,8 +62,9 @@ srv_http_admin_login (struct srv_request *rq)
   if (CORE_ERR_AUTHENTICATION_FAILED == err)
     srv_reply_error (rq, err, "wrong user name, password or code", NULL);
   else if (CORE_ERR_LOCKED == err)
-    srv_reply_error (rq, err, "too many failed logins: ask an operator to "
-                     "reset your password", NULL);
+    srv_reply_locked (rq, res.locked_until, res.retry_after, NULL);
+  else if (CORE_ERR_RATE_LIMITED == err)
+    srv_reply_rate_limited (rq, res.retry_after);
   else if (CORE_OK != err)
     srv_reply_error (rq, err, NULL, NULL);
   else

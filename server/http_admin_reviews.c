@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
- * http_admin_reviews.c -- the review queue of the back-office: list,
- * detail, and the approve/reject decision (enrol/review.c does the work).
+ * http_admin_reviews.c -- the review queue of the back-office: list (one
+ * page at a time: ?after= the "next" of the page before, ?limit= up to
+ * 200), detail, and the approve/reject decision (enrol/review.c does the
+ * work).
  *
  * The route lets reviewers and admins in; the per-record rule (the second
  * approval of a four-eyes review needs another user with role admin) is
  * the domain's, answered here as 403 or 409.  A comment is mandatory and
  * bounded; it is stored and audited, never logged.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "enrol/review.h"
@@ -15,21 +18,42 @@
 
 #define COMMENT_MAX_CHARS 2000
 
+/* ?limit=: 1..ENROL_REVIEW_PAGE_MAX digits, or absent. @return 0 if bad */
+static unsigned int
+page_size (const char *v)
+{
+  char *end;
+  unsigned long n;
+
+  if (NULL == v)
+    return ENROL_REVIEW_PAGE_DEFAULT;
+  if (v[0] < '0' || v[0] > '9' || strlen (v) > 3)
+    return 0;
+  n = strtoul (v, &end, 10);
+  return '\0' == *end && n <= ENROL_REVIEW_PAGE_MAX ? (unsigned int) n : 0;
+}
+
 void
 srv_http_admin_reviews (struct srv_request *rq)
 {
-  json_t *reviews = NULL;
-  enum core_err err = enrol_review_list (rq->db, srv_query (rq, "state"),
-                                         srv_query (rq, "kind"), &reviews);
+  json_t *page = NULL;
+  struct enrol_review_query q = {
+    .state = srv_query (rq, "state"), .kind = srv_query (rq, "kind"),
+    .after = srv_query (rq, "after"), .limit = page_size (srv_query (rq, "limit"))
+  };
+  enum core_err err;
 
+  if (NULL != q.kind && '\0' == q.kind[0])
+    q.kind = NULL;                      /* ?kind= : both */
+  err = enrol_review_list (rq->db, &q, &page);
   if (CORE_ERR_BAD_REQUEST == err)
     srv_reply_error (rq, err, "state must be open, awaiting_second_approval, "
-                     "approved, rejected or all; kind identity or device",
-                     NULL);
+                     "approved, rejected or all; kind identity or device; "
+                     "after the \"next\" of a page; limit 1 to 200", NULL);
   else if (CORE_OK != err)
     srv_reply_error (rq, err, NULL, NULL);
   else
-    srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:o}", "reviews", reviews));
+    srv_reply_json (rq, MHD_HTTP_OK, page);
 }
 
 void

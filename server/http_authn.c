@@ -5,8 +5,10 @@
  *
  * The answer never says which factor failed: wrong PIN, wrong or replayed
  * OTP and unknown customer give the same 401 body (attempts_remaining is
- * added only where the customer exists).  The order of the checks, cheap
- * first, is authn/'s business.
+ * added only where the customer exists).  A lock answers 423 with the time
+ * it ends (locked_until, Retry-After); a rate limit answers 429 with
+ * Retry-After.
+ * The order of the checks, cheap first, is authn/'s business.
  */
 #include <stdint.h>
 
@@ -34,8 +36,10 @@ reply_outcome (struct srv_request *rq, enum core_err err,
     srv_reply_error (rq, err, "authentication failed", extra);
     return;
   case CORE_ERR_LOCKED:
-    srv_reply_error (rq, err, "too many failed attempts: the credential is "
-                     "locked until the bank unlocks it", NULL);
+    srv_reply_locked (rq, res->locked_until, res->retry_after, NULL);
+    return;
+  case CORE_ERR_RATE_LIMITED:
+    srv_reply_rate_limited (rq, res->retry_after);
     return;
   default:
     srv_reply_error (rq, err, NULL, NULL);
@@ -69,6 +73,7 @@ srv_http_authn_verify (struct srv_request *rq)
   srv_metrics_verify (CORE_OK == err ? SRV_VERIFY_ACCEPTED
                       : CORE_ERR_AUTHENTICATION_FAILED == err ? SRV_VERIFY_FAILED
                       : CORE_ERR_LOCKED == err ? SRV_VERIFY_LOCKED
+                      : CORE_ERR_RATE_LIMITED == err ? SRV_VERIFY_RATE_LIMITED
                       : SRV_VERIFY_ERROR);
   reply_outcome (rq, err, &res);
 }

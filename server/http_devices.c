@@ -133,13 +133,16 @@ srv_http_device_activate (struct srv_request *rq)
   };
   json_t *answer = NULL;
   const char *bad = NULL;
+  long retry_after = 0;
   enum core_err err;
 
   if (! srv_parse_fields (rq, fields))
     return;
-  err = enrol_device_activate (rq->db, &req, &answer, &bad);
+  err = enrol_device_activate (rq->db, &req, &answer, &bad, &retry_after);
   if (CORE_ERR_INVALID_FIELD == err)
     srv_reply_bad_field (rq, NULL != bad ? bad : "body");
+  else if (CORE_ERR_RATE_LIMITED == err)
+    srv_reply_rate_limited (rq, retry_after);
   else if (CORE_OK != err)
     srv_reply_error (rq, err, CORE_ERR_CONFLICT == err
                      ? "this challenge was already used or replaced" : NULL,
@@ -157,14 +160,17 @@ srv_http_enrolment_pin (struct srv_request *rq)
     CORE_JSON_FIELD_END
   };
   json_t *reasons = NULL;
+  long retry_after = 0;
   enum core_err err;
 
   if (! srv_parse_fields (rq, fields))
     return;
-  err = enrol_set_pin (rq->db, rq->args[0], pin, &reasons);
+  err = enrol_set_pin (rq->db, rq->args[0], pin, &reasons, &retry_after);
   if (CORE_ERR_POLICY_REFUSED == err)
     srv_reply_error (rq, err, "the PIN is refused by policy",
                      json_pack ("{s:o}", "reasons", reasons));
+  else if (CORE_ERR_RATE_LIMITED == err)
+    srv_reply_rate_limited (rq, retry_after);
   else if (CORE_OK != err)
     srv_reply_error (rq, err, NULL, NULL);
   else

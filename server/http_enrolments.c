@@ -118,10 +118,16 @@ srv_http_enrolment_create (struct srv_request *rq)
   }
   core_sha256_hex (rq->body, rq->body_len, body_hash);
   req.body_sha256_hex = body_hash;
+  req.client_addr = rq->client_addr;
   err = enrol_start (rq->db, &req, &res);
   if (CORE_ERR_INVALID_FIELD == err)
   {
     srv_reply_bad_field (rq, res.bad_field);
+    return;
+  }
+  if (CORE_ERR_RATE_LIMITED == err)
+  {
+    srv_reply_rate_limited (rq, res.retry_after);
     return;
   }
   if (CORE_ERR_CONFLICT == err)
@@ -164,11 +170,18 @@ void
 srv_http_enrolment_resume_link (struct srv_request *rq)
 {
   const struct core_json_field none[] = { CORE_JSON_FIELD_END };
+  long retry_after = 0;
   enum core_err err;
 
   if (! srv_parse_fields (rq, none))
     return;
-  err = enrol_resume_link (rq->db, rq->args[0], srv_public_url ());
+  err = enrol_resume_link (rq->db, rq->args[0], srv_public_url (),
+                           rq->client_addr, &retry_after);
+  if (CORE_ERR_RATE_LIMITED == err)
+  {
+    srv_reply_rate_limited (rq, retry_after);
+    return;
+  }
   if (CORE_OK != err)
   {
     srv_reply_error (rq, err, NULL, NULL);

@@ -32,6 +32,8 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/migrate.h"
+#include "core/ratelimit.h"
+#include "core/retention.h"
 #include "enrol/enrol.h"
 #include "enrol/review.h"
 #include "risk/risk.h"
@@ -122,6 +124,7 @@ register_statements (void)
   enrol_register_statements ();
   risk_register_statements ();
   core_audit_register_statements ();
+  core_ratelimit_register ();
   enrol_review_register_statements ();
   srv_admin_register_statements ();
 }
@@ -252,6 +255,30 @@ cmd_apikey (int argc, char **argv)
   return 0;
 }
 
+/* One retention pass, as guichetd serve runs every purge_interval_s:
+   prints {"ran": bool, "purged": {table: rows}}. */
+static int
+cmd_purge (void)
+{
+  struct core_db *db;
+  json_t *report = NULL;
+  int rc;
+
+  if (0 != (rc = setup_runtime (false)))
+    return rc;
+  if (NULL == (db = core_db_thread ()))
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
+  if (0 != core_retention_run (db, &report))
+  {
+    json_decref (report);
+    return srv_cli_fail (core_db_alive (db, false) ? CORE_ERR_INTERNAL
+                         : CORE_ERR_DATABASE_UNAVAILABLE,
+                         "the purge failed (see the log)");
+  }
+  srv_cli_print (report);
+  return 0;
+}
+
 static void
 usage (void)
 {
@@ -267,7 +294,8 @@ usage (void)
          "  tokens list [--state S] [--serial X]\n"
          "  admin create --username U --role reviewer|admin\n"
          "  admin passwd|unlock --username U\n"
-         "  audit verify                            check the audit hash chain\n",
+         "  audit verify                            check the audit hash chain\n"
+         "  purge                                   one retention pass now\n",
          stderr);
 }
 
@@ -317,6 +345,8 @@ main (int argc, char **argv)
   }
   else if (0 == strcmp (argv[1], "migrate"))
     rc = cmd_migrate ();
+  else if (0 == strcmp (argv[1], "purge"))
+    rc = cmd_purge ();
   else if (0 == strcmp (argv[1], "keyring"))
     rc = cmd_keyring (argc - 2, argv + 2);
   else if (0 == strcmp (argv[1], "apikey"))

@@ -27,7 +27,7 @@ static const double buckets[] = {
 #define N_BUCKETS (sizeof buckets / sizeof buckets[0])
 
 static const char *const verify_names[SRV_VERIFY_OUTCOMES] = {
-  "accepted", "failed", "locked", "error"
+  "accepted", "failed", "locked", "error", "rate_limited"
 };
 
 static size_t n_routes;

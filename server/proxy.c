@@ -65,6 +65,12 @@ is_trusted (const char *addr, size_t len)
   return false;
 }
 
+bool
+srv_proxy_is_trusted (const char *addr)
+{
+  return NULL != addr && is_trusted (addr, strlen (addr));
+}
+
 /* Is the text a plausible IP address (so junk in the header is ignored)? */
 static bool
 is_ip (const char *s, size_t len)

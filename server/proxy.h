@@ -7,8 +7,13 @@
 #ifndef GUICHET_SERVER_PROXY_H
 #define GUICHET_SERVER_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <microhttpd.h>
+
+/** @return whether @a addr (text) is one of trusted_proxies. */
+bool
+srv_proxy_is_trusted (const char *addr);
 
 /** Write the client address into @a out (never fails; "unknown" at worst). */
 void

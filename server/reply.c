@@ -7,6 +7,7 @@
  * not sent.  Error messages come from the caller or the code's hint, never
  * from a secret.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,9 +97,22 @@ srv_reply_json (struct srv_request *rq, unsigned int status, json_t *body)
   free (text);
 }
 
-void
-srv_reply_error (struct srv_request *rq, enum core_err err,
-                 const char *message, json_t *extra)
+/* Retry-After: @a seconds (at least 1) on the queued response. */
+static void
+add_retry_after (struct srv_request *rq, long seconds)
+{
+  char v[24];
+
+  if (NULL == rq->response)
+    return;
+  snprintf (v, sizeof v, "%ld", seconds > 0 ? seconds : 1);
+  MHD_add_response_header (rq->response, MHD_HTTP_HEADER_RETRY_AFTER, v);
+}
+
+/* API.md's error body; a 429 carries Retry-After: @a retry_after. */
+static void
+reply_error (struct srv_request *rq, enum core_err err, const char *message,
+             json_t *extra, long retry_after)
 {
   const struct core_err_info *info = core_err_info (err);
   json_t *body;
@@ -117,8 +131,43 @@ srv_reply_error (struct srv_request *rq, enum core_err err,
   if (CORE_ERR_METHOD_NOT_ALLOWED == err && NULL != rq->response)
     MHD_add_response_header (rq->response, MHD_HTTP_HEADER_ALLOW,
                              "GET, POST");
-  if (CORE_ERR_RATE_LIMITED == err && NULL != rq->response)
-    MHD_add_response_header (rq->response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  if (CORE_ERR_RATE_LIMITED == err)
+    add_retry_after (rq, retry_after);
+}
+
+void
+srv_reply_error (struct srv_request *rq, enum core_err err,
+                 const char *message, json_t *extra)
+{
+  reply_error (rq, err, message, extra, 1);
+}
+
+void
+srv_reply_rate_limited (struct srv_request *rq, long retry_after)
+{
+  json_t *extra = json_pack ("{s:I}", "retry_after",
+                             (json_int_t) (retry_after > 0 ? retry_after : 1));
+
+  reply_error (rq, CORE_ERR_RATE_LIMITED, NULL, extra, retry_after);
+}
+
+void
+srv_reply_locked (struct srv_request *rq, const char *locked_until,
+                  long retry_after, json_t *extra)
+{
+  bool ends = NULL != locked_until && '\0' != locked_until[0];
+
+  if (NULL == extra)
+    extra = json_object ();
+  json_object_set_new (extra, "locked_until",
+                       ends ? json_string (locked_until) : json_null ());
+  srv_reply_error (rq, CORE_ERR_LOCKED, ends
+                   ? "too many failed attempts: locked until the time in "
+                     "locked_until"
+                   : "too many failed attempts: locked until the bank "
+                     "unlocks it", extra);
+  if (ends)
+    add_retry_after (rq, retry_after);
 }
 
 void

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "enrol/enrol.h"
 #include "server/apikey.h"
+#include "server/conn_guard.h"
 #include "server/handlers.h"
 #include "server/metrics.h"
 #include "server/proxy.h"
@@ -90,7 +91,7 @@ srv_request_completed (void *cls, struct MHD_Connection *conn,
   size_t idx;
 
   (void) cls;
-  (void) conn;
+  srv_conn_guard_request_done (conn);
   if (NULL == rq)
     return;
   srv_routes (&nroutes);
@@ -335,6 +336,7 @@ srv_access_handler (void *cls, struct MHD_Connection *conn,
   (void) version;
   if (NULL == rq)
   {
+    srv_conn_guard_request_begun (conn);
     rq = request_new (conn, method, url);
     if (NULL == rq)
       return MHD_NO;

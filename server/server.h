@@ -99,6 +99,22 @@ void
 srv_reply_error (struct srv_request *rq, enum core_err err,
                  const char *message, json_t *extra);
 
+/**
+ * Reply 429 rate_limited with header Retry-After and "retry_after" (both
+ * @a retry_after seconds, at least 1).
+ */
+void
+srv_reply_rate_limited (struct srv_request *rq, long retry_after);
+
+/**
+ * Reply 423 locked with "locked_until" (@a locked_until, RFC 3339, or null
+ * for a lock only an unlock ends -- then no Retry-After) and header
+ * Retry-After: @a retry_after.  @a extra as srv_reply_error's (stolen).
+ */
+void
+srv_reply_locked (struct srv_request *rq, const char *locked_until,
+                  long retry_after, json_t *extra);
+
 /** Reply 400 invalid_field naming @a field. */
 void
 srv_reply_bad_field (struct srv_request *rq, const char *field);

@@ -20,7 +20,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Stack, CliError  # noqa: E402
+from harness import SUITE_LIMITS, Stack, CliError  # noqa: E402
 from helpers import Customer, parse_otpauth, random_pin  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -131,7 +131,7 @@ def stack():
     # X-Forwarded-For from the tests (on loopback) is believed, so a test
     # can play a phone on a Tor exit (harness.py already points at the
     # GeoIP test databases).
-    env = dict(FAST_ARGON2, GUICHET_LOG_LEVEL="debug",
+    env = dict(FAST_ARGON2, **SUITE_LIMITS, GUICHET_LOG_LEVEL="debug",
                GUICHET_SANCTIONS_DIR=str(SHARED / "data" / "sanctions" / "ofac"),
                GUICHET_TRUSTED_PROXIES="127.0.0.1")
     s = Stack("api", env=env)

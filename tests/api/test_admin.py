@@ -120,6 +120,20 @@ def device_review(g, phone=None, headers=None):
     return s, p, r.json()
 
 
+def listed(g, s, query=""):
+    """Every review the list answers for @query, page after page (the queue
+    is oldest first: a new review is on the last page)."""
+    out, after = [], None
+    while True:
+        q = query + ("&" if query else "") + "limit=200" + (f"&after={after}" if after else "")
+        r = s.get(g.url("/v1/admin/reviews?" + q), timeout=10)
+        assert r.status_code == 200, r.text
+        out += r.json()["reviews"]
+        after = r.json()["next"]
+        if after is None:
+            return out
+
+
 def enrol_state(g, eid):
     return g.sql_value("SELECT state FROM enrolments WHERE id = %s", eid)
 
@@ -213,7 +227,7 @@ def test_every_wrong_login_gets_the_same_401(guichet):
                             "password": "x" * 24, "otp": good})
     answers.append(assert_error(r, 401, "authentication_failed"))
     assert all(x == answers[0] for x in answers), answers
-    assert guichet.sql_value("SELECT failed_attempts FROM admins WHERE username = %s",
+    assert guichet.sql_value("SELECT failed_attempts FROM admin_lockouts WHERE username = %s",
                              a.username) == 3
     reasons = [d["reason"] for _, d in audit_rows(guichet, "admin.login_failed", a.username)]
     assert reasons == ["password_invalid", "otp_invalid", "otp_invalid"], reasons
@@ -222,7 +236,7 @@ def test_every_wrong_login_gets_the_same_401(guichet):
     assert_error(r, 401, "authentication_failed")
     assert audit_rows(guichet, "admin.login_failed", a.username)[-1][1]["reason"] == "otp_replayed"
     a.login()                               # a fresh step and the password
-    assert guichet.sql_value("SELECT failed_attempts FROM admins WHERE username = %s",
+    assert guichet.sql_value("SELECT count(*) FROM admin_lockouts WHERE username = %s",
                              a.username) == 0
 
 
@@ -244,8 +258,8 @@ def test_lockout_after_five_failures_and_passwd_resets_it(guichet):
         assert_error(r, 401, "authentication_failed")
     s, r = a.login_raw()                     # right password and code: still locked
     assert_error(r, 423, "locked")
-    assert guichet.sql_value("SELECT locked_at IS NOT NULL FROM admins WHERE username = %s",
-                             a.username)
+    assert guichet.sql_value("SELECT locked_until > now() FROM admin_lockouts"
+                             " WHERE username = %s", a.username)
     assert audit_rows(guichet, "admin.login_failed", a.username)[-1][1]["reason"] == "locked"
     out = guichet.cli("admin", "passwd", "--username", a.username)
     assert out["username"] == a.username and len(out["password"]) >= 20
@@ -283,7 +297,7 @@ def test_password_change(guichet):
     assert_error(post(guichet, s, url, {"current_password": a.password, "new_password": again}),
                  401, "authentication_failed")
     assert post(guichet, s, url, {"current_password": new, "new_password": again}).status_code == 200
-    assert guichet.sql_value("SELECT failed_attempts FROM admins WHERE username = %s",
+    assert guichet.sql_value("SELECT count(*) FROM admin_lockouts WHERE username = %s",
                              a.username) == 0
     assert [x[0] for x in audit_rows(guichet, "admin.password_change", a.username)] == [a.username] * 2
 
@@ -357,9 +371,8 @@ def test_identity_review_is_listed_shown_and_approved(guichet, rs, reviewer):
     b, eid = identity_review(guichet)
     rev = review_of(guichet, eid)
     assert (rev["kind"], rev["state"], rev["four_eyes"], rev["score"]) == ("identity", "open", False, None)
-    r = rs.get(guichet.url("/v1/admin/reviews?state=open&kind=identity"), timeout=10)
-    assert r.status_code == 200, r.text
-    items = {x["id"]: x for x in r.json()["reviews"]}
+    reviews = listed(guichet, rs, "state=open&kind=identity")
+    items = {x["id"]: x for x in reviews}
     item = items[rev["id"]]
     a = guichet.sql_value("SELECT applicant FROM enrolments WHERE id = %s", eid)
     assert item["applicant"] == {"surname": a["surname"], "given_names": a["given_names"]}
@@ -367,7 +380,7 @@ def test_identity_review_is_listed_shown_and_approved(guichet, rs, reviewer):
     assert item["enrolment_id"] == eid and item["device_id"] is None
     assert isinstance(item["age_seconds"], int) and item["age_seconds"] >= 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", item["created_at"])
-    assert all(x["kind"] == "identity" for x in r.json()["reviews"])
+    assert all(x["kind"] == "identity" for x in reviews)
     d = rs.get(guichet.url(f"/v1/admin/reviews/{rev['id']}"), timeout=10).json()
     assert d["identity"]["decision"] == "review" and d["identity"]["reasons"] == ["name_mismatch"]
     assert any(c["check"] for c in d["identity"]["checks"])
@@ -383,10 +396,9 @@ def test_identity_review_is_listed_shown_and_approved(guichet, rs, reviewer):
     # the applicant carries on
     assert b.get(guichet.url(f"/v1/enrolments/{eid}"), timeout=10).json()["state"] == "device"
     assert_error(decide(guichet, rs, rev["id"]), 409, "wrong_state")
-    closed = rs.get(guichet.url("/v1/admin/reviews?state=approved"), timeout=10).json()["reviews"]
+    closed = listed(guichet, rs, "state=approved")
     assert rev["id"] in {x["id"] for x in closed}
-    assert rev["id"] not in {x["id"] for x in rs.get(guichet.url("/v1/admin/reviews"),
-                                                     timeout=10).json()["reviews"]}
+    assert rev["id"] not in {x["id"] for x in listed(guichet, rs)}
 
 
 def test_decision_body_is_checked(guichet, rs):
@@ -416,8 +428,8 @@ def test_device_review_detail_and_approval_wakes_the_applicant(guichet, rs):
     # later steps wait for the decision
     assert_error(b.post(guichet.url(f"/v1/enrolments/{eid}/pin"), json={"pin": "480713"},
                         timeout=10), 409, "wrong_state")
-    item = [x for x in rs.get(guichet.url("/v1/admin/reviews?state=open&kind=device"),
-                              timeout=10).json()["reviews"] if x["id"] == rev["id"]][0]
+    item = [x for x in listed(guichet, rs, "state=open&kind=device")
+            if x["id"] == rev["id"]][0]
     assert item["device_id"] == did and "emulator" in item["reasons"]
     d = rs.get(guichet.url(f"/v1/admin/reviews/{rev['id']}"), timeout=10).json()
     dev = d["device"]
@@ -511,9 +523,8 @@ def test_sanctions_match_needs_four_eyes(guichet, rs, reviewer, admin):
     assert_error(decide(guichet, rs, rev["id"]), 409, "conflict")
     other = Admin(guichet, "reviewer").login()
     assert_error(decide(guichet, other, rev["id"]), 403, "forbidden")
-    listed = {x["id"]: x for x in rs.get(guichet.url("/v1/admin/reviews?state=awaiting_second_approval"),
-                                         timeout=10).json()["reviews"]}
-    assert listed[rev["id"]]["first_approver"] == reviewer.username
+    waiting = {x["id"]: x for x in listed(guichet, rs, "state=awaiting_second_approval")}
+    assert waiting[rev["id"]]["first_approver"] == reviewer.username
     s = admin.login()
     r = decide(guichet, s, rev["id"], comment="confirmed with compliance")
     assert r.status_code == 200 and r.json()["state"] == "approved", r.text

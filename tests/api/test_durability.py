@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from conftest import FAST_ARGON2
-from harness import Stack
+from harness import SUITE_LIMITS, Stack
 from helpers import parse_otpauth, random_pin, totp_at, wait_fresh_step, wrong_code
 
 N = 40
@@ -27,7 +27,7 @@ N = 40
 
 @pytest.fixture(scope="module")
 def durable():
-    s = Stack("durable", env=dict(FAST_ARGON2), durable=True)
+    s = Stack("durable", env=dict(FAST_ARGON2, **SUITE_LIMITS), durable=True)
     try:
         s.api_key = s.server.cli("apikey", "create", "--name", "durability")["key"]
         yield s
@@ -107,7 +107,8 @@ def test_refusals_wait_with_audit_refusals_sync(durable):
     assert flushes >= N, f"only {flushes} WAL flushes for {N} durable refusals"
     # a locked customer's refusal too
     cid, pin, secret = make_customer(durable)
-    durable.cluster.psql(f"UPDATE customers SET locked_at = now(), failed_attempts = 5 "
+    durable.cluster.psql(f"UPDATE customers SET locked_at = now(), failed_attempts = 5, "
+                         f"locked_until = now() + interval '1 hour' "
                          f"WHERE id = '{cid}'", dbname="guichet")
 
     def locked():

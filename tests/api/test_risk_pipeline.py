@@ -18,7 +18,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import FAST_ARGON2, Guichet  # noqa: E402
-from harness import REPO, SHARED, Stack  # noqa: E402
+from harness import REPO, SHARED, SUITE_LIMITS, Stack  # noqa: E402
 from helpers import assert_error  # noqa: E402
 from phone import Phone  # noqa: E402
 from test_admin import Admin, decide, review_of  # noqa: E402
@@ -124,7 +124,8 @@ def four_eyes(tmp_path_factory):
     path = tmp_path_factory.mktemp("rules") / "rules.conf"
     path.write_text(rules)
     geo = SHARED / "data" / "geoip"
-    env = dict(FAST_ARGON2, GUICHET_LOG_LEVEL="debug", GUICHET_RISK_RULES_FILE=str(path),
+    env = dict(FAST_ARGON2, **SUITE_LIMITS, GUICHET_LOG_LEVEL="debug",
+               GUICHET_RISK_RULES_FILE=str(path),
                GUICHET_TRUSTED_PROXIES="127.0.0.1",
                GUICHET_GEOIP_COUNTRY_DB=str(geo / "GeoLite2-Country-Test.mmdb"),
                GUICHET_GEOIP_ANONYMOUS_DB=str(geo / "GeoIP2-Anonymous-IP-Test.mmdb"),

@@ -20,7 +20,10 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 
 import { assertNoProblems, baseUrl, fillForm, launch, openPage, screenshot } from "./lib/browser.mjs";
 import { activateFromPage, adminCliProblem, createAdmin, signIn } from "./lib/backoffice.mjs";
@@ -98,6 +101,13 @@ const hash = (page) => page.evaluate(() => location.hash);
 function queueLoaded (page, state = "open", kind = "") {
   return page.locator(`#queue-table[data-loaded="${state}|${kind}"]`)
     .waitFor({ state: "attached", timeout: 15000 });
+}
+
+// Runs SQL on guichetd's database (GUICHET_DATABASE_URL, as its owner).
+async function sql (query) {
+  const { stdout } = await promisify(execFile)("psql",
+    [process.env.GUICHET_DATABASE_URL, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", query]);
+  return stdout.trim();
 }
 
 // Clicks "Refresh" and waits for the new answer.
@@ -455,6 +465,46 @@ describe("back-office", () => {
       await assertNoProblems(problems);
     } finally {
       await context.close();
+    }
+  });
+
+  test("a long queue comes oldest first, a page at a time", {
+    ...T, skip: NEEDS_ADMIN || (process.env.GUICHET_DATABASE_URL ? false : "needs GUICHET_DATABASE_URL"),
+  }, async () => {
+    // 130 open reviews older than any other: more than a page (100).
+    const tag = randomBytes(4).toString("hex");
+    await sql(`INSERT INTO enrolments (id, state, expires_at, applicant, email, identity_key,
+                 identity_decision)
+               SELECT 'enr_q${tag}_' || g, 'identity_review', now() + interval '1 day',
+                 jsonb_build_object('surname', 'QUEUE' || g, 'given_names', 'ANNA'),
+                 'anna@example.org', 'k${tag}' || g, 'review' FROM generate_series(1, 130) g`);
+    await sql(`INSERT INTO reviews (id, kind, enrolment_id, reasons, four_eyes, created_at)
+               SELECT 'rev_q${tag}_' || g, 'identity', 'enr_q${tag}_' || g, '["name_mismatch"]',
+                 false, timestamptz '2001-01-01 00:00:00Z' + g * interval '1 second'
+               FROM generate_series(1, 130) g`);
+    const admin = await createAdmin("reviewer");
+    const { context, page, problems } = await openBackoffice("#/reviews");
+    try {
+      const total = Number(await sql(`SELECT count(*) FROM reviews
+                                      WHERE state IN ('open', 'awaiting_second_approval')`));
+      await signIn(page, admin);
+      await queueLoaded(page);
+      const rows = page.locator("#queue-body tr");
+      assert.equal(await rows.count(), 100, "one page");
+      assert.equal(await rows.first().getAttribute("data-review-id"), `rev_q${tag}_1`,
+                   "the review that waited longest comes first");
+      assert.match(await text(page, "#queue-summary"), new RegExp(`100 of ${total}`));
+      await page.click("#queue-more");
+      await page.waitForFunction((n) => document.querySelectorAll("#queue-body tr").length === n,
+                                 total, { timeout: 15000 });
+      assert.equal(await rows.nth(129).getAttribute("data-review-id"), `rev_q${tag}_130`);
+      assert.equal(await page.locator("#queue-more-wrap").isVisible(), false, "nothing more");
+      await screenshot(page, "bo-14-queue-pages");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+      await sql(`DELETE FROM reviews WHERE id LIKE 'rev_q${tag}_%'`);
+      await sql(`DELETE FROM enrolments WHERE id LIKE 'enr_q${tag}_%'`);
     }
   });
 

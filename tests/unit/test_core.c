@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/ratelimit.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -248,6 +249,8 @@ clear_env (void)
     "GUICHET_CONFIG", "GUICHET_LISTEN", "GUICHET_WORKERS",
     "GUICHET_DATABASE_URL", "GUICHET_MAX_BODY", "GUICHET_LOG_LEVEL",
     "GUICHET_LOCKOUT_ATTEMPTS", "GUICHET_MIGRATIONS_DIR",
+    "GUICHET_RATE_PIN_PER_ENROLMENT", "GUICHET_LOCKOUT_BASE_S",
+    "GUICHET_LOCKOUT_MAX_S", "GUICHET_RETENTION_NONCES_S",
   };
 
   for (size_t i = 0; i < N (vars); i++)
@@ -355,6 +358,112 @@ test_config_errors (void **state UNUSED)
   expect_config_error ("", "GUICHET_LOCKOUT_ATTEMPTS", "1000",
                        "lockout_attempts");
   expect_config_error ("log_level = loud\n", NULL, NULL, "log_level");
+  expect_config_error ("lockout_base_s = 900\nlockout_max_s = 60\n", NULL, NULL,
+                       "lockout_max_s");
+  expect_config_error ("retention_nonces_s = 60\n", NULL, NULL,
+                       "retention_nonces_s");
+}
+
+/* Rate limits: "COUNT/PERIOD" with a unit or seconds, or off. */
+static void
+test_config_rates (void **state UNUSED)
+{
+  static const struct {
+    const char *text;
+    unsigned int count, period;
+  } good[] = {
+    { "20/h", 20, 3600 }, { "5/10m", 5, 600 }, { "1000/s", 1000, 1 },
+    { "3/90", 3, 90 }, { "7/2d", 7, 172800 }, { "1/30d", 1, 2592000 },
+    { "off", 0, 0 }, { "0", 0, 0 }, { "1000000/s", 1000000, 1 },
+  };
+  static const char *const bad[] = {
+    "20", "0/h", "20/", "20/x", "20/31d", "20/h5", "-1/h", "1000001/s",
+    "20/0", "20/0s", "/h", "twenty/h", "20 /h", "20/ h", "",
+  };
+  const char *path = write_file ("rates.conf", "", 0600);
+  struct core_config c;
+  char err[256];
+
+  clear_env ();
+  assert_int_equal (core_config_load (NULL, &c, err, sizeof err), 0);
+  assert_int_equal (c.rate_enrolment_per_address.count, 20);
+  assert_int_equal (c.rate_enrolment_per_address.period_s, 3600);
+  assert_int_equal (c.rate_verify_per_customer.count, 12);
+  assert_int_equal (c.rate_verify_per_customer.period_s, 60);
+  assert_int_equal (c.rate_verify_per_api_key.count, 1000);
+  assert_int_equal (c.rate_verify_per_api_key.period_s, 1);
+  assert_int_equal (c.rate_activation_per_challenge.period_s, 600);
+  assert_int_equal (c.lockout_base_s, 900);
+  assert_int_equal (c.lockout_max_s, 86400);
+  assert_int_equal (c.lockout_permanent, 0);
+  assert_int_equal (c.max_connections_per_address, 64);
+  assert_int_equal (c.header_timeout_s, 10);
+  assert_int_equal (c.purge_interval_s, 60);
+  assert_int_equal (c.retention_nonces_s, 600);
+  core_config_free (&c);
+  for (size_t i = 0; i < N (good); i++)
+    {
+      setenv ("GUICHET_RATE_PIN_PER_ENROLMENT", good[i].text, 1);
+      assert_int_equal (core_config_load (path, &c, err, sizeof err), 0);
+      assert_int_equal (c.rate_pin_per_enrolment.count, good[i].count);
+      assert_int_equal (c.rate_pin_per_enrolment.period_s, good[i].period);
+      core_config_free (&c);
+    }
+  for (size_t i = 0; i < N (bad); i++)
+    {
+      setenv ("GUICHET_RATE_PIN_PER_ENROLMENT", bad[i], 1);
+      assert_int_equal (core_config_load (path, &c, err, sizeof err), -1);
+      assert_non_null (strstr (err, "rate_pin_per_enrolment"));
+    }
+  unsetenv ("GUICHET_RATE_PIN_PER_ENROLMENT");
+}
+
+/* The key of a client address in per-address limits. */
+static void
+test_rate_addr_key (void **state UNUSED)
+{
+  static const char *const cases[][2] = {
+    { "203.0.113.7", "203.0.113.7" },
+    { "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64" },
+    { "2001:db8:1:2::ffff", "2001:db8:1:2::/64" },
+    { "::ffff:192.0.2.1", "192.0.2.1" },
+    { "::1", "::/64" },
+    { "unknown", "unknown" },
+    { "", "unknown" },
+  };
+  char key[CORE_RATE_KEY_LEN];
+
+  for (size_t i = 0; i < N (cases); i++)
+    {
+      core_rate_addr_key (cases[i][0], key);
+      assert_string_equal (key, cases[i][1]);
+    }
+}
+
+/* GCRA parameters and sampling of a limit. */
+static void
+test_rate_params (void **state UNUSED)
+{
+  const struct core_rate per_min = { 12, 60 }, per_s = { 1000, 1 };
+  const struct core_rate mid = { 100, 1 }, off = { 0, 0 };
+  char a[CORE_RATE_PARAM_LEN], b[CORE_RATE_PARAM_LEN];
+
+  assert_true (core_rate_gcra (&per_min, a, b));
+  assert_string_equal (a, "5.000000");
+  assert_string_equal (b, "55.000000");
+  assert_false (core_rate_gcra (&off, a, b));
+  assert_int_equal (core_rate_sampled (&per_min, a, b), 1);
+  assert_string_equal (a, "5.000000");
+  assert_string_equal (b, "1.000000");
+  assert_int_equal (core_rate_sampled (&mid, a, b), 3);
+  assert_string_equal (a, "0.030000");
+  assert_int_equal (core_rate_sampled (&per_s, a, b), 16);
+  assert_string_equal (a, "0.016000");
+  assert_string_equal (b, "0.062500");
+  assert_int_equal (core_rate_sampled (&off, a, b), 0);
+  core_rate_params (&per_min, a, b);
+  assert_string_equal (a, "12");
+  assert_string_equal (b, "60");
 }
 int
 main (void)
@@ -370,6 +479,9 @@ main (void)
     cmocka_unit_test (test_config_defaults),
     cmocka_unit_test (test_config_file_and_env),
     cmocka_unit_test (test_config_errors),
+    cmocka_unit_test (test_config_rates),
+    cmocka_unit_test (test_rate_addr_key),
+    cmocka_unit_test (test_rate_params),
   };
 
   return cmocka_run_group_tests (tests, tmpdir_setup, tmpdir_teardown);

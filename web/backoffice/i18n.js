@@ -120,6 +120,8 @@ const en = {
   "queue.failed": "The queue could not be loaded.",
   "queue.count": "{n} reviews",
   "queue.count_one": "1 review",
+  "queue.count_of": "The first {n} of {total} reviews, oldest first",
+  "queue.more": "Show more",
   "queue.empty": "No review matches these filters.",
   "queue.no_name": "(no name)",
 
@@ -442,6 +444,8 @@ const fr = {
   "queue.failed": "La file n'a pas pu être chargée.",
   "queue.count": "{n} examens",
   "queue.count_one": "1 examen",
+  "queue.count_of": "Les {n} premiers de {total} examens, les plus anciens d'abord",
+  "queue.more": "Afficher la suite",
   "queue.empty": "Aucun examen ne correspond à ces filtres.",
   "queue.no_name": "(sans nom)",
 

@@ -3,8 +3,9 @@
 // queue.js -- #/reviews?state=…&kind=… : the flagged devices and identities,
 // with filters (kept in the address, so a link or a reload shows the same
 // list), the risk score as a badge, the reasons in plain words, and how
-// long each has waited.  The list refreshes itself every 30 seconds while
-// it is on screen.
+// long each has waited.  The queue comes oldest first, a page at a time
+// ("Show more" asks for the next); the list refreshes itself every 30
+// seconds while it is on screen and shows one page.
 
 import { api, paths } from "./api.js";
 import { $, announce, current, handleError, showView } from "./frame.js";
@@ -15,7 +16,7 @@ const STATES = ["open", "awaiting_second_approval", "approved", "rejected", "all
 const KINDS = ["", "device", "identity"];
 const REFRESH_MS = 30000;
 
-let last = null;        // { filters, reviews } last drawn
+let last = null;        // { filters, reviews, next, total } last drawn
 let timer = null;
 
 export function queueFilters (query) {
@@ -56,7 +57,8 @@ export async function showQueue (query, opts = {}) {
     if (seq !== current.seq)
       return;
     const reviews = Array.isArray(r && r.reviews) ? r.reviews : [];
-    last = { filters, reviews };
+    last = { filters, reviews, next: (r && r.next) || null,
+             total: Number.isInteger(r && r.total) ? r.total : reviews.length };
     draw(filters, reviews);
     if (!opts.quiet)
       announce("queue.count", { n: reviews.length });
@@ -89,8 +91,47 @@ function draw (filters, reviews) {
     body.append(row(r));
   $("queue-empty").hidden = reviews.length > 0;
   $("queue-wrap").hidden = reviews.length === 0;
-  setText($("queue-summary"), reviews.length === 1 ? "queue.count_one" : "queue.count",
-          { n: reviews.length });
+  summarise(reviews.length);
+}
+
+function summarise (shown) {
+  const total = last ? last.total : shown;
+  if (total > shown)
+    setText($("queue-summary"), "queue.count_of", { n: shown, total });
+  else
+    setText($("queue-summary"), shown === 1 ? "queue.count_one" : "queue.count",
+            { n: shown });
+  $("queue-more-wrap").hidden = !(last && last.next);
+}
+
+// The next page, after the last review shown.
+async function showMore () {
+  if (!last || !last.next)
+    return;
+  const seq = current.seq;
+  const button = $("queue-more");
+  button.disabled = true;
+  try {
+    const r = await api("GET", paths.reviews({ state: last.filters.state,
+                                               kind: last.filters.kind,
+                                               after: last.next }));
+    if (seq !== current.seq || !last)
+      return;
+    const more = Array.isArray(r && r.reviews) ? r.reviews : [];
+    const body = $("queue-body");
+    for (const x of more)
+      body.append(row(x));
+    last.reviews = last.reviews.concat(more);
+    last.next = (r && r.next) || null;
+    if (Number.isInteger(r && r.total))
+      last.total = r.total;
+    summarise(last.reviews.length);
+    announce("queue.count", { n: last.reviews.length });
+  } catch (e) {
+    handleError(e);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function cell (labelKey, ...content) {
@@ -159,7 +200,9 @@ function schedule () {
     if (current.view !== "reviews")
       return;
     const inTable = $("queue-table").contains(document.activeElement);
-    if (document.visibilityState === "visible" && !inTable && last)
+    // one page at most: a refresh must not take away the pages asked for
+    const paged = last && last.reviews.length > 100;
+    if (document.visibilityState === "visible" && !inTable && last && !paged)
       showQueue(new URLSearchParams(queueHash(last.filters).split("?")[1] || ""),
                 { quiet: true });
     else
@@ -178,6 +221,7 @@ export function initQueue (go) {
   // button is there for those who expect one).
   $("filter-state").addEventListener("change", apply);
   $("filter-kind").addEventListener("change", apply);
+  $("queue-more").addEventListener("click", showMore);
   $("queue-refresh").addEventListener("click", () => {
     const f = last ? last.filters : queueFilters(new URLSearchParams());
     showQueue(new URLSearchParams(queueHash(f).split("?")[1] || ""));
