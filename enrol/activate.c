@@ -65,6 +65,28 @@ activation_clear (struct activation *a)
 
 /* ------------------------------------------------------------ input */
 
+enum core_err
+enrol_activate_req_parse (json_t *body, struct enrol_activate_req *req,
+                          const char **bad_field)
+{
+  const struct core_json_field fields[] = {
+    { .name = "challenge_id", .type = CORE_JSON_STRING, .max_len = 64,
+      .out = &req->challenge_id },
+    { .name = "device_public_key", .type = CORE_JSON_STRING, .max_len = 128,
+      .out = &req->device_public_key },
+    { .name = "ecdh_public_key", .type = CORE_JSON_STRING, .max_len = 128,
+      .out = &req->ecdh_public_key },
+    { .name = "proof", .type = CORE_JSON_STRING, .max_len = 64,
+      .out = &req->proof },
+    { .name = "signature", .type = CORE_JSON_STRING, .max_len = 128,
+      .out = &req->signature },
+    { .name = "device", .type = CORE_JSON_OBJECT, .out = &req->device },
+    CORE_JSON_FIELD_END
+  };
+
+  return core_json_parse (body, fields, bad_field);
+}
+
 static const char *
 decode_fields (struct activation *a)
 {
@@ -141,6 +163,22 @@ record_attempt (struct core_db *db, struct activation *a, const char *outcome)
     LOG_WARN ("activation attempt on %s not recorded", a->req->challenge_id);
 }
 
+/* The proof and signature with the challenge's secret (in a->secret). */
+static enum core_err
+check_proof (const struct activation *a)
+{
+  const struct authn_activation act = {
+    .challenge_id = a->req->challenge_id, .secret = a->secret,
+    .secret_len = sizeof a->secret, .device_pub = a->device_pub,
+    .device_pub_len = (size_t) a->device_pub_len, .ecdh_pub = a->ecdh_pub,
+    .ecdh_pub_len = (size_t) a->ecdh_pub_len, .proof = a->proof,
+    .proof_len = (size_t) a->proof_len, .signature = a->sig,
+    .signature_len = (size_t) a->sig_len
+  };
+
+  return authn_device_check_activation (&act);
+}
+
 /* Load the challenge; check proof, signature, expiry and use. */
 static enum core_err
 check_challenge (struct core_db *db, struct activation *a)
@@ -150,7 +188,6 @@ check_challenge (struct core_db *db, struct activation *a)
   enum core_db_status st;
   enum core_err err;
   bool expired, used, replaced;
-  struct authn_activation act;
 
   st = core_db_exec (db, "enrol_activation_load", 1, p, &r);
   if (st < 0)
@@ -173,15 +210,7 @@ check_challenge (struct core_db *db, struct activation *a)
     return CORE_ERR_INTERNAL;
   }
   PQclear (r);
-  act = (struct authn_activation) {
-    .challenge_id = a->req->challenge_id, .secret = a->secret,
-    .secret_len = sizeof a->secret, .device_pub = a->device_pub,
-    .device_pub_len = (size_t) a->device_pub_len, .ecdh_pub = a->ecdh_pub,
-    .ecdh_pub_len = (size_t) a->ecdh_pub_len, .proof = a->proof,
-    .proof_len = (size_t) a->proof_len, .signature = a->sig,
-    .signature_len = (size_t) a->sig_len
-  };
-  err = authn_device_check_activation (&act);
+  err = check_proof (a);
   if (CORE_OK != err)
   {
     record_attempt (db, a, CORE_ERR_INVALID_FIELD == err ? "bad_key"
@@ -324,6 +353,28 @@ score (struct core_db *db, struct activation *a, const struct risk_device *d)
   err = risk_score_device (db, &a->risk_in, &a->risk);
 
   a->risk_done = CORE_OK == err;
+  return err;
+}
+
+enum core_err
+enrol_activate_check_offline (const struct enrol_activate_req *req,
+                              const uint8_t *secret, const char **bad_field)
+{
+  struct activation a = { .req = req };
+  struct risk_device dev = { 0 };
+  enum core_err err = CORE_ERR_INVALID_FIELD;
+
+  *bad_field = decode_fields (&a);
+  if (NULL == *bad_field)
+    *bad_field = check_device_object (&a, &dev);
+  if (NULL == *bad_field)
+  {
+    memcpy (a.secret, secret, sizeof a.secret);
+    err = check_proof (&a);
+    if (CORE_ERR_INVALID_FIELD == err)
+      *bad_field = "device_public_key";
+  }
+  activation_clear (&a);
   return err;
 }
 

@@ -21,7 +21,7 @@
 #define MAX_SKEW 120
 
 static bool
-timestamp_ok (const char *ts)
+timestamp_ok (const char *ts, time_t now)
 {
   char *end;
   long long t;
@@ -31,7 +31,7 @@ timestamp_ok (const char *ts)
   t = strtoll (ts, &end, 10);
   if ('\0' != *end)
     return false;
-  return llabs (t - (long long) time (NULL)) <= MAX_SKEW;
+  return llabs (t - (long long) now) <= MAX_SKEW;
 }
 
 /* @return 0 and the device key, or -1 (unknown or not active). */
@@ -57,43 +57,63 @@ load_key (struct core_db *db, const char *device_id,
 }
 
 enum core_err
+enrol_device_headers_check (const char *device_id, const char *timestamp,
+                            const char *signature, time_t now)
+{
+  if (NULL == device_id || NULL == signature || strlen (device_id) > 64
+      || strlen (signature) > 200 || ! timestamp_ok (timestamp, now))
+    return CORE_ERR_UNAUTHORIZED;
+  return CORE_OK;
+}
+
+enum core_err
+enrol_device_signature_check (const uint8_t pub[AUTHN_P256_PUB_LEN],
+                              const char *method, const char *path,
+                              const char *timestamp, const void *body,
+                              size_t body_len, const char *signature)
+{
+  uint8_t *sig = NULL;
+  long sig_len;
+  char *msg = NULL;
+  enum core_err err = CORE_ERR_UNAUTHORIZED;
+
+  sig_len = core_b64url_decode (signature, &sig);
+  msg = authn_device_request_string (method, path, timestamp, body, body_len);
+  if (sig_len > 0 && NULL != msg
+      && authn_device_verify (pub, msg, strlen (msg), sig, (size_t) sig_len))
+    err = CORE_OK;
+  free (sig);
+  free (msg);
+  return err;
+}
+
+enum core_err
 enrol_device_request_check (struct core_db *db, const char *device_id,
                             const char *method, const char *path,
                             const char *timestamp, const void *body,
                             size_t body_len, const char *signature)
 {
   uint8_t pub[AUTHN_P256_PUB_LEN];
-  uint8_t *sig = NULL;
-  long sig_len;
-  char *msg = NULL;
   char hash[67];
   const char *p[2] = { device_id, hash };
   enum core_err err;
   enum core_db_status st;
 
-  if (NULL == device_id || NULL == signature || strlen (device_id) > 64
-      || strlen (signature) > 200 || ! timestamp_ok (timestamp))
+  if (CORE_OK != enrol_device_headers_check (device_id, timestamp, signature,
+                                             time (NULL)))
     return CORE_ERR_UNAUTHORIZED;
   if (CORE_OK != (err = load_key (db, device_id, pub)))
     return err;
-  err = CORE_ERR_UNAUTHORIZED;
-  sig_len = core_b64url_decode (signature, &sig);
-  msg = authn_device_request_string (method, path, timestamp, body, body_len);
-  if (sig_len <= 0 || NULL == msg
-      || ! authn_device_verify (pub, msg, strlen (msg), sig, (size_t) sig_len))
-    goto cleanup;
+  if (CORE_OK != enrol_device_signature_check (pub, method, path, timestamp,
+                                               body, body_len, signature))
+    return CORE_ERR_UNAUTHORIZED;
   hash[0] = '\\';
   hash[1] = 'x';
   core_sha256_hex (signature, strlen (signature), hash + 2);
   st = core_db_exec (db, "enrol_device_nonce", 2, p, NULL);
   if (CORE_DB_ONE_ROW == st)
-    err = CORE_OK;
-  else if (st < 0)
-    err = enrol_db_err (db);
-cleanup:
-  free (sig);
-  free (msg);
-  return err;
+    return CORE_OK;
+  return st < 0 ? enrol_db_err (db) : CORE_ERR_UNAUTHORIZED;
 }
 
 enum core_err
