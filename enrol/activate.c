@@ -194,6 +194,7 @@ check_challenge (struct core_db *db, struct activation *a)
     return enrol_db_err (db);
   if (CORE_DB_NO_ROW == st)
   {
+    PQclear (r);      /* an empty result: it leaked on every unknown id */
     record_attempt (db, a, "unknown");
     return CORE_ERR_PROOF_INVALID;
   }

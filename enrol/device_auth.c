@@ -128,7 +128,10 @@ enrol_device_get (struct core_db *db, const char *device_id, json_t **view)
   if (st < 0)
     return enrol_db_err (db);
   if (CORE_DB_NO_ROW == st)
+  {
+    PQclear (r);
     return CORE_ERR_NOT_FOUND;
+  }
   *view = json_pack ("{s:s, s:s, s:s?, s:s}", "device_id",
                      PQgetvalue (r, 0, 0), "status", PQgetvalue (r, 0, 1),
                      "customer_id", PQgetisnull (r, 0, 2) ? NULL
