@@ -116,12 +116,21 @@ check_fields (const char *v, const struct field *fields, ga_error *err)
  * guichet://activate
  * ================================================================ */
 
+/* An http(s) URL with a host: "http:///" would lose its "//" to the
+ * trailing-slash trim and leave "http:" to prefix every path. */
 static ga_status
 check_base_url (const char *url, ga_error *err)
 {
-  if (strncmp (url, "http://", 7) != 0 && strncmp (url, "https://", 8) != 0)
+  size_t scheme = strncmp (url, "http://", 7) == 0    ? 7
+                  : strncmp (url, "https://", 8) == 0 ? 8
+                                                      : 0;
+
+  if (scheme == 0)
     return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
                     "base URL is not http:// or https://");
+  if (url[scheme] == '\0' || url[scheme] == '/')
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "base URL has no host");
   if (strpbrk (url, "?# ") != NULL)
     return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
                     "base URL carries a query, fragment or space");

@@ -48,6 +48,13 @@ static pthread_once_t stmt_index_once = PTHREAD_ONCE_INIT;
 static __thread struct core_db thread_db;
 static __thread char last_sqlstate[6];
 
+/* A thread's connection is closed when the thread ends (the key's
+   destructor): libmicrohttpd's worker threads end with the daemon, and
+   their connections went with them unclosed (found by ./dev test
+   --sanitize: LeakSanitizer, every PGconn of every worker). */
+static pthread_key_t thread_end_key;
+static pthread_once_t thread_end_once = PTHREAD_ONCE_INIT;
+
 void
 core_db_register (const struct core_db_stmt *stmts)
 {
@@ -204,6 +211,20 @@ stale (PGconn *conn)
   return poll (&p, 1, 0) > 0;
 }
 
+static void
+thread_end (void *db)
+{
+  db_close (db);
+}
+
+static void
+thread_end_key_make (void)
+{
+  if (pthread_key_create (&thread_end_key, &thread_end) != 0)
+    LOG_BUG ("pthread_key_create failed: connections are not closed "
+             "when their thread ends");
+}
+
 /* One connection attempt if @a db has none. @return true if connected. */
 static bool
 ensure_conn (struct core_db *db)
@@ -236,6 +257,8 @@ ensure_conn (struct core_db *db)
       return false;
     }
   PQsetNoticeProcessor (db->conn, notice_to_log, NULL);
+  pthread_once (&thread_end_once, &thread_end_key_make);
+  (void) pthread_setspecific (thread_end_key, db);
   if (db->down_logged)
     LOG_INFO ("database connection restored");
   db->down_logged = false;

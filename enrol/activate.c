@@ -87,6 +87,28 @@ activation_clear (struct activation *a)
 
 /* ------------------------------------------------------------ input */
 
+enum core_err
+enrol_activate_req_parse (json_t *body, struct enrol_activate_req *req,
+                          const char **bad_field)
+{
+  const struct core_json_field fields[] = {
+    { .name = "challenge_id", .type = CORE_JSON_STRING, .max_len = 64,
+      .out = &req->challenge_id },
+    { .name = "device_public_key", .type = CORE_JSON_STRING, .max_len = 128,
+      .out = &req->device_public_key },
+    { .name = "ecdh_public_key", .type = CORE_JSON_STRING, .max_len = 128,
+      .out = &req->ecdh_public_key },
+    { .name = "proof", .type = CORE_JSON_STRING, .max_len = 64,
+      .out = &req->proof },
+    { .name = "signature", .type = CORE_JSON_STRING, .max_len = 128,
+      .out = &req->signature },
+    { .name = "device", .type = CORE_JSON_OBJECT, .out = &req->device },
+    CORE_JSON_FIELD_END
+  };
+
+  return core_json_parse (body, fields, bad_field);
+}
+
 static const char *
 decode_fields (struct activation *a)
 {
@@ -169,6 +191,22 @@ record_attempt (struct core_db *db, struct activation *a, const char *outcome,
 
   a->err = err;
   return core_db_exec (db, "enrol_attempt_insert", 7, p, NULL);
+}
+
+/* The proof and signature with the challenge's secret (in a->secret). */
+static enum core_err
+check_proof (const struct activation *a)
+{
+  const struct authn_activation act = {
+    .challenge_id = a->req->challenge_id, .secret = a->secret,
+    .secret_len = sizeof a->secret, .device_pub = a->device_pub,
+    .device_pub_len = (size_t) a->device_pub_len, .ecdh_pub = a->ecdh_pub,
+    .ecdh_pub_len = (size_t) a->ecdh_pub_len, .proof = a->proof,
+    .proof_len = (size_t) a->proof_len, .signature = a->sig,
+    .signature_len = (size_t) a->sig_len
+  };
+
+  return authn_device_check_activation (&act);
 }
 
 /* The rate limits: per address, then per challenge id as submitted.  A
@@ -416,6 +454,28 @@ activate_tx (struct core_db *db, void *cls)
   if (CORE_DB_ONE_ROW == st)
     a->err = CORE_OK;
   return st;
+}
+
+enum core_err
+enrol_activate_check_offline (const struct enrol_activate_req *req,
+                              const uint8_t *secret, const char **bad_field)
+{
+  struct activation a = { .req = req };
+  struct risk_device dev = { 0 };
+  enum core_err err = CORE_ERR_INVALID_FIELD;
+
+  *bad_field = decode_fields (&a);
+  if (NULL == *bad_field)
+    *bad_field = check_device_object (&a, &dev);
+  if (NULL == *bad_field)
+  {
+    memcpy (a.secret, secret, sizeof a.secret);
+    err = check_proof (&a);
+    if (CORE_ERR_INVALID_FIELD == err)
+      *bad_field = "device_public_key";
+  }
+  activation_clear (&a);
+  return err;
 }
 
 enum core_err

@@ -148,6 +148,7 @@ new_tx_run (struct core_db *db, void *cls)
   st = core_db_exec (db, "enrol_lock", 1, p1, &r);
   if (CORE_DB_ONE_ROW != st)
   {
+    PQclear (r);
     t->err = (CORE_DB_NO_ROW == st) ? CORE_ERR_NOT_FOUND : CORE_OK;
     return st;
   }
@@ -270,7 +271,10 @@ enrol_challenge_status (struct core_db *db, const char *id,
   if (st < 0)
     return enrol_db_err (db);
   if (CORE_DB_NO_ROW == st)
+  {
+    PQclear (r);
     return CORE_ERR_NOT_FOUND;
+  }
   state = PQgetvalue (r, 0, 0);
   if (0 == strcmp (state, "device_review"))
     *status = "pending_review";

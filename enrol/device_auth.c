@@ -31,7 +31,7 @@
  * canonical decimal (digits, no sign, no leading zero: one text per
  * second) within MAX_SKEW of our clock. */
 static bool
-timestamp_ok (const char *ts, long long *out)
+timestamp_ok (const char *ts, time_t now, long long *out)
 {
   size_t len = NULL != ts ? strlen (ts) : 0;
   long long t;
@@ -40,8 +40,9 @@ timestamp_ok (const char *ts, long long *out)
       || strspn (ts, "0123456789") != len)
     return false;
   t = strtoll (ts, NULL, 10);
-  *out = t;
-  return llabs (t - (long long) time (NULL)) <= MAX_SKEW;
+  if (NULL != out)
+    *out = t;
+  return llabs (t - (long long) now) <= MAX_SKEW;
 }
 
 /* @return 0 and the device key, or -1 (unknown or not active). */
@@ -88,34 +89,61 @@ record_message (struct core_db *db, const char *device_id, long long ts,
 }
 
 enum core_err
+enrol_device_headers_check (const char *device_id, const char *timestamp,
+                            const char *signature, time_t now)
+{
+  if (NULL == device_id || NULL == signature || strlen (device_id) > 64
+      || strlen (signature) > 200 || ! timestamp_ok (timestamp, now, NULL))
+    return CORE_ERR_UNAUTHORIZED;
+  return CORE_OK;
+}
+
+enum core_err
+enrol_device_signature_check (const uint8_t pub[AUTHN_P256_PUB_LEN],
+                              const char *method, const char *path,
+                              const char *timestamp, const void *body,
+                              size_t body_len, const char *signature)
+{
+  uint8_t *sig = NULL;
+  long sig_len;
+  char *msg = NULL;
+  enum core_err err = CORE_ERR_UNAUTHORIZED;
+
+  sig_len = core_b64url_decode (signature, &sig);
+  msg = authn_device_request_string (method, path, timestamp, body, body_len);
+  if (sig_len > 0 && NULL != msg
+      && authn_device_sig_low_s (sig, (size_t) sig_len)
+      && authn_device_verify (pub, msg, strlen (msg), sig, (size_t) sig_len))
+    err = CORE_OK;
+  free (sig);
+  free (msg);
+  return err;
+}
+
+enum core_err
 enrol_device_request_check (struct core_db *db, const char *device_id,
                             const char *method, const char *path,
                             const char *timestamp, const void *body,
                             size_t body_len, const char *signature)
 {
   uint8_t pub[AUTHN_P256_PUB_LEN];
-  uint8_t *sig = NULL;
-  long sig_len;
   long long ts;
   char *msg = NULL;
   enum core_err err;
 
-  if (NULL == device_id || NULL == signature || strlen (device_id) > 64
-      || strlen (signature) > 200 || ! timestamp_ok (timestamp, &ts))
+  if (CORE_OK != enrol_device_headers_check (device_id, timestamp, signature,
+                                             time (NULL)))
     return CORE_ERR_UNAUTHORIZED;
+  ts = strtoll (timestamp, NULL, 10);
   if (CORE_OK != (err = load_key (db, device_id, pub)))
     return err;
-  err = CORE_ERR_UNAUTHORIZED;
-  sig_len = core_b64url_decode (signature, &sig);
-  if (sig_len <= 0 || ! authn_device_sig_low_s (sig, (size_t) sig_len))
-    goto cleanup;
+  if (CORE_OK != enrol_device_signature_check (pub, method, path, timestamp,
+                                               body, body_len, signature))
+    return CORE_ERR_UNAUTHORIZED;
   msg = authn_device_request_string (method, path, timestamp, body, body_len);
-  if (NULL == msg
-      || ! authn_device_verify (pub, msg, strlen (msg), sig, (size_t) sig_len))
-    goto cleanup;
+  if (NULL == msg)
+    return CORE_ERR_INTERNAL;
   err = record_message (db, device_id, ts, msg);
-cleanup:
-  free (sig);
   free (msg);
   return err;
 }
@@ -132,7 +160,10 @@ enrol_device_get (struct core_db *db, const char *device_id, json_t **view)
   if (st < 0)
     return enrol_db_err (db);
   if (CORE_DB_NO_ROW == st)
+  {
+    PQclear (r);
     return CORE_ERR_NOT_FOUND;
+  }
   *view = json_pack ("{s:s, s:s, s:s?, s:s}", "device_id",
                      PQgetvalue (r, 0, 0), "status", PQgetvalue (r, 0, 1),
                      "customer_id", PQgetisnull (r, 0, 2) ? NULL

@@ -8,6 +8,9 @@
 #define GUICHET_ENROL_DEVICE_STEP_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 #include <jansson.h>
 #include "core/db.h"
 #include "core/error.h"
@@ -59,6 +62,29 @@ struct enrol_activate_req {
   json_t *device;                  /* the device object (borrowed) */
   const char *client_addr;
 };
+
+/**
+ * Read the body of POST /v1/devices/activate into @a req (strings and the
+ * device object borrowed from @a body; client_addr is left alone).
+ * @param[out] bad_field  on error, the first bad field's name
+ * @return CORE_OK or CORE_ERR_INVALID_FIELD
+ */
+enum core_err
+enrol_activate_req_parse (json_t *body, struct enrol_activate_req *req,
+                          const char **bad_field);
+
+/**
+ * The checks of enrol_device_activate that need no database, in the same
+ * code: the fields' encodings and lengths, the device object, both points
+ * on P-256, then the proof and signature under the challenge's activation
+ * @a secret (16 bytes).  For the fuzz harness and tests.
+ * @param[out] bad_field  on CORE_ERR_INVALID_FIELD
+ * @return CORE_OK, CORE_ERR_INVALID_FIELD, CORE_ERR_PROOF_INVALID,
+ *         CORE_ERR_INTERNAL
+ */
+enum core_err
+enrol_activate_check_offline (const struct enrol_activate_req *req,
+                              const uint8_t *secret, const char **bad_field);
 
 /**
  * Activate a phone: take the attempt from the rate limits (per client
@@ -119,6 +145,28 @@ enrol_device_request_check (struct core_db *db, const char *device_id,
                             const char *method, const char *path,
                             const char *timestamp, const void *body,
                             size_t body_len, const char *signature);
+
+/**
+ * The first half of enrol_device_request_check, which needs neither the
+ * database nor the device's key: the three headers are present and not
+ * over-long, and the timestamp is a decimal within 120 s of @a now.
+ * @return CORE_OK or CORE_ERR_UNAUTHORIZED
+ */
+enum core_err
+enrol_device_headers_check (const char *device_id, const char *timestamp,
+                            const char *signature, time_t now);
+
+/**
+ * The signature half: @a signature (b64url DER, low-s) must verify with @a pub
+ * (a 65-byte P-256 point) over "METHOD\nPATH\nTIMESTAMP\nhex(SHA-256(body))".
+ * No database: the replay check stays in enrol_device_request_check.
+ * @return CORE_OK or CORE_ERR_UNAUTHORIZED
+ */
+enum core_err
+enrol_device_signature_check (const uint8_t pub[65], const char *method,
+                              const char *path, const char *timestamp,
+                              const void *body, size_t body_len,
+                              const char *signature);
 
 /** The device's own view: id, status, enrolment, customer. */
 enum core_err

@@ -71,6 +71,20 @@ struct enrol_start_res {
 };
 
 /**
+ * Read the body of POST /v1/enrolments into @a req (strings borrowed from
+ * @a body) with its field tables: unknown, missing, mistyped or over-long
+ * fields are refused.
+ * @param[out] bad_field  on error, the first bad field: a top-level name
+ *             borrowed from @a body or the table ("body" if @a body is not
+ *             an object), or a nested one as "applicant.email" in a
+ *             thread-local buffer; NULL on success
+ * @return CORE_OK or CORE_ERR_INVALID_FIELD
+ */
+enum core_err
+enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
+                       const char **bad_field);
+
+/**
  * Validate the request, run the identity check, then in one transaction
  * take the request from the per-address rate limit
  * (rate_enrolment_per_address), store the enrolment and start a session.

@@ -83,6 +83,67 @@ name_ok (const char *s)
   return true;
 }
 
+/* A nested field table; a bad field is reported as "outer.inner". */
+static bool
+parse_nested (json_t *obj, const char *outer,
+              const struct core_json_field *fields, const char **bad_field)
+{
+  static __thread char name[128];
+  const char *bad = NULL;
+
+  if (CORE_OK == core_json_parse (obj, fields, &bad))
+    return true;
+  snprintf (name, sizeof name, "%s.%s", outer, NULL != bad ? bad : "");
+  *bad_field = name;
+  return false;
+}
+
+enum core_err
+enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
+                       const char **bad_field)
+{
+  struct enrol_applicant *a = &req->applicant;
+  json_t *applicant = NULL, *document = NULL;
+  const struct core_json_field top[] = {
+    { .name = "applicant", .type = CORE_JSON_OBJECT, .out = &applicant },
+    { .name = "document", .type = CORE_JSON_OBJECT, .out = &document },
+    CORE_JSON_FIELD_END
+  };
+  const struct core_json_field af[] = {
+    { .name = "given_names", .type = CORE_JSON_STRING, .max_len = 100,
+      .out = &a->given_names },
+    { .name = "surname", .type = CORE_JSON_STRING, .max_len = 100,
+      .out = &a->surname },
+    { .name = "birth_date", .type = CORE_JSON_STRING, .max_len = 10,
+      .out = &a->birth_date },
+    { .name = "nationality", .type = CORE_JSON_STRING, .max_len = 3,
+      .out = &a->nationality },
+    { .name = "residence_country", .type = CORE_JSON_STRING, .max_len = 3,
+      .out = &a->residence_country },
+    { .name = "email", .type = CORE_JSON_STRING, .max_len = 254,
+      .out = &a->email },
+    { .name = "phone", .type = CORE_JSON_STRING, .max_len = 16,
+      .out = &a->phone },
+    CORE_JSON_FIELD_END
+  };
+  const struct core_json_field df[] = {
+    { .name = "mrz", .type = CORE_JSON_STRING, .max_len = 200,
+      .out = &req->mrz },
+    CORE_JSON_FIELD_END
+  };
+
+  if (CORE_OK != core_json_parse (body, top, bad_field))
+  {
+    if (NULL == *bad_field)
+      *bad_field = "body";
+    return CORE_ERR_INVALID_FIELD;
+  }
+  if (! parse_nested (applicant, "applicant", af, bad_field)
+      || ! parse_nested (document, "document", df, bad_field))
+    return CORE_ERR_INVALID_FIELD;
+  return CORE_OK;
+}
+
 /* @return NULL if fine, else the dotted name of the first bad field. */
 static const char *
 validate (const struct enrol_start_req *req)

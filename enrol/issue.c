@@ -71,7 +71,10 @@ enrol_issue_lock (struct core_db *db, const char *id, struct issue_row *row,
   memset (row, 0, sizeof *row);
   *st = core_db_exec (db, "enrol_issue_lock", 1, p, &r);
   if (CORE_DB_ONE_ROW != *st)
+  {
+    PQclear (r);
     return CORE_DB_NO_ROW == *st ? CORE_ERR_NOT_FOUND : CORE_ERR_INTERNAL;
+  }
   if (0 == strcmp (PQgetvalue (r, 0, 1), "t"))
     err = CORE_ERR_ENROLMENT_EXPIRED;
   else if (0 != strcmp (PQgetvalue (r, 0, 0), "credential"))
@@ -170,6 +173,7 @@ device_credential (struct core_db *db, struct device_tx *t)
   st = core_db_exec (db, "enrol_device_seed", 1, p, &r);
   if (CORE_DB_ONE_ROW != st)
   {
+    PQclear (r);
     if (CORE_DB_NO_ROW == st)
       t->err = CORE_ERR_WRONG_STATE;
     return st < 0 ? st : CORE_DB_NO_ROW;

@@ -117,27 +117,16 @@ void
 srv_http_device_activate (struct srv_request *rq)
 {
   struct enrol_activate_req req = { .client_addr = rq->client_addr };
-  const struct core_json_field fields[] = {
-    { .name = "challenge_id", .type = CORE_JSON_STRING, .max_len = 64,
-      .out = &req.challenge_id },
-    { .name = "device_public_key", .type = CORE_JSON_STRING, .max_len = 128,
-      .out = &req.device_public_key },
-    { .name = "ecdh_public_key", .type = CORE_JSON_STRING, .max_len = 128,
-      .out = &req.ecdh_public_key },
-    { .name = "proof", .type = CORE_JSON_STRING, .max_len = 64,
-      .out = &req.proof },
-    { .name = "signature", .type = CORE_JSON_STRING, .max_len = 128,
-      .out = &req.signature },
-    { .name = "device", .type = CORE_JSON_OBJECT, .out = &req.device },
-    CORE_JSON_FIELD_END
-  };
   json_t *answer = NULL;
   const char *bad = NULL;
   long retry_after = 0;
   enum core_err err;
 
-  if (! srv_parse_fields (rq, fields))
+  if (CORE_OK != enrol_activate_req_parse (rq->json, &req, &bad))
+  {
+    srv_reply_bad_field (rq, NULL != bad ? bad : "body");
     return;
+  }
   err = enrol_device_activate (rq->db, &req, &answer, &bad, &retry_after);
   if (CORE_ERR_INVALID_FIELD == err)
     srv_reply_bad_field (rq, NULL != bad ? bad : "body");

@@ -52,62 +52,20 @@ srv_applicant_token (struct srv_request *rq)
   return MHD_lookup_connection_value (rq->conn, MHD_COOKIE_KIND, COOKIE_NAME);
 }
 
-/* Parse a nested object; a bad field is reported as "outer.inner". */
-static bool
-parse_nested (struct srv_request *rq, json_t *obj, const char *outer,
-              const struct core_json_field *fields)
-{
-  const char *bad = NULL;
-  char name[128];
-
-  if (CORE_OK == core_json_parse (obj, fields, &bad))
-    return true;
-  snprintf (name, sizeof name, "%s.%s", outer, NULL != bad ? bad : "");
-  srv_reply_bad_field (rq, name);
-  return false;
-}
-
 void
 srv_http_enrolment_create (struct srv_request *rq)
 {
   struct enrol_start_req req = { 0 };
   struct enrol_start_res res;
-  struct enrol_applicant *a = &req.applicant;
-  json_t *applicant = NULL, *document = NULL;
   char body_hash[65];
-  const struct core_json_field top[] = {
-    { .name = "applicant", .type = CORE_JSON_OBJECT, .out = &applicant },
-    { .name = "document", .type = CORE_JSON_OBJECT, .out = &document },
-    CORE_JSON_FIELD_END
-  };
-  const struct core_json_field af[] = {
-    { .name = "given_names", .type = CORE_JSON_STRING, .max_len = 100,
-      .out = &a->given_names },
-    { .name = "surname", .type = CORE_JSON_STRING, .max_len = 100,
-      .out = &a->surname },
-    { .name = "birth_date", .type = CORE_JSON_STRING, .max_len = 10,
-      .out = &a->birth_date },
-    { .name = "nationality", .type = CORE_JSON_STRING, .max_len = 3,
-      .out = &a->nationality },
-    { .name = "residence_country", .type = CORE_JSON_STRING, .max_len = 3,
-      .out = &a->residence_country },
-    { .name = "email", .type = CORE_JSON_STRING, .max_len = 254,
-      .out = &a->email },
-    { .name = "phone", .type = CORE_JSON_STRING, .max_len = 16,
-      .out = &a->phone },
-    CORE_JSON_FIELD_END
-  };
-  const struct core_json_field df[] = {
-    { .name = "mrz", .type = CORE_JSON_STRING, .max_len = 200,
-      .out = &req.mrz },
-    CORE_JSON_FIELD_END
-  };
+  const char *bad = NULL;
   enum core_err err;
 
-  if (! srv_parse_fields (rq, top) || ! parse_nested (rq, applicant,
-                                                      "applicant", af)
-      || ! parse_nested (rq, document, "document", df))
+  if (CORE_OK != enrol_start_req_parse (rq->json, &req, &bad))
+  {
+    srv_reply_bad_field (rq, bad);
     return;
+  }
   req.idempotency_key = srv_header (rq, "Idempotency-Key");
   if (NULL != req.idempotency_key
       && (strlen (req.idempotency_key) < 8 || strlen (req.idempotency_key) > 128))

@@ -3,6 +3,7 @@
 (issues 4 and 6): activation from the QR payload, PIN, first OTP, the phone
 as credential, PIN+OTP verify, and a signed device request."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,7 +17,9 @@ from helpers import assert_error  # noqa: E402
 from test_devices import challenge, passed_enrolment  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "build" / "authenticator" / "guichet-authenticator"
+# GUICHET_AUTHENTICATOR: another build of the CLI (./dev test --sanitize)
+CLI = Path(os.environ.get("GUICHET_AUTHENTICATOR",
+                          REPO / "build" / "authenticator" / "guichet-authenticator"))
 PIN = "480713"
 
 

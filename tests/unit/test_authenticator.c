@@ -330,6 +330,11 @@ test_payload_refused (void **state UNUSED)
     { "guichet://activatex?v=1&u=http%3A%2F%2Fh&c=c&s=" V_S,
       "payload_invalid" },
     { "https://activate?v=1&u=http%3A%2F%2Fh&c=c&s=" V_S, "payload_invalid" },
+    /* found by tests/fuzz/fuzz_qr_activate: no host, and the trailing-'/'
+       trim left "http:" as the base URL */
+    { "guichet://activate?v=1&u=http%3A%2F%2F%2F&c=c&s=" V_S,
+      "payload_invalid" },
+    { "guichet://activate?v=1&u=https%3A%2F%2F&c=c&s=" V_S, "payload_invalid" },
   };
   ga_activation_payload p;
   ga_error err;
