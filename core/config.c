@@ -78,6 +78,7 @@ static const struct key_def key_table[] = {
   UINT (enrolment_ttl_s, 86400, 60, 90U * 86400),
   UINT (session_idle_s, 300, 10, 86400),
   UINT (challenge_ttl_s, 180, 10, 3600),
+  UINT (tx_ttl_s, 300, 1, 3600),
   STR (migrations_dir, DEFAULT_MIGRATIONS_DIR),
 };
 

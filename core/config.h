@@ -42,6 +42,7 @@ struct core_config {
   unsigned int enrolment_ttl_s;    /* default 86400 */
   unsigned int session_idle_s;     /* default 300 */
   unsigned int challenge_ttl_s;    /* default 180 */
+  unsigned int tx_ttl_s;           /* a transaction's lifetime, default 300 */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
 };
