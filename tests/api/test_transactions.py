@@ -711,6 +711,15 @@ def test_approval_page_api_by_the_links_secret(guichet, shop, payer):
                       ("approved", "payer")]
 
 
+def test_approval_page_is_served_with_its_csp(guichet):
+    r = requests.get(guichet.url("/approve/"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert requests.get(guichet.url("/approve/app.js"), timeout=10).status_code == 200
+
+
 # ------------------------------------------------------------------ operations
 
 def test_metrics_count_transactions_by_outcome_and_method(guichet, shop, payer):
@@ -770,3 +779,62 @@ def test_decided_rows_and_signed_data_cannot_change(guichet, shop, payer):
         guichet.sql("UPDATE transactions SET status = 'approved', method = 'signature'"
                     " WHERE id = %s", t["id"])
     assert row(guichet, t["id"])["status"] == "declined"
+
+
+# ------------------------------------------------------------------ the reference phone
+
+CLI = Path(__file__).resolve().parents[2] / "build" / "authenticator" / "guichet-authenticator"
+
+
+def c_phone(state, *args, stdin=""):
+    out = subprocess.run([str(CLI), "--state", str(state), "--pin", "2468", *args],
+                         input=stdin, capture_output=True, text=True, timeout=60)
+    return out.returncode, json.loads(out.stdout), out.stderr
+
+
+def test_reference_authenticator_shows_then_signs(guichet, shop, tmp_path):
+    from test_devices import challenge, passed_enrolment
+    state = tmp_path / "phone.state"
+    s = passed_enrolment(guichet)
+    rc, a, _ = c_phone(state, "activate", challenge(guichet, s)["qr_payload"])
+    assert rc == 0 and a["status"] == "active", a
+    url = guichet.url(f"/v1/enrolments/{s.eid}")
+    assert s.post(url + "/pin", json={"pin": PIN}, timeout=10).status_code == 200
+    rc, code, _ = c_phone(state, "code")
+    assert s.post(url + "/otp-confirm", json={"otp": code["otp"]}, timeout=10).status_code == 200
+    r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
+    cus = r.json()["customer_id"]
+
+    rc, out, _ = c_phone(state, "tx", "pending")
+    assert rc == 0 and out == {"transactions": []}
+    t = created(guichet, shop, cus, payee_name="Boulangerie Dupont")
+    rc, out, _ = c_phone(state, "tx", "pending", "--wait", "5")
+    assert [x["id"] for x in out["transactions"]] == [t["id"]]
+    # shown before asked; "no" sends nothing
+    rc, out, err = c_phone(state, "tx", "approve", t["id"], stdin="n\n")
+    assert rc == 1 and out["error"]["code"] == "not_confirmed"
+    assert "125.00 EUR" in err and "Boulangerie Dupont" in err
+    assert "FR76 3000 6000 0112 3456 7890 189" in err
+    assert row(guichet, t["id"])["status"] == "pending"
+    rc, out, err = c_phone(state, "tx", "approve", t["id"], stdin="y\n")
+    assert rc == 0 and out["status"] == "approved", out
+    assert out["shown"]["payee_name"] == "Boulangerie Dupont"
+    assert row(guichet, t["id"])["method"] == "signature"
+
+    # offline: the code from the scanned payload, typed by the relying party
+    t2 = created(guichet, shop, cus)
+    rc, out, err = c_phone(state, "tx", "code", t2["qr_payload"], "--yes")
+    assert rc == 0 and len(out["response_code"]) == 8 and "ACME SARL" in err
+    assert verify_code(guichet, shop, t2["id"], out["response_code"]).status_code == 200
+    assert row(guichet, t2["id"])["method"] == "response_code"
+
+    t3 = created(guichet, shop, cus)
+    rc, out, _ = c_phone(state, "tx", "decline", t3["id"], "--yes")
+    assert rc == 0 and out["status"] == "declined"
+    assert row(guichet, t3["id"])["status"] == "declined"
+    rc, out, _ = c_phone(state, "tx", "approve", t3["id"], "--yes")
+    assert rc == 1 and out["error"]["code"] == "not_pending"
+    # a QR whose payee hides a bidi override is refused by the phone itself
+    bad = t2["qr_payload"].replace("ACME%20SARL", "ACME%E2%80%AE%20SARL")
+    rc, out, _ = c_phone(state, "tx", "code", bad, "--yes")
+    assert rc == 1 and out["error"]["code"] == "payload_invalid"
