@@ -117,6 +117,7 @@ function renderPayment (v) {
   $("amount").dataset.currency = v.currency;
   $("payee-name").textContent = v.payee_name;
   $("payee-iban").textContent = groupIban(v.payee_iban);
+  $("payment-check").hidden = v.status !== "pending";
   $("payment").hidden = false;
 }
 
