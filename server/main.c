@@ -247,7 +247,14 @@ cmd_apikey (int argc, char **argv)
     if (0 == authn_tx_origin (origins[i], false, one))
       json_array_append_new (list, json_string (one));
   }
-  srv_cli_print (json_pack ("{s:s, s:s, s:o}", "name", name, "key", key,
+  /* "origins" only when some were given: the answer stays as it was for
+     keys without them. */
+  if (0 == n_origins)
+  {
+    json_decref (list);
+    list = NULL;
+  }
+  srv_cli_print (json_pack ("{s:s, s:s, s:o*}", "name", name, "key", key,
                             "origins", list));
   core_free_secret (key, strlen (key));
   return 0;

@@ -44,7 +44,7 @@ def new_shop(guichet, *origins):
     guichet.secrets.add(out["key"])
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {out['key']}"
-    s.name, s.key, s.origins = name, out["key"], out["origins"]
+    s.name, s.key, s.origins = name, out["key"], out.get("origins", [])
     return s
 
 
