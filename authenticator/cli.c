@@ -10,6 +10,7 @@
  * the seed or the private key: those live only in the PIN-sealed state
  * file (docs/authenticator.md).
  */
+#include "cli_int.h"
 #include "guichet_authenticator.h"
 
 #include <errno.h>
@@ -23,21 +24,16 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #define QR_MAX_OUTPUT (64 * 1024)
-
-struct cli {
-  const char *state, *pin, *device_json, *qr, *at;
-  int argc;          /* positional arguments after the command name */
-  char **argv;
-};
 
 /* ================================================================
  * Output
  * ================================================================ */
 
 /* Print obj (stolen) as one line of JSON; returns the exit status 0. */
-static int
+int
 print_json (json_t *obj)
 {
   if (obj == NULL || json_dumpf (obj, stdout, JSON_COMPACT) != 0)
@@ -52,7 +48,7 @@ print_json (json_t *obj)
   return 0;
 }
 
-static int
+int
 fail (const char *code, const char *message)
 {
   print_json (json_pack ("{s:{s:s, s:s}}", "error", "code", code,
@@ -60,7 +56,7 @@ fail (const char *code, const char *message)
   return 1;
 }
 
-static int
+int
 fail_with (const ga_error *err)
 {
   json_t *e = json_pack ("{s:s, s:s}", "code", err->code,
@@ -73,7 +69,7 @@ fail_with (const ga_error *err)
 }
 
 /* Print a server answer as it came, or wrapped when it is not JSON. */
-static int
+int
 print_answer (const char *answer)
 {
   json_t *obj = json_loads (answer != NULL ? answer : "", 0, NULL);
@@ -92,8 +88,9 @@ static const char usage[] =
   "  activate PAYLOAD [--device-json JSON] | activate --qr IMAGE\n"
   "  code [--at UNIX]          show\n"
   "  sign-request METHOD PATH [BODY] [--at UNIX]\n"
-  "  tx-sign PAYLOAD           tx-approve PAYLOAD\n"
-  "  pending\n"
+  "  tx pending [--wait N]     tx approve ID|PAYLOAD [--yes]\n"
+  "  tx decline ID [--yes]     tx code PAYLOAD [--yes]\n"
+  "  tx-sign PAYLOAD           tx-approve PAYLOAD          pending\n"
   "PIN: --pin or GUICHET_AUTHENTICATOR_PIN; state file: --state or\n"
   "GUICHET_AUTHENTICATOR_STATE (default ./authenticator.state).\n";
 
@@ -106,6 +103,8 @@ parse_args (int argc, char **argv, struct cli *cli)
     { "device-json", required_argument, NULL, 'd' },
     { "qr", required_argument, NULL, 'q' },
     { "at", required_argument, NULL, 'a' },
+    { "wait", required_argument, NULL, 'w' },
+    { "yes", no_argument, NULL, 'y' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -120,6 +119,8 @@ parse_args (int argc, char **argv, struct cli *cli)
       case 'd': cli->device_json = optarg; break;
       case 'q': cli->qr = optarg; break;
       case 'a': cli->at = optarg; break;
+      case 'w': cli->wait = optarg; break;
+      case 'y': cli->yes = true; break;
       case 'h': fputs (usage, stderr); exit (0);
       default: return -1;
       }
@@ -154,7 +155,7 @@ time_arg (const struct cli *cli, int64_t *at)
   return 0;
 }
 
-static int
+int
 load_device (const struct cli *cli, ga_device **dev)
 {
   ga_error err = { 0 };
@@ -550,6 +551,7 @@ main (int argc, char **argv)
     { "activate", cmd_activate }, { "code", cmd_code }, { "show", cmd_show },
     { "sign-request", cmd_sign_request }, { "tx-sign", cmd_tx_sign },
     { "tx-approve", cmd_tx_approve }, { "pending", cmd_pending },
+    { "tx", cmd_tx },
   };
   struct cli cli = { 0 };
 

@@ -313,3 +313,23 @@ ga_device_tx_approve (ga_device *dev, const ga_tx *tx, char **answer,
   free (path);
   return rc;
 }
+
+ga_status
+ga_device_tx_decline (ga_device *dev, const char *tx_id, char **answer,
+                      ga_error *err)
+{
+  static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "abcdefghijklmnopqrstuvwxyz0123456789-._~";
+  char *path = NULL;
+  ga_status rc;
+
+  *answer = NULL;
+  if (tx_id == NULL || !token_valid (tx_id, id_chars))
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "transaction id holds characters unsafe in a path");
+  if (asprintf (&path, "/v1/transactions/%s/decline", tx_id) < 0)
+    return ga_nomem (err);
+  rc = ga_device_request (dev, "POST", path, NULL, answer, err);
+  free (path);
+  return rc;
+}

@@ -88,9 +88,19 @@ typedef struct ga_tx {
 } ga_tx;
 
 /* Parse strictly: v must be 1 and every other field present once and
- * non-empty; no value may hold a control character (T is '\n'-separated).
+ * non-empty; no value may hold a control character (T is '\n'-separated),
+ * and the payee name no bidi control, zero-width or other invisible
+ * character (the screen must show what is signed).
  * Returns GA_OK (free with ga_tx_clear), GA_ERR_INVALID or GA_ERR_NOMEM. */
 ga_status ga_tx_parse (const char *text, ga_tx *out, ga_error *err);
+
+/* The same transaction from its fields (copied), as an item of the
+ * server's pending list gives them, with the same checks as ga_tx_parse.
+ * Returns GA_OK (free with ga_tx_clear), GA_ERR_INVALID or GA_ERR_NOMEM. */
+ga_status ga_tx_from_fields (const char *id, const char *amount,
+                             const char *currency, const char *payee_name,
+                             const char *payee_iban, const char *nonce,
+                             ga_tx *out, ga_error *err);
 void ga_tx_clear (ga_tx *tx);
 
 /* T = "guichet-tx-v1\n" id "\n" amount "\n" currency "\n" payee_name "\n"
@@ -169,6 +179,11 @@ ga_status ga_device_tx_response_code (const ga_device *dev, const ga_tx *tx,
 /* Sign T and POST {"signature": …} to /v1/transactions/{id}/approve as a
  * signed device request; the server's answer lands in *answer. */
 ga_status ga_device_tx_approve (ga_device *dev, const ga_tx *tx,
+                                char **answer, ga_error *err);
+
+/* POST /v1/transactions/{id}/decline (empty body) as a signed device
+ * request; the server's answer lands in *answer. */
+ga_status ga_device_tx_decline (ga_device *dev, const char *tx_id,
                                 char **answer, ga_error *err);
 
 /* Cleanse the key and seed, free everything.  NULL is a no-op. */

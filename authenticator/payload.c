@@ -7,7 +7,10 @@
  * A QR code is untrusted input that decides what the user approves, so the
  * parser is strict: exact scheme and path, v=1, every field exactly once,
  * no control characters (T is '\n'-separated: a '\n' in a payee name would
- * shift the fields the signature covers).  Values are percent-decoded with
+ * shift the fields the signature covers), and no payee name holding a
+ * character that changes what is shown without showing itself (bidi
+ * controls, zero-width characters, tags): the person approves what the
+ * screen shows.  Values are percent-decoded with
  * '+' read as a space, as browsers and Python's parse_qs read queries.
  */
 #include "ga_internal.h"
@@ -36,6 +39,33 @@ has_control_char (const char *s)
   for (; *s != '\0'; s++)
     if ((unsigned char) *s < 0x20 || *s == 0x7f)
       return true;
+  return false;
+}
+
+/* A character that draws nothing or reorders what is drawn, in UTF-8:
+ * U+00AD, U+061C, U+200B..U+200F, U+202A..U+202E, U+2060..U+2069,
+ * U+FEFF, C1 controls (U+0080..U+009F) and tags (U+E0000..U+E0FFF). */
+static bool
+has_invisible_char (const char *text)
+{
+  const unsigned char *s = (const unsigned char *) text;
+
+  for (; *s != '\0'; s++)
+    {
+      if (s[0] == 0xC2 && (s[1] == 0xAD || (s[1] >= 0x80 && s[1] <= 0x9F)))
+        return true;
+      if (s[0] == 0xD8 && s[1] == 0x9C)
+        return true;
+      if (s[0] == 0xE2 && s[1] == 0x80
+          && ((s[2] >= 0x8B && s[2] <= 0x8F) || (s[2] >= 0xAA && s[2] <= 0xAE)))
+        return true;
+      if (s[0] == 0xE2 && s[1] == 0x81 && s[2] >= 0xA0 && s[2] <= 0xA9)
+        return true;
+      if (s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+        return true;
+      if (s[0] == 0xF3 && s[1] >= 0xA0 && s[1] <= 0xA3)
+        return true;
+    }
   return false;
 }
 
@@ -209,6 +239,31 @@ currency_valid (const char *c)
   return strlen (c) == 3 && strspn (c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3;
 }
 
+/* The checks every transaction passes, from a QR code or from the
+ * server's pending list. */
+static ga_status
+tx_check (const ga_tx *tx, ga_error *err)
+{
+  const char *fields[] = { tx->id, tx->amount, tx->currency, tx->payee_name,
+                           tx->payee_iban, tx->nonce };
+
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (fields[i] == NULL || *fields[i] == '\0' || has_control_char (fields[i]))
+      return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                      "a transaction field is missing or holds a control "
+                      "character");
+  if (!amount_valid (tx->amount))
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "amount is not a decimal number");
+  if (!currency_valid (tx->currency))
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "currency is not a three-letter code");
+  if (has_invisible_char (tx->payee_name))
+    return ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                    "the payee name holds an invisible or bidi character");
+  return GA_OK;
+}
+
 ga_status
 ga_tx_parse (const char *text, ga_tx *out, ga_error *err)
 {
@@ -224,13 +279,35 @@ ga_tx_parse (const char *text, ga_tx *out, ga_error *err)
   rc = parse_query (text, tx_prefix, fields, err);
   if (rc == GA_OK)
     rc = check_fields (v, fields, err);
-  if (rc == GA_OK && !amount_valid (out->amount))
-    rc = ga_fail (err, GA_ERR_INVALID, "payload_invalid",
-                  "amount is not a decimal number");
-  if (rc == GA_OK && !currency_valid (out->currency))
-    rc = ga_fail (err, GA_ERR_INVALID, "payload_invalid",
-                  "currency is not a three-letter code");
+  if (rc == GA_OK)
+    rc = tx_check (out, err);
   free (v);
+  if (rc != GA_OK)
+    ga_tx_clear (out);
+  return rc;
+}
+
+ga_status
+ga_tx_from_fields (const char *id, const char *amount, const char *currency,
+                   const char *payee_name, const char *payee_iban,
+                   const char *nonce, ga_tx *out, ga_error *err)
+{
+  ga_status rc = GA_OK;
+
+  memset (out, 0, sizeof *out);
+  if (id == NULL || amount == NULL || currency == NULL || payee_name == NULL
+      || payee_iban == NULL || nonce == NULL)
+    rc = ga_fail (err, GA_ERR_INVALID, "payload_invalid",
+                  "a transaction field is missing");
+  else if ((out->id = ga_strdup (id)) == NULL
+           || (out->amount = ga_strdup (amount)) == NULL
+           || (out->currency = ga_strdup (currency)) == NULL
+           || (out->payee_name = ga_strdup (payee_name)) == NULL
+           || (out->payee_iban = ga_strdup (payee_iban)) == NULL
+           || (out->nonce = ga_strdup (nonce)) == NULL)
+    rc = ga_nomem (err);
+  else
+    rc = tx_check (out, err);
   if (rc != GA_OK)
     ga_tx_clear (out);
   return rc;

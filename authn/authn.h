@@ -135,6 +135,8 @@ struct authn_issue_cred {
   const uint8_t *seed;       /* plain; the caller cleanses it */
   size_t seed_len;
   int64_t last_step;         /* TOTP steps up to this one are spent */
+  const char *device_id;     /* kind "device": the phone holding the seed,
+                                else NULL */
   char id[AUTHN_ID_MAX];     /* out: the credential id */
 };
 

@@ -281,9 +281,9 @@ static const struct core_db_stmt authn_stmts[] = {
     " WHERE id = $1 RETURNING id" },
   { "authn_credential_insert",
     "INSERT INTO credentials (id, customer_id, kind, otp_type, algorithm,"
-    "                         digits, period, seed_sealed, counter)"
+    "                         digits, period, seed_sealed, counter, device_id)"
     " VALUES ($1, $2, $3, $4, $5, $6::integer, $7::integer,"
-    "         decode($8, 'hex'), $9::bigint)"
+    "         decode($8, 'hex'), $9::bigint, $10)"
     " RETURNING id" },
   { NULL, NULL }
 };
@@ -715,7 +715,7 @@ authn_db_insert_credential (struct core_db *db,
                            authn_otp_type_name (c->otp.type),
                            authn_otp_alg_name (c->otp.alg), digits,
                            c->otp.type == AUTHN_OTP_TOTP ? period : NULL,
-                           hex, counter };
+                           hex, counter, c->device_id };
   enum core_db_status st;
 
   if (hex == NULL)
@@ -724,7 +724,7 @@ authn_db_insert_credential (struct core_db *db,
   snprintf (digits, sizeof digits, "%u", c->otp.digits);
   snprintf (period, sizeof period, "%u", c->otp.period);
   snprintf (counter, sizeof counter, "%lld", (long long) c->counter);
-  st = core_db_exec (db, "authn_credential_insert", 9, params, NULL);
+  st = core_db_exec (db, "authn_credential_insert", 10, params, NULL);
   free (hex);
   return st;
 }

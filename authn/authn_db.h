@@ -214,6 +214,7 @@ struct authn_db_new_cred {
   const uint8_t *sealed;     /* core_seal envelope, aad "credential:<id>" */
   size_t sealed_len;
   int64_t counter;           /* HOTP next counter / TOTP last accepted step */
+  const char *device_id;     /* kind "device": the phone, else NULL */
 };
 
 /** Insert a credential (inside a transaction). @return ONE_ROW or errors */

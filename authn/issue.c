@@ -42,7 +42,7 @@ authn_credential_issue_tx (struct core_db *db, struct authn_issue_cred *c)
     .customer_id = c->customer_id, .kind = c->kind,
     .otp = { .type = AUTHN_OTP_TOTP, .digits = c->digits,
              .period = c->period },
-    .counter = c->last_step
+    .counter = c->last_step, .device_id = c->device_id
   };
   char *id = core_random_id ("crd");
   char aad[AUTHN_ID_MAX + 16];

@@ -86,6 +86,7 @@ static const struct key_def key_table[] = {
   UINT (challenge_ttl_s, 180, 10, 3600),
   UINT (admin_session_max_s, 28800, 900, 7U * 86400),
   UINT (review_hours, 24, 1, 720),
+  UINT (tx_ttl_s, 300, 1, 3600),
   STR (migrations_dir, DEFAULT_MIGRATIONS_DIR),
   UINT (lockout_base_s, 900, 1, 30U * 86400),
   UINT (lockout_max_s, 86400, 1, 365U * 86400),

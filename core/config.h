@@ -56,6 +56,7 @@ struct core_config {
   unsigned int review_hours;       /* what an applicant waiting for a
                                       review is told it usually takes
                                       (default 24) */
+  unsigned int tx_ttl_s;           /* a transaction's lifetime, default 300 */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
   /* lockouts (customers and back-office usernames) */

@@ -50,6 +50,10 @@ static const struct core_err_info err_table[CORE_ERR_COUNT] = {
     "policy_refused", 422, "The request was refused by policy." },
   [CORE_ERR_OTP_INVALID] = {
     "otp_invalid", 422, "The one-time password is not valid." },
+  [CORE_ERR_NO_CAPABLE_DEVICE] = {
+    "no_capable_device", 422,
+    "The customer has no active Guichet phone that can show and sign a "
+    "transaction." },
   [CORE_ERR_LOCKED] = {
     "locked", 423, "Too many failed attempts: locked." },
   [CORE_ERR_RATE_LIMITED] = {

@@ -41,6 +41,7 @@ enum core_err {
   /* 422 */
   CORE_ERR_POLICY_REFUSED,      /* well-formed, refused by policy: reasons */
   CORE_ERR_OTP_INVALID,         /* a lone OTP (confirmations) was wrong */
+  CORE_ERR_NO_CAPABLE_DEVICE,   /* no active Guichet phone to sign with */
   /* 423 */
   CORE_ERR_LOCKED,
   /* 429 */

@@ -163,7 +163,8 @@ device_credential (struct core_db *db, struct device_tx *t)
   const char *p[1] = { t->row.device_id };
   struct authn_issue_cred c = { .customer_id = t->row.customer_id,
                                 .kind = "device", .algorithm = "SHA256",
-                                .digits = 6, .period = 30 };
+                                .digits = 6, .period = 30,
+                                .device_id = t->row.device_id };
   PGresult *r = NULL;
   uint8_t *seed = NULL;
   size_t seedlen = 0;

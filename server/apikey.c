@@ -7,6 +7,10 @@
  * Looking a key up by its hash needs no constant-time compare (the hash of
  * a guess reveals nothing usable about the real key).
  *
+ * A key may carry origins (guichetd apikey create --origin ...): the
+ * places a transaction's return_url may send the payer back to.  They are
+ * checked and normalised here (authn/tx_check.c) and stored as text[].
+ *
  * A relying party sends its key on every call, so each worker thread keeps
  * the last few keys it accepted for CACHE_TTL_S seconds: a hot path (a
  * flood of wrong OTPs) then costs one query less.  A revoked key therefore
@@ -18,13 +22,15 @@
 #include <time.h>
 #include <openssl/crypto.h>
 
+#include "authn/transaction.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "server/apikey.h"
 
 static const struct core_db_stmt stmts[] = {
   { "srv_apikey_insert",
-    "INSERT INTO api_keys (name, key_hash) VALUES ($1, $2::bytea)"
+    "INSERT INTO api_keys (name, key_hash, origins)"
+    " VALUES ($1, $2::bytea, string_to_array($3, ' '))"
     " ON CONFLICT (name) DO NOTHING RETURNING id" },
   { "srv_apikey_lookup",
     "SELECT name FROM api_keys WHERE key_hash = $1::bytea"
@@ -91,19 +97,52 @@ db_error (struct core_db *db)
          : CORE_ERR_DATABASE_UNAVAILABLE;
 }
 
+/* The normalised origins, space-separated (an origin holds no space).
+   @return malloc'd text, or NULL with *bad set when one is refused. */
+static char *
+origins_param (const char *const *origins, size_t n, const char **bad)
+{
+  char *text = calloc (n + 1, AUTHN_TX_ORIGIN_MAX);
+  char one[AUTHN_TX_ORIGIN_MAX];
+
+  *bad = NULL;
+  if (NULL == text)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+  {
+    if (0 != authn_tx_origin (origins[i], false, one)
+        || ! authn_tx_origin_registrable (one))
+    {
+      *bad = origins[i];
+      free (text);
+      return NULL;
+    }
+    if (i > 0)
+      strcat (text, " ");
+    strcat (text, one);
+  }
+  return text;
+}
+
 enum core_err
-srv_apikey_create (struct core_db *db, const char *name, char **key)
+srv_apikey_create (struct core_db *db, const char *name,
+                   const char *const *origins, size_t n_origins, char **key,
+                   const char **bad_origin)
 {
   uint8_t raw[32];
   char *b64 = NULL;
+  char *origin_list = NULL;
   char hash[67];
-  const char *params[2];
+  const char *params[3];
   enum core_db_status st;
   enum core_err err = CORE_ERR_INTERNAL;
 
   *key = NULL;
+  *bad_origin = NULL;
   if (NULL == name || '\0' == name[0] || strlen (name) > 64)
     return CORE_ERR_INVALID_FIELD;
+  if (NULL == (origin_list = origins_param (origins, n_origins, bad_origin)))
+    return NULL != *bad_origin ? CORE_ERR_INVALID_FIELD : CORE_ERR_INTERNAL;
   if (0 != core_random (raw, sizeof raw))
     goto cleanup;
   b64 = core_b64url_encode (raw, sizeof raw);
@@ -114,7 +153,8 @@ srv_apikey_create (struct core_db *db, const char *name, char **key)
   key_hash_param (*key, hash);
   params[0] = name;
   params[1] = hash;
-  st = core_db_exec (db, "srv_apikey_insert", 2, params, NULL);
+  params[2] = origin_list;
+  st = core_db_exec (db, "srv_apikey_insert", 3, params, NULL);
   if (CORE_DB_ONE_ROW == st)
     err = CORE_OK;
   else if (CORE_DB_NO_ROW == st)
@@ -124,6 +164,7 @@ srv_apikey_create (struct core_db *db, const char *name, char **key)
 cleanup:
   OPENSSL_cleanse (raw, sizeof raw);
   core_free_secret (b64, NULL != b64 ? strlen (b64) : 0);
+  free (origin_list);
   if (CORE_OK != err && NULL != *key)
   {
     core_free_secret (*key, strlen (*key));

@@ -6,6 +6,7 @@
 #ifndef GUICHET_SERVER_APIKEY_H
 #define GUICHET_SERVER_APIKEY_H
 
+#include <stddef.h>
 #include "core/db.h"
 #include "core/error.h"
 
@@ -13,13 +14,19 @@ void
 srv_apikey_register_statements (void);
 
 /**
- * Make a key for relying party @a name.
+ * Make a key for relying party @a name, which may send its payers back to
+ * the @a n_origins origins in @a origins (scheme://host[:port]; https, or
+ * http on a loopback host), stored normalised.
  * @param[out] key  malloc'd key text (secret: caller core_free_secret()s it)
+ * @param[out] bad_origin  on CORE_ERR_INVALID_FIELD because of an origin,
+ *             that origin (borrowed from @a origins); else NULL
  * @return CORE_OK, CORE_ERR_CONFLICT (name taken), CORE_ERR_INVALID_FIELD,
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
-srv_apikey_create (struct core_db *db, const char *name, char **key);
+srv_apikey_create (struct core_db *db, const char *name,
+                   const char *const *origins, size_t n_origins, char **key,
+                   const char **bad_origin);
 
 /**
  * Check the bearer @a key.

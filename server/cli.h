@@ -46,4 +46,8 @@ srv_cli_customer (int argc, char **argv);
 int
 srv_cli_tokens (int argc, char **argv);
 
+/** guichetd tx evidence ID (cli_tx.c) @return exit code */
+int
+srv_cli_tx (int argc, char **argv);
+
 #endif

@@ -19,6 +19,8 @@ void srv_http_enrol_file (struct srv_request *rq);
 void srv_http_common_file (struct srv_request *rq);
 void srv_http_backoffice_index (struct srv_request *rq);
 void srv_http_backoffice_file (struct srv_request *rq);
+void srv_http_approve_index (struct srv_request *rq);
+void srv_http_approve_file (struct srv_request *rq);
 
 /* http_authn.c */
 void srv_http_authn_verify (struct srv_request *rq);
@@ -46,6 +48,28 @@ void srv_http_device_get (struct srv_request *rq);
 /** SRV_AUTH_DEVICE: check the signed-request headers. @return false once
  *  an error reply is queued. */
 bool srv_device_authenticate (struct srv_request *rq);
+
+/* http_transactions.c (relying party, API key) */
+void srv_http_tx_create (struct srv_request *rq);
+void srv_http_tx_get (struct srv_request *rq);
+void srv_http_tx_svg (struct srv_request *rq);
+void srv_http_tx_verify (struct srv_request *rq);
+void srv_http_tx_evidence (struct srv_request *rq);
+
+/* http_tx_device.c (the phone, signed device requests) */
+void srv_http_tx_pending (struct srv_request *rq);
+void srv_http_tx_approve (struct srv_request *rq);
+void srv_http_tx_decline (struct srv_request *rq);
+/** ?wait=N of a long poll: 0..25, 0 when absent, or -1 once a 400 reply
+ *  is queued. */
+long srv_wait_param (struct srv_request *rq);
+/** A resumed long poll whose first deadline has passed. */
+bool srv_wait_over (const struct srv_request *rq);
+
+/* http_approval.c (the hosted approval page, by the link's secret) */
+void srv_http_approval_get (struct srv_request *rq);
+void srv_http_approval_svg (struct srv_request *rq);
+void srv_http_approval_verify (struct srv_request *rq);
 
 /* http_admin_auth.c */
 void srv_http_admin_login (struct srv_request *rq);

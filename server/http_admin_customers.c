@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * http_admin_customers.c -- the credential lifecycle in the back-office:
- * a customer and their credentials (GET /v1/admin/customers/{id}),
+ * a customer, their credentials and their latest transactions (GET
+ * /v1/admin/customers/{id}),
  * clearing a lockout (POST .../unlock), and revoking a credential
  * (POST /v1/admin/credentials/{id}/revoke {"reason"}).
  *
@@ -13,13 +14,26 @@
 #include <stdlib.h>
 
 #include "authn/tokens.h"
+#include "authn/transaction.h"
 #include "server/handlers.h"
+
+#define ADMIN_TX_LIST 50
 
 void
 srv_http_admin_customer (struct srv_request *rq)
 {
-  json_t *out = NULL;
+  json_t *out = NULL, *txs = NULL;
   enum core_err err = authn_admin_customer (rq->db, rq->args[0], &out);
+
+  if (CORE_OK == err)
+    err = authn_tx_customer_list (rq->db, rq->args[0], ADMIN_TX_LIST, &txs);
+  if (CORE_OK == err)
+    json_object_set_new (out, "transactions", txs);
+  else if (NULL != out)
+  {
+    json_decref (out);
+    out = NULL;
+  }
 
   if (err != CORE_OK)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err

@@ -117,3 +117,15 @@ srv_http_backoffice_file (struct srv_request *rq)
 {
   serve_file (rq, "backoffice", rq->args[0]);
 }
+
+void
+srv_http_approve_index (struct srv_request *rq)
+{
+  serve_file (rq, "approve", "index.html");
+}
+
+void
+srv_http_approve_file (struct srv_request *rq)
+{
+  serve_file (rq, "approve", rq->args[0]);
+}

@@ -6,7 +6,7 @@
  *   guichetd [--config FILE] migrate
  *   guichetd keyring create FILE
  *   guichetd keyring add-token FILE
- *   guichetd apikey create --name NAME
+ *   guichetd apikey create --name NAME [--origin ORIGIN]...
  *   guichetd customer create --ref REF --pin PIN --otpauth
  *   guichetd customer unlock --customer ID
  *   guichetd tokens import FILE [--key HEX | --password P] [--partial]
@@ -14,6 +14,7 @@
  *   guichetd admin create --username U --role reviewer|admin
  *   guichetd admin passwd|unlock --username U
  *   guichetd audit verify
+ *   guichetd tx evidence ID
  *
  * Every command prints exactly one JSON object on stdout (an error object
  * and a non-zero exit on failure); logs go to stderr.  Secrets printed by a
@@ -26,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "authn/authn.h"
+#include "authn/transaction.h"
 #include "authn/tokens.h"
 #include "core/audit.h"
 #include "core/config.h"
@@ -121,6 +123,7 @@ register_statements (void)
   srv_apikey_register_statements ();
   authn_register_statements ();
   authn_tokens_register_statements ();
+  authn_tx_register_statements ();
   enrol_register_statements ();
   risk_register_statements ();
   core_audit_register_statements ();
@@ -230,27 +233,74 @@ cmd_keyring (int argc, char **argv)
   return 0;
 }
 
+/* Every value of a repeated option @a name, in order (at most @a max).
+   @return how many, or -1 if one has no value. */
+static int
+cli_opts (int argc, char **argv, const char *name, const char **out,
+          int max)
+{
+  int n = 0;
+
+  for (int i = 0; i < argc; i++)
+    if (0 == strcmp (argv[i], name))
+    {
+      if (i + 1 >= argc || '-' == argv[i + 1][0] || n == max)
+        return -1;
+      out[n++] = argv[++i];
+    }
+  return n;
+}
+
 static int
 cmd_apikey (int argc, char **argv)
 {
   const char *name = srv_cli_opt (argc, argv, "--name");
+  const char *origins[32];
+  const char *bad = NULL;
+  int n_origins = cli_opts (argc, argv, "--origin", origins, 32);
   struct core_db *db;
   char *key = NULL;
+  char msg[256];
+  json_t *list;
   enum core_err err;
   int rc;
 
-  if (argc < 1 || 0 != strcmp (argv[0], "create") || NULL == name)
+  if (argc < 1 || 0 != strcmp (argv[0], "create") || NULL == name
+      || n_origins < 0)
     return srv_cli_fail (CORE_ERR_BAD_REQUEST,
-                         "usage: apikey create --name NAME");
+                         "usage: apikey create --name NAME [--origin "
+                         "https://shop.example]... (at most 32)");
   if (0 != (rc = setup_runtime (false)))
     return rc;
   if (NULL == (db = core_db_thread ()))
     return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
-  err = srv_apikey_create (db, name, &key);
+  err = srv_apikey_create (db, name, origins, (size_t) n_origins, &key, &bad);
+  if (CORE_ERR_INVALID_FIELD == err && NULL != bad)
+  {
+    snprintf (msg, sizeof msg, "--origin %.80s: not an https:// origin "
+              "(scheme://host[:port]; http only on a loopback host)", bad);
+    return srv_cli_fail (err, msg);
+  }
   if (CORE_OK != err)
     return srv_cli_fail (err, CORE_ERR_CONFLICT == err
                          ? "an API key with that name exists" : NULL);
-  srv_cli_print (json_pack ("{s:s, s:s}", "name", name, "key", key));
+  list = json_array ();
+  for (int i = 0; i < n_origins; i++)
+  {
+    char one[AUTHN_TX_ORIGIN_MAX];
+
+    if (0 == authn_tx_origin (origins[i], false, one))
+      json_array_append_new (list, json_string (one));
+  }
+  /* "origins" only when some were given: the answer stays as it was for
+     keys without them. */
+  if (0 == n_origins)
+  {
+    json_decref (list);
+    list = NULL;
+  }
+  srv_cli_print (json_pack ("{s:s, s:s, s:o*}", "name", name, "key", key,
+                            "origins", list));
   core_free_secret (key, strlen (key));
   return 0;
 }
@@ -287,7 +337,8 @@ usage (void)
          "  migrate                                 apply database migrations\n"
          "  keyring create FILE                     make a master key file\n"
          "  keyring add-token FILE                  add a token key (current)\n"
-         "  apikey create --name NAME               make a relying-party key\n"
+         "  apikey create --name NAME [--origin https://shop.example]...\n"
+         "                                          make a relying-party key\n"
          "  customer create --ref REF --pin PIN --otpauth\n"
          "  customer unlock --customer ID\n"
          "  tokens import FILE [--key HEX | --password P] [--partial]\n"
@@ -295,7 +346,8 @@ usage (void)
          "  admin create --username U --role reviewer|admin\n"
          "  admin passwd|unlock --username U\n"
          "  audit verify                            check the audit hash chain\n"
-         "  purge                                   one retention pass now\n",
+         "  purge                                   one retention pass now\n"
+         "  tx evidence ID                          an approved transaction's evidence\n",
          stderr);
 }
 
@@ -360,6 +412,9 @@ main (int argc, char **argv)
   else if (0 == strcmp (argv[1], "tokens"))
     rc = (0 != (rc = setup_runtime (true))) ? rc
          : srv_cli_tokens (argc - 2, argv + 2);
+  else if (0 == strcmp (argv[1], "tx"))
+    rc = (0 != (rc = setup_runtime (false))) ? rc
+         : srv_cli_tx (argc - 2, argv + 2);
   else if (0 == strcmp (argv[1], "customer"))
     rc = (0 != (rc = setup_runtime (true))) ? rc
          : srv_cli_customer (argc - 2, argv + 2);

@@ -30,11 +30,35 @@ static const char *const verify_names[SRV_VERIFY_OUTCOMES] = {
   "accepted", "failed", "locked", "error", "rate_limited"
 };
 
+static const char *const tx_outcome_names[SRV_TX_OUTCOMES] = {
+  "created", "approved", "declined", "expired", "failed", "signature_invalid",
+  "response_invalid"
+};
+static const char *const tx_method_names[SRV_TX_METHODS] = {
+  "none", "signature", "response_code"
+};
+
+/* The pairs that can happen, all rendered (0 until they do). */
+static const struct {
+  enum srv_tx_outcome outcome;
+  enum srv_tx_method method;
+} tx_series[] = {
+  { SRV_TX_CREATED, SRV_TX_METHOD_NONE },
+  { SRV_TX_APPROVED, SRV_TX_METHOD_SIGNATURE },
+  { SRV_TX_APPROVED, SRV_TX_METHOD_RESPONSE_CODE },
+  { SRV_TX_DECLINED, SRV_TX_METHOD_SIGNATURE },
+  { SRV_TX_EXPIRED, SRV_TX_METHOD_NONE },
+  { SRV_TX_FAILED, SRV_TX_METHOD_RESPONSE_CODE },
+  { SRV_TX_SIGNATURE_INVALID, SRV_TX_METHOD_SIGNATURE },
+  { SRV_TX_RESPONSE_INVALID, SRV_TX_METHOD_RESPONSE_CODE },
+};
+
 static size_t n_routes;
 static _Atomic unsigned long *requests;           /* [route+1][status+1] */
 static _Atomic unsigned long hist[N_BUCKETS + 1];  /* last: +Inf */
 static _Atomic unsigned long long hist_sum_us;
 static _Atomic unsigned long verify_counts[SRV_VERIFY_OUTCOMES];
+static _Atomic unsigned long tx_counts[SRV_TX_OUTCOMES][SRV_TX_METHODS];
 
 void
 srv_metrics_init (size_t nroutes)
@@ -76,6 +100,30 @@ srv_metrics_verify (enum srv_verify_outcome outcome)
   if (outcome < SRV_VERIFY_OUTCOMES)
     atomic_fetch_add_explicit (&verify_counts[outcome], 1,
                                memory_order_relaxed);
+}
+
+void
+srv_metrics_transaction (enum srv_tx_outcome outcome,
+                         enum srv_tx_method method)
+{
+  if (outcome < SRV_TX_OUTCOMES && method < SRV_TX_METHODS)
+    atomic_fetch_add_explicit (&tx_counts[outcome][method], 1,
+                               memory_order_relaxed);
+}
+
+static void
+render_transactions (FILE *f)
+{
+  fputs ("# HELP guichet_transactions_total Transactions created and decided,"
+         " and refused attempts to decide them, by outcome and method.\n"
+         "# TYPE guichet_transactions_total counter\n", f);
+  for (size_t i = 0; i < sizeof tx_series / sizeof tx_series[0]; i++)
+    fprintf (f, "guichet_transactions_total{outcome=\"%s\",method=\"%s\"} "
+             "%lu\n", tx_outcome_names[tx_series[i].outcome],
+             tx_method_names[tx_series[i].method],
+             atomic_load_explicit (&tx_counts[tx_series[i].outcome]
+                                   [tx_series[i].method],
+                                   memory_order_relaxed));
 }
 
 static void
@@ -143,6 +191,7 @@ srv_metrics_render (void)
     fprintf (f, "guichet_authn_verify_total{outcome=\"%s\"} %lu\n",
              verify_names[i],
              atomic_load_explicit (&verify_counts[i], memory_order_relaxed));
+  render_transactions (f);
   fclose (f);
   return buf;
 }

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """An independent phone for the API tests, written from API.md's normative
 device protocol with Python's `cryptography` and `pyotp` (the reference C
-authenticator is tested separately and in the browser tests)."""
+authenticator is tested separately and in the browser tests): activation,
+TOTP, signed device requests, and transactions -- the guichet://tx payload,
+T, its ECDSA signature and the 8-digit offline response code."""
 import base64
 import hashlib
 import hmac
@@ -49,6 +51,35 @@ def parse_payload(payload):
     q = dict(urllib.parse.parse_qsl(u.query, strict_parsing=True))
     assert q["v"] == "1", q
     return q["u"], q["c"], unb64u(q["s"])
+
+
+TX_FIELDS = {"id": "id", "a": "amount", "c": "currency", "n": "payee_name",
+             "i": "payee_iban", "x": "nonce"}
+
+
+def parse_tx_payload(payload):
+    """guichet://tx?v=1&id=&a=&c=&n=&i=&x= -> {"id", "amount", ...}."""
+    u = urllib.parse.urlsplit(payload)
+    assert u.scheme == "guichet" and u.netloc == "tx" and u.path == "", payload
+    q = urllib.parse.parse_qsl(u.query, strict_parsing=True, keep_blank_values=True)
+    assert len(q) == len({k for k, _ in q}), f"a field twice: {payload}"
+    q = dict(q)
+    assert q.pop("v") == "1", payload
+    assert set(q) == set(TX_FIELDS), payload
+    return {TX_FIELDS[k]: v for k, v in q.items()}
+
+
+def tx_message(tx):
+    """T of API.md: the label and six fields joined by newlines, UTF-8."""
+    return "\n".join(["guichet-tx-v1", tx["id"], tx["amount"], tx["currency"],
+                      tx["payee_name"], tx["payee_iban"], tx["nonce"]]).encode()
+
+
+def tx_code(seed, tx):
+    """RFC 4226 dynamic truncation of HMAC-SHA256(seed, T) mod 10^8."""
+    mac = hmac.new(seed, tx_message(tx), hashlib.sha256).digest()
+    off = mac[-1] & 0x0F
+    return str((int.from_bytes(mac[off:off + 4], "big") & 0x7FFFFFFF) % 10 ** 8).zfill(8)
 
 
 DEVICE = {"platform": "android", "os_version": "14", "model": "Pixel 8",
@@ -105,3 +136,33 @@ class Phone:
         sig = sign_low_s(self.signing, msg)
         return {"Guichet-Device": self.device_id, "Guichet-Timestamp": ts,
                 "Guichet-Signature": b64u(sig)}
+
+    # ---- transactions
+
+    def sign_tx(self, tx):
+        """ECDSA-P256-SHA256 over T, DER, base64url."""
+        return b64u(self.signing.sign(tx_message(tx), ec.ECDSA(hashes.SHA256())))
+
+    def response_code(self, tx):
+        return tx_code(self.seed, tx)
+
+    def request(self, base, method, path, body=None, query="", **kw):
+        """A signed device request; @body a dict (JSON) or None (empty)."""
+        data = json.dumps(body).encode() if body is not None else b""
+        h = self.signed_headers(method, path, data)
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        return requests.request(method, base + path + query, data=data, headers=h,
+                                timeout=kw.pop("timeout", 40), **kw)
+
+    def pending(self, base, wait=None, **kw):
+        q = "?status=pending" + (f"&wait={wait}" if wait is not None else "")
+        return self.request(base, "GET", f"/v1/devices/{self.device_id}/transactions",
+                            query=q, **kw)
+
+    def approve(self, base, tx, signature=None):
+        return self.request(base, "POST", f"/v1/transactions/{tx['id']}/approve",
+                            {"signature": signature or self.sign_tx(tx)})
+
+    def decline(self, base, tx_id):
+        return self.request(base, "POST", f"/v1/transactions/{tx_id}/decline")

@@ -360,6 +360,12 @@ test_tx_payload_refused (void **state UNUSED)
     "guichet://tx?v=1&id=t&a=1.00&c=eur&n=A&i=FR76&x=n",
     "guichet://tx?v=1&id=t&a=1.00&c=EUR&n=&i=FR76&x=n",
     "guichet://activate?v=1&id=t&a=1.00&c=EUR&n=A&i=FR76&x=n",
+    /* what the screen would show is not what is signed */
+    "guichet://tx?v=1&id=t&a=1.00&c=EUR&n=ACME%E2%80%AELRAS&i=FR76&x=n",
+    "guichet://tx?v=1&id=t&a=1.00&c=EUR&n=AC%E2%80%8BME&i=FR76&x=n",
+    "guichet://tx?v=1&id=t&a=1.00&c=EUR&n=ACME%E2%81%A7X&i=FR76&x=n",
+    "guichet://tx?v=1&id=t&a=1.00&c=EUR&n=%EF%BB%BFACME&i=FR76&x=n",
+    "guichet://tx?v=1&id=t&a=1.00&c=EUR&n=ACME%C2%85&i=FR76&x=n",
   };
   ga_tx tx;
 
@@ -368,6 +374,18 @@ test_tx_payload_refused (void **state UNUSED)
       assert_int_equal (ga_tx_parse (bad[i], &tx, NULL), GA_ERR_INVALID);
       assert_null (tx.id);
     }
+  /* from the pending list's fields: the same checks */
+  assert_int_equal (ga_tx_from_fields ("t", "1.00", "EUR", "Caf\xC3\xA9 SARL",
+                                       "FR76", "n", &tx, NULL), GA_OK);
+  assert_string_equal (tx.payee_name, "Caf\xC3\xA9 SARL");
+  ga_tx_clear (&tx);
+  assert_int_equal (ga_tx_from_fields ("t", "1.00", "EUR", "A\xE2\x80\xAE" "B",
+                                       "FR76", "n", &tx, NULL), GA_ERR_INVALID);
+  assert_null (tx.id);
+  assert_int_equal (ga_tx_from_fields ("t", "1.00", "EUR", "A\nB", "FR76", "n",
+                                       &tx, NULL), GA_ERR_INVALID);
+  assert_int_equal (ga_tx_from_fields ("t", NULL, "EUR", "A", "FR76", "n",
+                                       &tx, NULL), GA_ERR_INVALID);
 }
 
 static void
