@@ -155,6 +155,25 @@ time_arg (const struct cli *cli, int64_t *at)
   return 0;
 }
 
+/* Each process signs its requests with seconds after the last one the
+   previous process sent (see release_device). */
+static void
+ts_file_read (const struct cli *cli, ga_device *dev)
+{
+  char *path = NULL;
+  long long ts = 0;
+  FILE *f;
+
+  if (asprintf (&path, "%s.ts", cli->state) > 0
+      && (f = fopen (path, "r")) != NULL)
+    {
+      if (fscanf (f, "%lld", &ts) == 1 && ts > 0)
+        ga_device_set_last_request_ts (dev, (int64_t) ts);
+      fclose (f);
+    }
+  free (path);
+}
+
 int
 load_device (const struct cli *cli, ga_device **dev)
 {
@@ -165,7 +184,25 @@ load_device (const struct cli *cli, ga_device **dev)
                  "give --pin or set GUICHET_AUTHENTICATOR_PIN");
   if (ga_state_load (cli->state, cli->pin, dev, &err) != GA_OK)
     return fail_with (&err);
+  ts_file_read (cli, *dev);
   return 0;
+}
+
+void
+release_device (const struct cli *cli, ga_device *dev)
+{
+  char *path = NULL;
+  FILE *f;
+
+  if (dev != NULL && ga_device_last_request_ts (dev) > 0
+      && asprintf (&path, "%s.ts", cli->state) > 0
+      && (f = fopen (path, "w")) != NULL)
+    {
+      fprintf (f, "%lld\n", (long long) ga_device_last_request_ts (dev));
+      fclose (f);
+    }
+  free (path);
+  ga_device_free (dev);
 }
 
 /* ================================================================
@@ -331,7 +368,7 @@ activate_with (const struct cli *cli, const ga_activation_payload *payload,
   exit_code = rc == GA_OK || rc == GA_ERR_DENIED ? print_answer (answer)
                                                  : fail_with (&err);
   free (answer);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return exit_code;
 }
 
@@ -397,7 +434,7 @@ cmd_code (const struct cli *cli)
   else
     rc = print_json (json_pack ("{s:s, s:i}", "otp", code,
                                 "valid_for", valid_for));
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 
@@ -425,7 +462,7 @@ cmd_show (const struct cli *cli)
                               "digits", otp->digits, "period", otp->period,
                               "device_public_key", pub));
   free (pub);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 
@@ -452,7 +489,7 @@ cmd_sign_request (const struct cli *cli)
                                 "Guichet-Timestamp", h.timestamp,
                                 "Guichet-Signature", h.signature));
   ga_signed_headers_clear (&h);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 
@@ -484,7 +521,7 @@ cmd_tx_sign (const struct cli *cli)
     }
   free (sig);
   ga_tx_clear (&tx);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 
@@ -506,7 +543,7 @@ cmd_tx_approve (const struct cli *cli)
          ? print_answer (answer) : fail_with (&err);
   free (answer);
   ga_tx_clear (&tx);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 
@@ -533,7 +570,7 @@ cmd_pending (const struct cli *cli)
          ? print_answer (answer) : fail_with (&err);
   free (path);
   free (answer);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 

@@ -27,6 +27,9 @@ int fail_with (const ga_error *err);
 int print_answer (const char *answer);
 /* Open the state file with the PIN; 0, or the exit code of a failure. */
 int load_device (const struct cli *cli, ga_device **dev);
+/* Keep the last request's timestamp beside the state (<state>.ts: not a
+   secret) and free @a dev. */
+void release_device (const struct cli *cli, ga_device *dev);
 
 /* cli_tx.c: tx pending|approve|decline|code */
 int cmd_tx (const struct cli *cli);

@@ -229,7 +229,7 @@ cmd_tx (const struct cli *cli)
     rc = cmd_tx_code (cli, dev);
   else
     rc = cmd_tx_decide (cli, dev, strcmp (sub, "approve") == 0);
-  ga_device_free (dev);
+  release_device (cli, dev);
   return rc;
 }
 

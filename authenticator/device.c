@@ -284,6 +284,19 @@ ga_device_request (ga_device *dev, const char *method,
   return rc;
 }
 
+int64_t
+ga_device_last_request_ts (const ga_device *dev)
+{
+  return dev->last_request_ts;
+}
+
+void
+ga_device_set_last_request_ts (ga_device *dev, int64_t ts)
+{
+  if (ts > dev->last_request_ts)
+    dev->last_request_ts = ts;
+}
+
 ga_status
 ga_device_tx_approve (ga_device *dev, const ga_tx *tx, char **answer,
                       ga_error *err)

@@ -187,6 +187,12 @@ ga_status ga_device_tx_decline (ga_device *dev, const char *tx_id,
                                 char **answer, ga_error *err);
 
 /* Cleanse the key and seed, free everything.  NULL is a no-op. */
+/* The Guichet-Timestamp of the last signed request.  The server accepts a
+   signed message once, so a phone that runs as several processes (the CLI)
+   keeps it between them and sets it back after loading its state. */
+int64_t ga_device_last_request_ts (const ga_device *dev);
+void ga_device_set_last_request_ts (ga_device *dev, int64_t ts);
+
 void ga_device_free (ga_device *dev);
 
 /* ================================================================

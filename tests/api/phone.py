@@ -95,6 +95,7 @@ class Phone:
         self.device = dict(DEVICE, install_id=secrets.token_hex(8), **device)
         self.seed = None
         self.device_id = None
+        self._last_ts = 0
 
     def activation_body(self, payload, secret_override=None, challenge_override=None):
         base, cid, secret = parse_payload(payload)
@@ -131,7 +132,12 @@ class Phone:
             t if t is not None else time.time())
 
     def signed_headers(self, method, path, body=b"", ts=None):
-        ts = str(int(time.time()) if ts is None else ts)
+        # The server accepts a signed message once (device, timestamp, hash
+        # of the message): like the reference phone, never reuse a second.
+        if ts is None:
+            ts = max(int(time.time()), self._last_ts + 1)
+            self._last_ts = ts
+        ts = str(ts)
         msg = f"{method}\n{path}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
         sig = sign_low_s(self.signing, msg)
         return {"Guichet-Device": self.device_id, "Guichet-Timestamp": ts,

@@ -50,8 +50,9 @@ def plant(g, tag, when, admin):
           f" VALUES (%s, %s, {when}, {when})", h("s" + tag), enr)
     g.sql(f"INSERT INTO resume_tokens (token_hash, enrolment_id, created_at, expires_at)"
           f" VALUES (%s, %s, {when}, {when} + interval '1 second')", h("r" + tag), enr)
-    g.sql(f"INSERT INTO device_request_nonces (device_id, signature_hash, at)"
-          f" VALUES (%s, %s, {when})", f"dev_p{tag}", h("n" + tag))
+    g.sql(f"INSERT INTO device_request_nonces (device_id, ts, msg_hash, at)"
+          f" VALUES (%s, extract(epoch FROM {when})::bigint, %s, {when})",
+          f"dev_p{tag}", h("n" + tag))
     g.sql(f"INSERT INTO outbox (created_at, kind, recipient, subject, body, sent_at)"
           f" VALUES ({when}, 'test', 'p@example.org', %s, 'x', {when})", tag)
     g.sql(f"INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at)"

@@ -284,7 +284,8 @@ def test_migration_takes_links_out_of_old_outbox_rows(guichet, tmp_path):
         "INSERT INTO outbox (kind, recipient, subject, body, sent_at) VALUES"
         f" ('resume_link', 'o@example.org', 's', '{body % sent_tok}', now()),"
         f" ('resume_link', 'o@example.org', 's', '{body % new_tok}', NULL);", dbname=db)
-    assert guichet.cli("migrate", env=env)["applied"] == 1
+    newer = [f for f in (REPO / "migrations").glob("*.sql") if f.name >= "0011"]
+    assert guichet.cli("migrate", env=env)["applied"] == len(newer)
     rows = guichet.cluster.psql("SELECT body, coalesce(secret, '-'), enrolment_id,"
                                 " sent_at IS NOT NULL FROM outbox ORDER BY id", dbname=db)
     assert rows.split("\n") == [

@@ -380,7 +380,8 @@ def test_migration_rekeys_the_rows_it_can_and_wraps_document_keys(guichet, tmp_p
         f" '{json.dumps(app)}', 'x@example.org', '{legacy_id}', 'cus_legacy')")
 
     out = guichet.cli("migrate", env=guichet.env(GUICHET_DATABASE_URL=dsn))
-    assert out["applied"] == 1 and out["rekeyed"] == 2, out
+    newer = len(list((REPO / "migrations").glob("*.sql"))) - len(list(old.glob("*.sql")))
+    assert out["applied"] == newer and out["rekeyed"] == 2, out
     kid, key = token_keys(guichet.keyfile)[0]
     row = sql("SELECT doc_key, doc_key_id, identity_key, identity_key_id, customer_id"
               " FROM enrolments WHERE id = 'enr_legacy'").split("|")

@@ -17,6 +17,9 @@ def migration_files():
 
 
 def test_migrate_again_is_a_no_op(guichet):
+    # the first run may rekey rows other tests planted by hand without a key id
+    first = guichet.cli("migrate")
+    assert (first["applied"], first["pending"]) == (0, 0), first
     assert guichet.cli("migrate") == {"applied": 0, "pending": 0, "rekeyed": 0}
     n = guichet.sql_value("SELECT count(*) FROM schema_migrations")
     assert n == len(migration_files())

@@ -35,7 +35,7 @@ const NEEDS_ADMIN = adminCliProblem();
 const NEEDS_DB = process.env.GUICHET_DATABASE_URL ? null : "needs GUICHET_DATABASE_URL";
 
 // One SQL statement on the server's database (psql): its unaligned output.
-function sql (query) {
+function sqlSync (query) {
   return execFileSync("psql", [process.env.GUICHET_DATABASE_URL, "-XAtq", "-v", "ON_ERROR_STOP=1",
                                "-c", query], { encoding: "utf8" }).trim();
 }
@@ -352,13 +352,13 @@ describe("back-office", () => {
     const customer = "cus_e2e" + a.surname.slice(-8);
     // The first application completed as this customer (as if the phone
     // steps had been done).
-    sql(`INSERT INTO customers (id, pin_hash) VALUES ('${customer}', 'x');`
+    sqlSync(`INSERT INTO customers (id, pin_hash) VALUES ('${customer}', 'x');`
         + ` UPDATE enrolments SET state = 'completed', customer_id = '${customer}',`
         + ` completed_at = now() WHERE id = '${first.id}'`);
     const again = await enrolByApi({ ...a, email: "again." + a.email });
     assert.equal(again.state, "identity_review");
     assert.deepEqual(again.identity.reasons, ["manual_check"]);
-    const rid = sql(`SELECT id FROM reviews WHERE enrolment_id = '${again.id}'`);
+    const rid = sqlSync(`SELECT id FROM reviews WHERE enrolment_id = '${again.id}'`);
     const admin = await createAdmin("admin");
     const { context, page, problems } = await openBackoffice("#/reviews?kind=identity");
     try {
