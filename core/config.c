@@ -79,6 +79,11 @@ static const struct key_def key_table[] = {
   UINT (session_idle_s, 300, 10, 86400),
   UINT (challenge_ttl_s, 180, 10, 3600),
   STR (migrations_dir, DEFAULT_MIGRATIONS_DIR),
+  STR (webauthn_rp_id, ""),
+  STR (webauthn_rp_name, "Guichet"),
+  STR (webauthn_origins, ""),
+  STR (webauthn_attestation, "none"),
+  UINT (signin_demo, 0, 0, 1),
 };
 
 #define KEY_COUNT (sizeof key_table / sizeof key_table[0])

@@ -44,6 +44,11 @@ struct core_config {
   unsigned int challenge_ttl_s;    /* default 180 */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
+  char *webauthn_rp_id;            /* "" = the host of public_url */
+  char *webauthn_rp_name;          /* shown by authenticators: "Guichet" */
+  char *webauthn_origins;          /* comma-separated; "" = public_url's */
+  char *webauthn_attestation;      /* none | indirect | direct */
+  unsigned int signin_demo;        /* 1: serve the /signin/ demonstration */
 };
 
 /**

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * http_admin_customers.c -- the credential lifecycle in the back-office:
- * a customer and their credentials (GET /v1/admin/customers/{id}),
+ * a customer and their credentials and passkeys
+ * (GET /v1/admin/customers/{id}),
  * clearing a lockout (POST .../unlock), and revoking a credential
  * (POST /v1/admin/credentials/{id}/revoke {"reason"}).
  *
@@ -21,6 +22,9 @@ srv_http_admin_customer (struct srv_request *rq)
   json_t *out = NULL;
   enum core_err err = authn_admin_customer (rq->db, rq->args[0], &out);
 
+  if (err == CORE_OK && (err = srv_admin_customer_passkeys (rq, out))
+      != CORE_OK)
+    json_decref (out);
   if (err != CORE_OK)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err
                      ? "no such customer" : NULL, NULL);
