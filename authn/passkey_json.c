@@ -72,14 +72,14 @@ parse_common (json_t *credential, const struct core_json_field *response,
   };
 
   if (core_json_parse (credential, top, &bad) != CORE_OK)
-    return field_name (strcmp (bad, "body") == 0 ? "" : ".",
+    return field_name ("",
                        strcmp (bad, "body") == 0 ? NULL : bad);
   if (strcmp (type, "public-key") != 0)
-    return field_name (".", "type");
+    return field_name ("", "type");
   if (!decode (raw, raw_id, raw_id_len) || *raw_id_len > PK_MAX_CRED_ID)
-    return field_name (".", "rawId");
+    return field_name ("", "rawId");
   if (strcmp (id, raw) != 0)
-    return field_name (".", "id");
+    return field_name ("", "id");
   if (core_json_parse (resp, response, &bad) != CORE_OK)
     return field_name (".response", bad);
   return NULL;
