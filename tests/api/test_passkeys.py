@@ -140,6 +140,40 @@ def test_register_and_sign_in(guichet, http, new_customer, alg, attestation):
     assert used(guichet, o["challenge_id"])
 
 
+def test_python_fido2_accepts_what_guichet_accepts(guichet, http, new_customer):
+    """The same authenticator bytes that Guichet accepts, verified by a third
+    implementation (Debian's python3-fido2 server), so that the software
+    authenticator and Guichet cannot share one misreading of the spec."""
+    from fido2.client import ClientData
+    from fido2.ctap2 import AttestationObject, AuthenticatorData
+    from fido2.server import Fido2Server
+    from fido2.webauthn import PublicKeyCredentialRpEntity
+
+    ref = Fido2Server(PublicKeyCredentialRpEntity("127.0.0.1", "Guichet"),
+                      verify_origin=lambda o: o == guichet.base_url)
+    for alg, attestation in (("ES256", "x5c"), ("EdDSA", "self"), ("RS256", "self")):
+        c = new_customer()
+        a = SoftAuthenticator(guichet.base_url, alg=alg, attestation=attestation)
+        opts = reg_options(guichet, http, c)
+        resp, cred = a.register(opts["publicKey"])
+        assert register(guichet, http, opts, resp).status_code == 201
+        state = {"challenge": opts["publicKey"]["challenge"], "user_verification": "required"}
+        r = resp["response"]
+        data = ref.register_complete(state, ClientData(unb64u(r["clientDataJSON"])),
+                                     AttestationObject(unb64u(r["attestationObject"])))
+        assert data.credential_data.credential_id == cred.id
+        o = signin_options(guichet, http, c.id)
+        g = a.get(o["publicKey"])
+        assert verify(guichet, http, o, g).status_code == 200
+        r = g["response"]
+        ref.authenticate_complete({"challenge": o["publicKey"]["challenge"],
+                                   "user_verification": "required"},
+                                  [data.credential_data], cred.id,
+                                  ClientData(unb64u(r["clientDataJSON"])),
+                                  AuthenticatorData(unb64u(r["authenticatorData"])),
+                                  unb64u(r["signature"]))
+
+
 def test_discoverable_sign_in_and_extensions(guichet, http, new_customer):
     """No customer named: the authenticator picks its credential and says
     whose it is.  Extensions authenticators add on their own (credProtect,
