@@ -186,6 +186,16 @@ who_of (struct srv_request *rq, const char *relying_party,
 
 /* ---------------------------------------------------- relying parties */
 
+/* Non-empty, no control characters: an authenticator shows it as is. */
+static bool
+printable (const char *s)
+{
+  for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return false;
+  return s[0] != '\0';
+}
+
 void
 srv_http_passkey_registration_options (struct srv_request *rq)
 {
@@ -212,7 +222,7 @@ srv_http_passkey_registration_options (struct srv_request *rq)
 
   if (!srv_parse_fields (rq, fields))
     return;
-  if (user_name != NULL && user_name[0] == '\0')
+  if (user_name != NULL && !printable (user_name))
     {
       srv_reply_bad_field (rq, "user_name");
       return;

@@ -450,6 +450,17 @@ def test_registration_options_need_pin_and_otp(guichet, http, new_customer):
     assert guichet.sql_value("SELECT count(*) FROM passkey_challenges WHERE customer_id = %s",
                              c.id) == 0
     assert_error(requests.post(guichet.url(REG_OPTIONS), json={}, timeout=30), 401, "unauthorized")
+    # the account name the authenticator shows: printable, or 400 before any check
+    body = assert_error(http.post(guichet.url(REG_OPTIONS), json={
+        "customer_id": c.id, "pin": c.pin, "otp": c.code(), "user_name": "Anna\u0007"},
+        timeout=30), 400, "invalid_field")
+    assert body["field"] == "user_name" and failed(guichet, c.id) == 1
+    r = http.post(guichet.url(REG_OPTIONS), json={"customer_id": c.id, "pin": c.pin,
+                                                  "otp": c.code(), "user_name": "Anna Eriksson"},
+                  timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["publicKey"]["user"]["name"] == "Anna Eriksson"
+    assert failed(guichet, c.id) == 0
 
 
 def test_sign_in_bad_input_changes_nothing(guichet, http, new_customer):
