@@ -23,11 +23,17 @@
 #include "enrol/session.h"
 
 #define RELYING_PARTY "enrolment"
+/* Passkeys one enrolment may register: a laptop, a second phone, a
+   security key or two.  What an applicant can create stays bounded. */
+#define MAX_PASSKEYS 5
 
 static const struct core_db_stmt stmts[] = {
   { "enrol_passkey_lock",
     "SELECT state, expires_at < now(), coalesce(customer_id, '')"
     "  FROM enrolments WHERE id = $1 FOR UPDATE" },
+  { "enrol_passkey_count",
+    "SELECT count(*) FROM passkeys WHERE enrolment_id = $1"
+    "   AND status <> 'revoked'" },
   { "enrol_passkey_reserve",
     "UPDATE enrolments SET customer_id = $2"
     " WHERE id = $1 AND customer_id IS NULL RETURNING id" },
@@ -74,6 +80,23 @@ lock_row (struct core_db *db, struct lock_tx *t, bool *completed)
   return st;
 }
 
+/* Under the row lock: refuse past MAX_PASSKEYS. */
+static enum core_db_status
+check_count (struct core_db *db, struct lock_tx *t)
+{
+  const char *p[1] = { t->id };
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, "enrol_passkey_count", 1, p, &r);
+
+  if (st == CORE_DB_ONE_ROW && atoi (PQgetvalue (r, 0, 0)) >= MAX_PASSKEYS)
+    {
+      t->err = CORE_ERR_POLICY_REFUSED;
+      st = CORE_DB_NO_ROW;
+    }
+  PQclear (r);
+  return st;
+}
+
 static enum core_db_status
 reserve (struct core_db *db, struct lock_tx *t)
 {
@@ -102,6 +125,8 @@ lock_tx_run (struct core_db *db, void *cls)
 
   if (st != CORE_DB_ONE_ROW || t->err != CORE_OK)
     return st < 0 ? st : CORE_DB_NO_ROW;
+  if ((st = check_count (db, t)) != CORE_DB_ONE_ROW)
+    return st;
   if (t->reserve)
     return reserve (db, t);
   if (strcmp (t->customer_id, authn_passkey_new_customer (t->pk)) != 0)

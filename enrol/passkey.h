@@ -22,6 +22,7 @@ enrol_passkey_register_statements (void);
  * @param[out] out  {"challenge_id", "publicKey"}
  * @return CORE_OK, CORE_ERR_WRONG_STATE (not `credential` or `completed`),
  *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_NOT_FOUND,
+ *         CORE_ERR_POLICY_REFUSED (5 passkeys registered already),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err

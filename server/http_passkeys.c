@@ -345,6 +345,10 @@ srv_http_enrolment_passkey_options (struct srv_request *rq)
                                &out);
   if (err == CORE_OK)
     srv_reply_json (rq, MHD_HTTP_OK, out);
+  else if (err == CORE_ERR_POLICY_REFUSED)
+    srv_reply_error (rq, err, "this application has registered as many "
+                     "passkeys as it may",
+                     json_pack ("{s:[s]}", "reasons", "too_many_passkeys"));
   else
     srv_reply_error (rq, err, err == CORE_ERR_WRONG_STATE
                      ? "a passkey can be added once the phone, the PIN and "
@@ -369,6 +373,10 @@ srv_http_enrolment_passkey (struct srv_request *rq)
                                                      id));
   else if (err == CORE_ERR_WRONG_STATE || err == CORE_ERR_ENROLMENT_EXPIRED)
     srv_reply_error (rq, err, NULL, NULL);
+  else if (err == CORE_ERR_POLICY_REFUSED && r.reason == NULL)
+    srv_reply_error (rq, err, "this application has registered as many "
+                     "passkeys as it may",
+                     json_pack ("{s:[s]}", "reasons", "too_many_passkeys"));
   else
     reply_refusal (rq, err, &r);
 }

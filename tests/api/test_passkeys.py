@@ -528,6 +528,16 @@ def test_enrolment_passkey_pending_until_completion(guichet, http):
                                          "credential": resp}, timeout=30)
     assert r.status_code == 201, r.text
     assert passkey(guichet, r.json()["passkey_id"])[0::4] == ("active", cus)
+    # at most five per enrolment: what an applicant creates stays bounded
+    for _ in range(3):
+        opts = s.post(s.url + "/passkey/options", json={}, timeout=30).json()
+        resp, _ = SoftAuthenticator(guichet.base_url).register(opts["publicKey"])
+        assert s.post(s.url + "/passkey", json={"challenge_id": opts["challenge_id"],
+                                                "credential": resp}, timeout=30).status_code == 201
+    body = assert_error(s.post(s.url + "/passkey/options", json={}, timeout=30), 422,
+                        "policy_refused")
+    assert body["reasons"] == ["too_many_passkeys"]
+    assert guichet.sql_value("SELECT count(*) FROM passkeys WHERE enrolment_id = %s", s.eid) == 5
 
 
 def test_enrolment_passkey_wrong_state(guichet):
