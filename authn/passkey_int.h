@@ -65,6 +65,25 @@ enum pk_check {
 const char *
 pk_check_name (enum pk_check c);
 
+/* ----------------------------------------------------------- passkey.c */
+
+/** The configured lockout limit (5 when main set nothing), as verify.c's. */
+unsigned int
+pk_lockout_limit (void);
+
+struct pk_db_challenge;
+
+/**
+ * A loaded challenge is usable by this caller: made for @a purpose
+ * ("register" | "authenticate"), through @a relying_party and for
+ * @a enrolment_id (NULL: none).
+ * @return CORE_OK; CORE_ERR_NOT_FOUND (another caller's or purpose: as
+ *         unknown); CORE_ERR_CONFLICT (used); CORE_ERR_CHALLENGE_EXPIRED
+ */
+enum core_err
+pk_challenge_usable (const struct pk_db_challenge *ch, const char *purpose,
+                     const char *relying_party, const char *enrolment_id);
+
 /* ------------------------------------------------------ passkey_cbor.c */
 
 /**
