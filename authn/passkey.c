@@ -331,21 +331,6 @@ revoke_tx_run (struct core_db *db, void *cls)
                                        "was", was));
 }
 
-/* 1..AUTHN_REVOKE_REASON_MAX characters, not only white space. */
-static bool
-reason_ok (const char *s)
-{
-  size_t chars = 0;
-  bool text = false;
-
-  for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++)
-    {
-      chars += (*p & 0xC0) != 0x80;
-      text = text || strchr (" \t\r\n", *p) == NULL;
-    }
-  return text && chars <= AUTHN_REVOKE_REASON_MAX;
-}
-
 enum core_err
 authn_passkey_revoke (struct core_db *db, const char *passkey_id,
                       const char *reason, const char *actor,
@@ -355,7 +340,7 @@ authn_passkey_revoke (struct core_db *db, const char *passkey_id,
                          .actor = actor };
   enum core_db_status st;
 
-  if (reason == NULL || !reason_ok (reason))
+  if (reason == NULL || !authn_revoke_reason_ok (reason))
     return CORE_ERR_INVALID_FIELD;
   st = core_db_tx (db, false, &revoke_tx_run, &t);
   if (st < 0)

@@ -332,6 +332,15 @@ srv_http_passkey_verify (struct srv_request *rq)
 
 /* ---------------------------------------------------------- enrolment */
 
+/* enrol_passkey_*'s POLICY_REFUSED without a ceremony reason. */
+static void
+reply_too_many (struct srv_request *rq)
+{
+  srv_reply_error (rq, CORE_ERR_POLICY_REFUSED, "this application has "
+                   "registered as many passkeys as it may",
+                   json_pack ("{s:[s]}", "reasons", "too_many_passkeys"));
+}
+
 void
 srv_http_enrolment_passkey_options (struct srv_request *rq)
 {
@@ -346,9 +355,7 @@ srv_http_enrolment_passkey_options (struct srv_request *rq)
   if (err == CORE_OK)
     srv_reply_json (rq, MHD_HTTP_OK, out);
   else if (err == CORE_ERR_POLICY_REFUSED)
-    srv_reply_error (rq, err, "this application has registered as many "
-                     "passkeys as it may",
-                     json_pack ("{s:[s]}", "reasons", "too_many_passkeys"));
+    reply_too_many (rq);
   else
     srv_reply_error (rq, err, err == CORE_ERR_WRONG_STATE
                      ? "a passkey can be added once the phone, the PIN and "
@@ -374,9 +381,7 @@ srv_http_enrolment_passkey (struct srv_request *rq)
   else if (err == CORE_ERR_WRONG_STATE || err == CORE_ERR_ENROLMENT_EXPIRED)
     srv_reply_error (rq, err, NULL, NULL);
   else if (err == CORE_ERR_POLICY_REFUSED && r.reason == NULL)
-    srv_reply_error (rq, err, "this application has registered as many "
-                     "passkeys as it may",
-                     json_pack ("{s:[s]}", "reasons", "too_many_passkeys"));
+    reply_too_many (rq);
   else
     reply_refusal (rq, err, &r);
 }

@@ -356,6 +356,10 @@ def test_back_office_sees_and_revokes(guichet, http, new_customer, admin_session
     assert_error(post(guichet, s, f"/v1/admin/passkeys/{pid}/revoke", {"reason": " "}), 400)
     assert_error(post(guichet, s, f"/v1/admin/passkeys/{pid}/revoke", {"reason": "x"},
                       csrf=False), 403)
+    rs = Admin(guichet, "reviewer").login()                  # the admin role only
+    assert_error(post(guichet, rs, f"/v1/admin/passkeys/{pid}/revoke", {"reason": "x"}), 403)
+    assert_error(requests.post(guichet.url(f"/v1/admin/passkeys/{pid}/revoke"), json={},
+                               timeout=30), 401)
     # a revoked passkey is refused and counted
     o = signin_options(guichet, http)
     assert_error(verify(guichet, http, o, a.get(o["publicKey"], cred)), 401)
@@ -449,7 +453,10 @@ def test_registration_options_need_pin_and_otp(guichet, http, new_customer):
     assert body["attempts_remaining"] == 4 and failed(guichet, c.id) == 1
     assert guichet.sql_value("SELECT count(*) FROM passkey_challenges WHERE customer_id = %s",
                              c.id) == 0
-    assert_error(requests.post(guichet.url(REG_OPTIONS), json={}, timeout=30), 401, "unauthorized")
+    for path in (REG_OPTIONS, REGISTER, OPTIONS, VERIFY):      # relying parties only
+        assert_error(requests.post(guichet.url(path), json={}, timeout=30), 401, "unauthorized")
+        assert_error(requests.post(guichet.url(path), json={}, timeout=30,
+                                   headers={"Authorization": "Bearer nope"}), 401, "unauthorized")
     # the account name the authenticator shows: printable, or 400 before any check
     body = assert_error(http.post(guichet.url(REG_OPTIONS), json={
         "customer_id": c.id, "pin": c.pin, "otp": c.code(), "user_name": "Anna\u0007"},
