@@ -103,7 +103,7 @@ authn_passkey_register_verify (struct core_db *db,
   err = st < 0 ? authn_db_err (db) : st == CORE_DB_NO_ROW
         ? CORE_ERR_NOT_FOUND
         : pk_challenge_usable (&ch, "register", who->relying_party,
-                            enrolment_id);
+                               enrolment_id);
   if (err == CORE_OK)
     {
       c = registration_checks (pk, ch.challenge, rp, &r->bad_field);

@@ -106,7 +106,7 @@ static enum core_err
 check_context (struct signin *s)
 {
   enum core_err err = pk_challenge_usable (&s->row.ch, "authenticate",
-                                        s->who->relying_party, NULL);
+                                           s->who->relying_party, NULL);
 
   if (err == CORE_ERR_NOT_FOUND)
     return err;
