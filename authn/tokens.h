@@ -157,6 +157,11 @@ enum core_err
 authn_admin_unlock (struct core_db *db, const char *customer_id,
                     const char *actor);
 
+/** A revocation reason: 1..AUTHN_REVOKE_REASON_MAX characters of UTF-8,
+ *  not only white space (credentials and passkeys alike). */
+bool
+authn_revoke_reason_ok (const char *s);
+
 /**
  * Revoke an active credential; every verify and resync refuses it from
  * the commit on.  A linked hardware token becomes "lost" when @a reason is

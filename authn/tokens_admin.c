@@ -126,9 +126,8 @@ revoke_tx_run (struct core_db *db, void *cls)
                                                          : NULL));
 }
 
-/* 1..AUTHN_REVOKE_REASON_MAX characters, not only white space. */
-static bool
-reason_ok (const char *s)
+bool
+authn_revoke_reason_ok (const char *s)
 {
   size_t chars = 0;
   bool text = false;
@@ -151,7 +150,7 @@ authn_admin_revoke (struct core_db *db, const char *credential_id,
   enum core_db_status st;
 
   *token_serial = NULL;
-  if (reason == NULL || !reason_ok (reason))
+  if (reason == NULL || !authn_revoke_reason_ok (reason))
     return CORE_ERR_INVALID_FIELD;
   st = core_db_tx (db, false, &revoke_tx_run, &r);
   if (st < 0)

@@ -111,6 +111,11 @@ static const struct key_def key_table[] = {
   /* a nonce must outlive the +-120 s a signed request's timestamp may be
      off, or a replay after the purge would pass */
   UINT (retention_nonces_s, 600, 300, 86400),
+  STR (webauthn_rp_id, ""),
+  STR (webauthn_rp_name, "Guichet"),
+  STR (webauthn_origins, ""),
+  STR (webauthn_attestation, "none"),
+  UINT (signin_demo, 0, 0, 1),
 };
 
 #define KEY_COUNT (sizeof key_table / sizeof key_table[0])

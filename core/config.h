@@ -84,6 +84,11 @@ struct core_config {
   unsigned int retention_challenges_s;  /* dead challenges: 30 days */
   unsigned int retention_outbox_s; /* sent messages: 7 days */
   unsigned int retention_nonces_s; /* signed-request nonces: 600 */
+  char *webauthn_rp_id;            /* "" = the host of public_url */
+  char *webauthn_rp_name;          /* shown by authenticators: "Guichet" */
+  char *webauthn_origins;          /* comma-separated; "" = public_url's */
+  char *webauthn_attestation;      /* none | indirect | direct */
+  unsigned int signin_demo;        /* 1: serve the /signin/ demonstration */
 };
 
 /**

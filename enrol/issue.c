@@ -28,6 +28,7 @@
 
 #include "authn/authn.h"
 #include "authn/otp.h"
+#include "authn/passkey.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -119,7 +120,8 @@ enrol_issue_customer (struct core_db *db, const struct issue_row *row)
   return authn_customer_insert_tx (db, row->customer_id, row->pin_hash);
 }
 
-/* Customer row, device owner, enrolment completed: the common tail. */
+/* Customer row, device owner, passkeys, enrolment completed: the common
+   tail. */
 enum core_db_status
 enrol_issue_complete (struct core_db *db, const char *id,
                       const struct issue_row *row, const char *kind)
@@ -132,6 +134,8 @@ enrol_issue_complete (struct core_db *db, const char *id,
   st = core_db_exec (db, "enrol_complete", 3, pc, NULL);
   if (CORE_DB_ONE_ROW == st && '\0' != row->device_id[0])
     st = core_db_exec (db, "enrol_device_owner", 2, pd, NULL);
+  if (CORE_DB_ONE_ROW == st)    /* passkeys registered on the way */
+    st = authn_passkey_attach_tx (db, id, row->customer_id);
   if (CORE_DB_ONE_ROW == st)
     st = core_db_exec (db, "enrol_notify", 1, pn, NULL);
   return st;

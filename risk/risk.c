@@ -156,6 +156,18 @@ risk_threshold (const char *name)
   return v;
 }
 
+bool
+risk_passkey_aaguid_allowed (const uint8_t aaguid[16])
+{
+  bool ok = true;
+
+  pthread_rwlock_rdlock (&state_lock);
+  if (NULL != state)
+    ok = risk_aaguid_decide (&state->rules, aaguid);
+  pthread_rwlock_unlock (&state_lock);
+  return ok;
+}
+
 /* =========================================================== scoring */
 
 static int

@@ -131,6 +131,14 @@ int
 risk_threshold (const char *name);
 
 /**
+ * May a passkey of authenticator model @a aaguid be registered?  The
+ * rules' passkey.aaguid_deny and passkey.aaguid_allow decide (by default
+ * both are empty: every model); with no rules loaded, every model.
+ */
+bool
+risk_passkey_aaguid_allowed (const uint8_t aaguid[16]);
+
+/**
  * Score one activation: one database round trip for the history, then
  * GeoIP and the rules.  Only reads; call it before the activation
  * transaction, or use risk_score_device_tx() inside one.

@@ -14,6 +14,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <maxminddb.h>
 
 #include "risk/risk.h"
@@ -57,6 +59,7 @@ enum risk_rule {
 
 #define RISK_MAX_RESTRICTED 64
 #define RISK_MAX_MIN_OS 8
+#define RISK_MAX_AAGUIDS 64
 #define RISK_VERSION_STR 24
 
 struct risk_min_os {
@@ -80,6 +83,11 @@ struct risk_rules {
   int velocity_address;       /* others from this address in 1 h: fires */
   int velocity_device;        /* other enrolments of this device in 1 h */
   int reuse_many_at;          /* other enrolments bound: device_reused_many */
+  /* passkey authenticator models (passkey_rules.c): none allowed = all */
+  uint8_t aaguid_allow[RISK_MAX_AAGUIDS][16];
+  size_t n_aaguid_allow;
+  uint8_t aaguid_deny[RISK_MAX_AAGUIDS][16];
+  size_t n_aaguid_deny;
   char version[RISK_VERSION_LEN];   /* "r-" + 16 hex of the canonical dump */
 };
 
@@ -119,6 +127,27 @@ risk_rules_dump (const struct risk_rules *rules);
 /** Recompute rules->version from the canonical dump. @return 0 or -1. */
 int
 risk_rules_set_version (struct risk_rules *rules);
+
+/* ------------------------------------------------------ passkey_rules.c */
+
+/**
+ * Parse a comma-separated list of AAGUIDs (8-4-4-4-12 hex, any case) into
+ * @a out, replacing what was there.
+ * @return 0, or -1 with "what is wrong" in @a why
+ */
+int
+risk_aaguid_list_parse (const char *v, uint8_t out[RISK_MAX_AAGUIDS][16],
+                        size_t *n, char *why, size_t whylen);
+
+/** The lists as canonical lines (sorted, lower case) on @a f. */
+void
+risk_aaguid_lists_dump (FILE *f, const struct risk_rules *rules);
+
+/** The deny list wins; a non-empty allow list admits only its models.
+ *  @return true if a passkey of model @a aaguid may be registered */
+bool
+risk_aaguid_decide (const struct risk_rules *rules,
+                    const uint8_t aaguid[16]);
 
 /* ---------------------------------------------------------- countries */
 

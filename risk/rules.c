@@ -263,6 +263,21 @@ parse_min_os (struct parse *p, const char *key, const char *v)
 }
 
 static int
+parse_aaguids (struct parse *p, const char *key, const char *v)
+{
+  bool allow = 0 == strcmp (key, "passkey.aaguid_allow");
+  char why[128];
+
+  if (0 != risk_aaguid_list_parse (v, allow ? p->rules->aaguid_allow
+                                            : p->rules->aaguid_deny,
+                                   allow ? &p->rules->n_aaguid_allow
+                                         : &p->rules->n_aaguid_deny,
+                                   why, sizeof why))
+    return fail (p, "%s: %s", key, why);
+  return 0;
+}
+
+static int
 parse_pair (struct parse *p, const char *key, const char *v)
 {
   struct risk_rules *r = p->rules;
@@ -287,6 +302,9 @@ parse_pair (struct parse *p, const char *key, const char *v)
     return parse_int (p, key, v, 1, 1000000, &r->velocity_device);
   if (0 == strcmp (key, "device_reuse.many_at"))
     return parse_int (p, key, v, 1, 1000000, &r->reuse_many_at);
+  if (0 == strcmp (key, "passkey.aaguid_allow")
+      || 0 == strcmp (key, "passkey.aaguid_deny"))
+    return parse_aaguids (p, key, v);
   return fail (p, "unknown key '%s'", key);
 }
 
@@ -483,6 +501,7 @@ risk_rules_dump (const struct risk_rules *rules)
            "velocity.device_per_hour = %d\ndevice_reuse.many_at = %d\n",
            rules->min_app_version, rules->velocity_address,
            rules->velocity_device, rules->reuse_many_at);
+  risk_aaguid_lists_dump (f, rules);
   if (0 != fclose (f))
     {
       free (buf);

@@ -21,6 +21,8 @@ void srv_http_backoffice_index (struct srv_request *rq);
 void srv_http_backoffice_file (struct srv_request *rq);
 void srv_http_approve_index (struct srv_request *rq);
 void srv_http_approve_file (struct srv_request *rq);
+void srv_http_signin_index (struct srv_request *rq);
+void srv_http_signin_file (struct srv_request *rq);
 
 /* http_authn.c */
 void srv_http_authn_verify (struct srv_request *rq);
@@ -94,6 +96,23 @@ void srv_http_admin_tokens (struct srv_request *rq);
 void srv_http_admin_customer (struct srv_request *rq);
 void srv_http_admin_customer_unlock (struct srv_request *rq);
 void srv_http_admin_credential_revoke (struct srv_request *rq);
+
+/* http_passkeys.c */
+void srv_http_passkey_registration_options (struct srv_request *rq);
+void srv_http_passkey_register (struct srv_request *rq);
+void srv_http_passkey_options (struct srv_request *rq);
+void srv_http_passkey_verify (struct srv_request *rq);
+void srv_http_enrolment_passkey_options (struct srv_request *rq);
+void srv_http_enrolment_passkey (struct srv_request *rq);
+void srv_http_signin_demo_options (struct srv_request *rq);
+void srv_http_signin_demo_verify (struct srv_request *rq);
+void srv_http_admin_passkey_revoke (struct srv_request *rq);
+/** Read and check the relying party of passkeys from the configuration
+ *  (before the workers start). @return 0, or -1 with @a why */
+int srv_passkey_setup (char *why, size_t whylen);
+/** Add the customer's "passkeys" to the back-office view @a view. */
+enum core_err srv_admin_customer_passkeys (struct srv_request *rq,
+                                           json_t *view);
 
 /* admin_session.c */
 /**

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * http_admin_customers.c -- the credential lifecycle in the back-office:
- * a customer, their credentials and their latest transactions (GET
+ * a customer, their credentials, passkeys and latest transactions (GET
  * /v1/admin/customers/{id}),
  * clearing a lockout (POST .../unlock), and revoking a credential
  * (POST /v1/admin/credentials/{id}/revoke {"reason"}).
@@ -34,7 +34,9 @@ srv_http_admin_customer (struct srv_request *rq)
     json_decref (out);
     out = NULL;
   }
-
+  if (CORE_OK == err
+      && CORE_OK != (err = srv_admin_customer_passkeys (rq, out)))
+    json_decref (out);
   if (err != CORE_OK)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err
                      ? "no such customer" : NULL, NULL);

@@ -2,7 +2,8 @@
  *
  * http_static.c -- the browser pages: web/enrol/index.html at "/", and the
  * files of web/enrol/, web/backoffice/ and web/common/ (the modules both
- * apps share) by name.
+ * apps share) by name; web/signin/, the passkey sign-in demonstration,
+ * when signin_demo is on.
  *
  * Only plain file names reach this file (the router's {file} capture has
  * no '/' and no leading '.'), so a path can never climb out of web_root.
@@ -128,4 +129,23 @@ void
 srv_http_approve_file (struct srv_request *rq)
 {
   serve_file (rq, "approve", rq->args[0]);
+}
+
+/* The passkey sign-in demonstration: only with signin_demo = 1. */
+void
+srv_http_signin_index (struct srv_request *rq)
+{
+  if (core_cfg->signin_demo)
+    serve_file (rq, "signin", "index.html");
+  else
+    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
+}
+
+void
+srv_http_signin_file (struct srv_request *rq)
+{
+  if (core_cfg->signin_demo)
+    serve_file (rq, "signin", rq->args[0]);
+  else
+    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
 }

@@ -28,6 +28,7 @@
 
 #include "authn/authn.h"
 #include "authn/transaction.h"
+#include "authn/passkey.h"
 #include "authn/tokens.h"
 #include "core/audit.h"
 #include "core/config.h"
@@ -37,11 +38,13 @@
 #include "core/ratelimit.h"
 #include "core/retention.h"
 #include "enrol/enrol.h"
+#include "enrol/passkey.h"
 #include "enrol/review.h"
 #include "risk/risk.h"
 #include "server/admin.h"
 #include "server/apikey.h"
 #include "server/cli.h"
+#include "server/handlers.h"
 #include "server/server.h"
 
 static struct core_config config;
@@ -124,6 +127,8 @@ register_statements (void)
   authn_register_statements ();
   authn_tokens_register_statements ();
   authn_tx_register_statements ();
+  authn_passkey_register_statements ();
+  enrol_passkey_register_statements ();
   enrol_register_statements ();
   risk_register_statements ();
   core_audit_register_statements ();
@@ -387,7 +392,9 @@ main (int argc, char **argv)
       rekey_tokens ();
       core_db_thread_close ();    /* the workers hold their own */
       enrol_sanctions_reload ();
-      if (risk_reload () < 0)
+      if (0 != srv_passkey_setup (err, sizeof err))
+        rc = srv_cli_fail (CORE_ERR_BAD_REQUEST, err);
+      else if (risk_reload () < 0)
         rc = srv_cli_fail (CORE_ERR_INTERNAL, "the risk rules could not be "
                            "loaded (see the log)");
       else

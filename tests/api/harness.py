@@ -261,7 +261,7 @@ class Guichetd:
 class Stack:
     """A cluster + master key + migrated database + running guichetd."""
 
-    def __init__(self, name, env=None, durable=False, start=True):
+    def __init__(self, name, env=None, durable=False, start=True, port=None):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.base = Path(tempfile.mkdtemp(prefix=f"guichet-{name}-", dir="/tmp"))
         self.cluster = Cluster(self.base, durable=durable,
@@ -275,7 +275,7 @@ class Stack:
             self.cluster.start()
             self.cluster.create_database("guichet")
             self.server = Guichetd(self.cluster, self.keyfile,
-                                   ARTIFACTS / f"{name}-guichetd.log", env=env)
+                                   ARTIFACTS / f"{name}-guichetd.log", env=env, port=port)
             self.server.log_path.write_bytes(b"")
             self.keyring = self.server.cli("keyring", "create", self.keyfile)
             self.migrated = self.server.cli("migrate")

@@ -468,6 +468,46 @@ test_rules_parse_values (void **state)
   assert_int_equal (r.n_restricted, 0);
 }
 
+/* passkey.aaguid_allow / _deny: default every model, deny wins, a
+   non-empty allow list admits only its models; the lists are part of the
+   rule-set version; a malformed AAGUID names its key and line. */
+static void
+test_rules_passkey_aaguids (void **state)
+{
+  static const uint8_t yubikey[16] = { 0xee, 0x88, 0x28, 0x79, 0x72, 0x1c,
+                                       0x49, 0x13, 0x97, 0x75, 0x3d, 0xfc,
+                                       0xce, 0x97, 0x07, 0x2a };
+  static const uint8_t zero[16] = { 0 };
+  struct risk_rules def, r;
+  char err[256];
+
+  (void) state;
+  risk_rules_defaults (&def);
+  assert_true (risk_aaguid_decide (&def, yubikey));
+  assert_true (risk_aaguid_decide (&def, zero));
+  assert_int_equal (risk_rules_parse ("passkey.aaguid_deny = "
+                                      "EE882879-721C-4913-9775-3DFCCE97072A\n",
+                                      "t", &r, err, sizeof err), 0);
+  assert_false (risk_aaguid_decide (&r, yubikey));
+  assert_true (risk_aaguid_decide (&r, zero));
+  assert_string_not_equal (r.version, def.version);
+  assert_int_equal (risk_rules_parse ("passkey.aaguid_allow = ee882879-721c-"
+                                      "4913-9775-3dfcce97072a, 00000000-0000"
+                                      "-0000-0000-000000000001\n",
+                                      "t", &r, err, sizeof err), 0);
+  assert_true (risk_aaguid_decide (&r, yubikey));
+  assert_false (risk_aaguid_decide (&r, zero));
+  assert_int_equal (risk_rules_parse ("passkey.aaguid_allow = ee882879-721c-"
+                                      "4913-9775-3dfcce97072a\npasskey.aaguid_"
+                                      "deny = ee882879-721c-4913-9775-3dfcce97"
+                                      "072a\n", "t", &r, err, sizeof err), 0);
+  assert_false (risk_aaguid_decide (&r, yubikey));
+  assert_int_equal (risk_rules_parse ("\npasskey.aaguid_deny = ee882879721c"
+                                      "491397753dfcce97072a\n", "t", &r, err,
+                                      sizeof err), -1);
+  assert_non_null (strstr (err, "t:2: passkey.aaguid_deny"));
+}
+
 static void
 test_rules_parse_errors (void **state)
 {
@@ -972,6 +1012,7 @@ main (void)
     cmocka_unit_test (test_rules_file_is_default),
     cmocka_unit_test (test_rules_parse_values),
     cmocka_unit_test (test_rules_parse_errors),
+    cmocka_unit_test (test_rules_passkey_aaguids),
     cmocka_unit_test (test_countries),
     cmocka_unit_test (test_versions_locales_addresses),
     cmocka_unit_test (test_geo_known_addresses),

@@ -91,4 +91,6 @@ export const paths = {
   pin: (id) => `/v1/enrolments/${encodeURIComponent(id)}/pin`,
   otpConfirm: (id) => `/v1/enrolments/${encodeURIComponent(id)}/otp-confirm`,
   credential: (id) => `/v1/enrolments/${encodeURIComponent(id)}/credential`,
+  passkeyOptions: (id) => `/v1/enrolments/${encodeURIComponent(id)}/passkey/options`,
+  passkey: (id) => `/v1/enrolments/${encodeURIComponent(id)}/passkey`,
 };

@@ -21,12 +21,15 @@
 // it.  A reload therefore shows the choice again, and choosing the app
 // again makes a new key (the unconfirmed one is replaced by the server).
 //
+// Both states offer "Also use this computer" (passkey.js).
+//
 // State "completed": the customer reference (customer_id) and what to use
 // to sign in.  GET .../enrolments/{id} does not repeat the customer id, so
 // the completing answer's reference and kind are kept in sessionStorage for
 // this tab (an identifier, not a secret) to survive a reload.
 
 import { api, ApiError, paths } from "./api.js";
+import { renderPasskey, setupPasskey } from "./passkey.js";
 import { clearText, setText } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
@@ -136,6 +139,7 @@ export function renderCompleted (enrolment) {
     setText(code, "done.code.hardware_serial", { serial: done.serial });
   else
     setText(code, "done.code." + (done && done.kind ? done.kind : "unknown"));
+  renderPasskey("done", enrolment.id);
 }
 
 // ------------------------------------------------------------ panels
@@ -177,6 +181,7 @@ function wipeShown () {
 // A language switch calls it again: the key on screen stays.
 export function renderCredential (enrolment, opts = {}) {
   const id = enrolment.id;
+  renderPasskey("cred", id);
   if (lockedFor === id) {
     showLocked(id);
     return;
@@ -393,6 +398,7 @@ export function setupCredential (c) {
   $("otpauth-form").addEventListener("submit", onConfirm);
   $("otpauth-copy").addEventListener("click", onCopy);
   $("otpauth-back").addEventListener("click", onBack);
+  setupPasskey(c);
 }
 
 // Leaving the step (another view, a new application): forget the key.
