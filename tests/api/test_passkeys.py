@@ -204,7 +204,8 @@ def test_options_do_not_tell_customers_apart_but_say_locked(guichet, http, new_c
         assert guichet.sql_value("SELECT customer_id FROM passkey_challenges WHERE id = %s",
                                  o["challenge_id"]) == who
     c = new_customer()
-    guichet.sql("UPDATE customers SET failed_attempts = 5, locked_at = now() WHERE id = %s", c.id)
+    guichet.sql("UPDATE customers SET failed_attempts = 5, locked_at = now(),"
+                " locked_until = now() + interval '15 minutes', lockouts = 1 WHERE id = %s", c.id)
     assert_error(http.post(guichet.url(OPTIONS), json={"customer_id": c.id}, timeout=30),
                  423, "locked")
 
