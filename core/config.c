@@ -78,6 +78,10 @@ static const struct key_def key_table[] = {
   UINT (enrolment_ttl_s, 86400, 60, 90U * 86400),
   UINT (session_idle_s, 300, 10, 86400),
   UINT (challenge_ttl_s, 180, 10, 3600),
+  UINT (assist_code_ttl_s, 600, 10, 3600),
+  UINT (assist_idle_s, 900, 10, 86400),
+  UINT (assist_code_attempts, 5, 1, 100),
+  UINT (assist_code_window_s, 600, 10, 86400),
   STR (migrations_dir, DEFAULT_MIGRATIONS_DIR),
 };
 

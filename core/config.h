@@ -42,6 +42,10 @@ struct core_config {
   unsigned int enrolment_ttl_s;    /* default 86400 */
   unsigned int session_idle_s;     /* default 300 */
   unsigned int challenge_ttl_s;    /* default 180 */
+  unsigned int assist_code_ttl_s;  /* an assistance code lives (600) */
+  unsigned int assist_idle_s;      /* an assistance session idles out (900) */
+  unsigned int assist_code_attempts; /* wrong codes per advisor (5) ... */
+  unsigned int assist_code_window_s; /* ... per this many seconds (600) */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
 };

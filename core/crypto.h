@@ -90,6 +90,19 @@ core_keyring_load (const char *path, char *err, size_t errlen);
 int
 core_keyring_create (const char *path, char *err, size_t errlen);
 
+/**
+ * A keyed hash for looking up short secrets by value (a 6-digit code)
+ * without storing anything a dictionary could invert:
+ *   HMAC-SHA256(K, data),  K = HMAC-SHA256(sealing master key,
+ *                                         "guichet-keyed-mac-v1" 0x00 purpose)
+ * Each @a purpose gets its own key; a hash made before a key rotation no
+ * longer matches (fine for values that live minutes).
+ * @return 0, or -1 (no keyring loaded, OpenSSL failure; @a out zeroed).
+ */
+int
+core_keyed_mac (const char *purpose, const void *data, size_t len,
+                uint8_t out[CORE_SHA256_LEN]);
+
 /** @return the id of the key that seals now, or NULL if none is loaded. */
 const char *
 core_keyring_current_id (void);

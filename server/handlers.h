@@ -71,6 +71,14 @@ void srv_http_admin_customer (struct srv_request *rq);
 void srv_http_admin_customer_unlock (struct srv_request *rq);
 void srv_http_admin_credential_revoke (struct srv_request *rq);
 
+/* http_assist.c (assisted enrolment) */
+void srv_http_assist_offer (struct srv_request *rq);
+void srv_http_assist_stop (struct srv_request *rq);
+void srv_http_assist_join (struct srv_request *rq);
+void srv_http_assist_view (struct srv_request *rq);
+void srv_http_assist_hint (struct srv_request *rq);
+void srv_http_assist_leave (struct srv_request *rq);
+
 /* admin_session.c */
 /**
  * SRV_AUTH_ADMIN: check the back-office session cookie (15 minutes idle),

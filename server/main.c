@@ -31,6 +31,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/migrate.h"
+#include "enrol/assist.h"
 #include "enrol/enrol.h"
 #include "enrol/review.h"
 #include "risk/risk.h"
@@ -122,6 +123,7 @@ register_statements (void)
   risk_register_statements ();
   core_audit_register_statements ();
   enrol_review_register_statements ();
+  enrol_assist_register_statements ();
   srv_admin_register_statements ();
 }
 
