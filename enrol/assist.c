@@ -704,26 +704,24 @@ session_run (struct core_db *db, core_db_tx_fn fn, struct session_tx *t,
              json_t **out, const char **end_reason)
 {
   enum core_db_status st = core_db_tx (db, false, fn, t);
+  enum core_err err = t->err;
 
   *end_reason = NULL;
   if (NULL != out)
     *out = NULL;
   if (st < 0)
-  {
-    session_tx_reset (t);
-    return enrol_db_err (db);
-  }
-  if (CORE_ERR_ASSIST_ENDED == t->err)
+    err = enrol_db_err (db);
+  else if (CORE_ERR_ASSIST_ENDED == err)
     *end_reason = t->s.ended;
-  if (CORE_OK == t->err && NULL != out)
+  else if (CORE_OK == err && NULL != out)
   {
-    if (NULL == t->out)
-      return CORE_ERR_INTERNAL;
-    *out = t->out;
+    *out = t->out;                 /* the caller owns it now */
     t->out = NULL;
+    if (NULL == *out)
+      err = CORE_ERR_INTERNAL;
   }
   session_tx_reset (t);
-  return t->err;
+  return err;
 }
 
 enum core_err
