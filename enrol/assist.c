@@ -408,6 +408,27 @@ offer_check_enrolment (struct core_db *db, struct offer_tx *t)
   return st;
 }
 
+/* Under the enrolment's lock: has it asked too often this hour? */
+static enum core_db_status
+offer_check_count (struct core_db *db, struct offer_tx *t)
+{
+  const char *p[1] = { t->id };
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, "assist_offer_count", 1, p, &r);
+
+  if (CORE_DB_ONE_ROW == st
+      && atol (PQgetvalue (r, 0, 0)) >= ENROL_ASSIST_OFFERS_PER_HOUR)
+  {
+    long retry = atol (PQgetvalue (r, 0, 1));
+
+    t->err = CORE_ERR_RATE_LIMITED;
+    t->out->retry_after = retry > 0 ? retry : 1;
+  }
+  if (NULL != r)
+    PQclear (r);
+  return st;
+}
+
 static enum core_db_status
 offer_tx (struct core_db *db, void *cls)
 {
@@ -417,8 +438,11 @@ offer_tx (struct core_db *db, void *cls)
   enum core_db_status st;
 
   t->err = CORE_OK;
+  t->out->retry_after = 0;
   OPENSSL_cleanse (t->out->code, sizeof t->out->code);
   st = offer_check_enrolment (db, t);
+  if (CORE_DB_ONE_ROW == st && CORE_OK == t->err)
+    st = offer_check_count (db, t);
   if (CORE_DB_ONE_ROW != st || CORE_OK != t->err)
     return st;
   st = end_open (db, t->id, "replaced", "applicant");

@@ -28,6 +28,7 @@
 #define ENROL_ASSIST_CODE_DIGITS 6
 #define ENROL_ASSIST_HINT_MAX 280        /* characters */
 #define ENROL_ASSIST_HINTS_PER_SESSION 50
+#define ENROL_ASSIST_OFFERS_PER_HOUR 10  /* help requests per enrolment */
 
 /* What the applicant agrees the advisor may see (a bit set). */
 enum enrol_assist_scope {
@@ -58,14 +59,18 @@ struct enrol_assist_offer {
   char code[ENROL_ASSIST_CODE_DIGITS + 1];  /* secret: shown once */
   char expires_at[32];                      /* RFC 3339 UTC */
   unsigned int scopes;
+  long retry_after;          /* on CORE_ERR_RATE_LIMITED: seconds (>= 1) */
 };
 
 /**
  * Ask for help: draw a new code for enrolment @a id, ending any earlier
- * code or session of it (audited as replaced).
+ * code or session of it (audited as replaced).  At most
+ * ENROL_ASSIST_OFFERS_PER_HOUR per enrolment, so a session cannot fill the
+ * tables and the audit log.
  * @param[out] out  the code; wipe it with enrol_assist_offer_clear()
  * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_WRONG_STATE (completed or
- *         rejected), CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE,
+ *         rejected), CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_RATE_LIMITED
+ *         (out->retry_after), CORE_ERR_DATABASE_UNAVAILABLE,
  *         CORE_ERR_INTERNAL.
  */
 enum core_err

@@ -38,6 +38,12 @@ static const struct core_db_stmt stmts[] = {
   { "assist_enrolment_lock",
     "SELECT state, expires_at < now() FROM enrolments WHERE id = $1"
     " FOR UPDATE" },
+  /* Requests of enrolment $1 in the last hour, and when the oldest of
+     them leaves that hour. */
+  { "assist_offer_count",
+    "SELECT count(*), coalesce(ceil(extract(epoch FROM min(created_at)"
+    " + interval '1 hour' - now())), 0)::bigint FROM assists"
+    " WHERE enrolment_id = $1 AND created_at > now() - interval '1 hour'" },
   /* End enrolment $1's open request; $2 the reason, $3 who.  A code that
      expired unused ended at its expiry, by nobody. */
   { "assist_end_open",

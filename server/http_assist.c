@@ -65,12 +65,11 @@ reply_session_error (struct srv_request *rq, enum core_err err,
 
 /* 429 with Retry-After: @a seconds (the shared reply sets "1"). */
 static void
-reply_rate_limited (struct srv_request *rq, long seconds)
+reply_rate_limited (struct srv_request *rq, const char *message, long seconds)
 {
   char v[24];
 
-  srv_reply_error (rq, CORE_ERR_RATE_LIMITED,
-                   "too many wrong codes: wait before trying again",
+  srv_reply_error (rq, CORE_ERR_RATE_LIMITED, message,
                    json_pack ("{s:I}", "retry_after", (json_int_t) seconds));
   if (NULL == rq->response)
     return;
@@ -101,6 +100,12 @@ srv_http_assist_offer (struct srv_request *rq)
     return;
   }
   err = enrol_assist_offer (rq->db, rq->args[0], scopes, &o);
+  if (CORE_ERR_RATE_LIMITED == err)
+  {
+    reply_rate_limited (rq, "this application asked for help too often: "
+                        "wait before asking again", o.retry_after);
+    return;
+  }
   if (CORE_OK != err)
   {
     srv_reply_error (rq, err, CORE_ERR_WRONG_STATE == err
@@ -146,7 +151,8 @@ srv_http_assist_join (struct srv_request *rq)
   if (CORE_ERR_INVALID_FIELD == err)
     srv_reply_bad_field (rq, "code");
   else if (CORE_ERR_RATE_LIMITED == err)
-    reply_rate_limited (rq, j.retry_after);
+    reply_rate_limited (rq, "too many wrong codes: wait before trying again",
+                        j.retry_after);
   else if (CORE_ERR_NOT_FOUND == err)
     srv_reply_error (rq, err, "no open request for help has this code "
                      "(wrong, used, replaced or expired)", NULL);

@@ -214,6 +214,22 @@ def test_no_help_once_the_enrolment_is_over(guichet):
                              s.eid, late.eid) == 0
 
 
+def test_help_requests_per_enrolment_are_bounded(guichet):
+    s = passed_enrolment(guichet)
+    for _ in range(10):
+        assert ask_help(guichet, s).status_code == 201
+    r = ask_help(guichet, s)
+    body = assert_error(r, 429, "rate_limited")
+    assert 3500 <= int(r.headers["Retry-After"]) <= 3600 and body["retry_after"] > 0
+    assert guichet.sql_value("SELECT count(*) FROM assists WHERE enrolment_id = %s", s.eid) == 10
+    assert len(audit_rows(guichet, "assist.offer", target=s.eid)) == 10
+    # the code of the last request still works
+    assert len(open_rows(guichet, s.eid)) == 1 and open_rows(guichet, s.eid)[0][2]
+    guichet.sql("UPDATE assists SET created_at = created_at - interval '1 hour'"
+                " WHERE enrolment_id = %s", s.eid)
+    assert ask_help(guichet, s).status_code == 201
+
+
 def test_join_spends_the_code_once(guichet):
     s = passed_enrolment(guichet)
     code = offered(guichet, s, ["device"])
