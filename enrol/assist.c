@@ -51,6 +51,7 @@ scope_bit (const char *name)
 int
 enrol_assist_scopes_parse (const json_t *names, unsigned int *scopes)
 {
+  unsigned int named = 0;
   size_t i;
   json_t *v;
 
@@ -62,10 +63,11 @@ enrol_assist_scopes_parse (const json_t *names, unsigned int *scopes)
     unsigned int bit = json_is_string (v) ? scope_bit (json_string_value (v))
                        : 0;
 
-    if (0 == bit || (0 != (*scopes & bit) && ENROL_ASSIST_PROGRESS != bit))
+    if (0 == bit || 0 != (named & bit))
       return -1;                             /* unknown, or named twice */
-    *scopes |= bit;
+    named |= bit;
   }
+  *scopes |= named;
   return 0;
 }
 
