@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
- * assist.c -- assisted enrolment: the applicant's code, the advisor's
- * join, hints, and the end of a session (assist.h says the rules).
+ * assist.c -- assisted enrolment: its input rules (scopes, hint text),
+ * what both sides share (loading a session and ending it when due, audit,
+ * NOTIFY, the code's keyed hash), and the applicant's side: the code, Stop,
+ * and who follows.  The advisor's side is assist_advisor.c, the view
+ * assist_view.c, the SQL assist_db.c; assist.h says the rules.
  *
  * Every change is one READ COMMITTED transaction with its audit row, and
  * a NOTIFY on the enrolment's id so the advisor's long poll and the
@@ -176,9 +179,9 @@ reason_static (const char *r)
   return NULL;
 }
 
-static enum core_db_status
-audit (struct core_db *db, const char *actor, const char *action,
-       const char *enrolment_id, json_t *details)
+enum core_db_status
+enrol_assist_audit (struct core_db *db, const char *actor, const char *action,
+                    const char *enrolment_id, json_t *details)
 {
   enum core_db_status st = core_audit_append (db, actor, action, enrolment_id,
                                               details);
@@ -186,8 +189,8 @@ audit (struct core_db *db, const char *actor, const char *action,
   return CORE_DB_ONE_ROW == st ? st : (st < 0 ? st : CORE_DB_HARD_ERROR);
 }
 
-static enum core_db_status
-notify (struct core_db *db, const char *enrolment_id)
+enum core_db_status
+enrol_assist_notify (struct core_db *db, const char *enrolment_id)
 {
   const char *p[1] = { enrolment_id };
 
@@ -202,20 +205,20 @@ idle_param (char out[16])
 
 /* End session @a s now, for @a reason, by @a who: audited and notified.
    @return ONE_ROW; NO_ROW if it had ended meanwhile; errors. */
-static enum core_db_status
-session_end (struct core_db *db, const struct assist_session *s,
-             const char *reason, const char *who)
+enum core_db_status
+enrol_assist_session_end (struct core_db *db, const struct assist_session *s,
+                          const char *reason, const char *who)
 {
   const char *p[3] = { s->id, reason, who };
   enum core_db_status st = core_db_exec (db, "assist_end", 3, p, NULL);
+  json_t *details;
 
   if (CORE_DB_ONE_ROW != st)
     return st;
-  st = audit (db, who, "assist.end", s->enrolment_id,
-              json_pack ("{s:s, s:s, s:s, s:b}", "assist_id", s->id,
-                         "reason", reason, "advisor", s->advisor,
-                         "joined", 1));
-  return st < 0 ? st : notify (db, s->enrolment_id);
+  details = json_pack ("{s:s, s:s, s:s, s:b}", "assist_id", s->id, "reason",
+                       reason, "advisor", s->advisor, "joined", 1);
+  st = enrol_assist_audit (db, who, "assist.end", s->enrolment_id, details);
+  return st < 0 ? st : enrol_assist_notify (db, s->enrolment_id);
 }
 
 /* Why the session in row 0 of @a r must end now, or NULL. */
@@ -240,9 +243,10 @@ due_end (PGresult *r)
    NULL, must be the one who joined (else NO_ROW, and nothing is ended).
    @return ONE_ROW (s filled; s->ended says whether it ended), NO_ROW,
    errors. */
-static enum core_db_status
-session_open (struct core_db *db, const char *stmt, const char *key,
-              const char *advisor, struct assist_session *s)
+enum core_db_status
+enrol_assist_session_open (struct core_db *db, const char *stmt,
+                           const char *key, const char *advisor,
+                           struct assist_session *s)
 {
   char idle[16];
   const char *p[2] = { key, idle };
@@ -273,7 +277,7 @@ session_open (struct core_db *db, const char *stmt, const char *key,
     PQclear (r);
   if (NULL != due)
   {
-    enum core_db_status e = session_end (db, s, due, "system");
+    enum core_db_status e = enrol_assist_session_end (db, s, due, "system");
 
     if (e < 0)
       return e;
@@ -282,7 +286,7 @@ session_open (struct core_db *db, const char *stmt, const char *key,
   return st;
 }
 
-/* ============================================================ the applicant */
+/* ========================================================= the applicant */
 
 /* A uniform 6-digit code: rejection sampling keeps every value equally
    likely.  @return 0 or -1. */
@@ -303,8 +307,8 @@ code_draw (char code[ENROL_ASSIST_CODE_DIGITS + 1])
 }
 
 /* "\\x" + hex HMAC of a code: the bytea parameter.  @return 0 or -1. */
-static int
-code_hash_param (const char *code, char out[67])
+int
+enrol_assist_code_hash (const char *code, char out[67])
 {
   uint8_t h[CORE_SHA256_LEN];
 
@@ -330,20 +334,21 @@ end_open (struct core_db *db, const char *id, const char *reason,
   for (int i = 0; CORE_DB_ONE_ROW == st && i < PQntuples (r); i++)
   {
     const char *advisor = PQgetvalue (r, i, 1);
+    bool joined = '\0' != advisor[0];
 
     if (0 == strcmp (PQgetvalue (r, i, 2), "code_expired"))
       continue;
-    followed = followed || '\0' != advisor[0];
-    st = audit (db, who, "assist.end", id,
-                json_pack ("{s:s, s:s, s:s?, s:b}", "assist_id",
-                           PQgetvalue (r, i, 0), "reason", reason, "advisor",
-                           '\0' != advisor[0] ? advisor : NULL, "joined",
-                           '\0' != advisor[0]));
+    followed = followed || joined;
+    st = enrol_assist_audit (db, who, "assist.end", id,
+                             json_pack ("{s:s, s:s, s:s?, s:b}", "assist_id",
+                                        PQgetvalue (r, i, 0), "reason", reason,
+                                        "advisor", joined ? advisor : NULL,
+                                        "joined", joined));
   }
   if (NULL != r)
     PQclear (r);
   if (st >= 0 && followed)
-    st = notify (db, id);
+    st = enrol_assist_notify (db, id);
   return st < 0 ? st : CORE_DB_ONE_ROW;
 }
 
@@ -368,8 +373,8 @@ offer_insert (struct core_db *db, struct offer_tx *t, char *assist_id)
   {
     const char *p[5] = { assist_id, t->id, hash, scopes, ttl };
 
-    if (0 != code_draw (t->out->code) || 0 != code_hash_param (t->out->code,
-                                                               hash))
+    if (0 != code_draw (t->out->code)
+        || 0 != enrol_assist_code_hash (t->out->code, hash))
       return CORE_DB_HARD_ERROR;
     st = core_db_exec (db, "assist_code_release", 1, p + 2, NULL);
     if (st >= 0)
@@ -436,7 +441,6 @@ offer_tx (struct core_db *db, void *cls)
 {
   struct offer_tx *t = cls;
   char *assist_id;
-  char scopes[64];
   enum core_db_status st;
 
   t->err = CORE_OK;
@@ -453,12 +457,14 @@ offer_tx (struct core_db *db, void *cls)
   if (NULL == (assist_id = core_random_id ("ast")))
     return CORE_DB_HARD_ERROR;
   st = offer_insert (db, t, assist_id);
-  scopes_text (t->out->scopes, scopes);
   if (CORE_DB_ONE_ROW == st)
-    st = audit (db, "applicant", "assist.offer", t->id,
-                json_pack ("{s:s, s:o, s:s}", "assist_id", assist_id,
-                           "scopes", enrol_assist_scopes_json (t->out->scopes),
-                           "code_expires_at", t->out->expires_at));
+    st = enrol_assist_audit (db, "applicant", "assist.offer", t->id,
+                             json_pack ("{s:s, s:o, s:s}", "assist_id",
+                                        assist_id, "scopes",
+                                        enrol_assist_scopes_json (
+                                          t->out->scopes),
+                                        "code_expires_at",
+                                        t->out->expires_at));
   free (assist_id);
   return st;
 }
@@ -521,7 +527,7 @@ applicant_tx (struct core_db *db, void *cls)
   if (NULL != t->assist)
     json_decref (t->assist);
   t->assist = NULL;
-  st = session_open (db, "assist_load_open", t->id, NULL, &s);
+  st = enrol_assist_session_open (db, "assist_load_open", t->id, NULL, &s);
   if (CORE_DB_ONE_ROW != st || NULL != s.ended)
     return st;
   st = enrol_assist_hints (db, s.id, &hints);
@@ -548,292 +554,4 @@ enrol_assist_for_applicant (struct core_db *db, const char *id,
   }
   *assist = t.assist;
   return CORE_OK;
-}
-
-/* ============================================================ joining */
-
-struct join_tx {
-  const char *advisor;
-  const char *client_addr;
-  char hash[67];
-  struct enrol_assist_join *res;
-  enum core_err err;
-};
-
-/* Failures in the window under the advisor's lock.  @return the status;
-   *n and *retry_after set on ONE_ROW. */
-static enum core_db_status
-join_failures (struct core_db *db, const char *advisor, long *n,
-               long *retry_after)
-{
-  char window[16];
-  const char *p[2] = { advisor, window };
-  PGresult *r = NULL;
-  enum core_db_status st;
-
-  snprintf (window, sizeof window, "%u", core_cfg->assist_code_window_s);
-  st = core_db_exec (db, "assist_failures_lock", 1, p, NULL);
-  if (st >= 0)
-    st = core_db_exec (db, "assist_failures_prune", 2, p, NULL);
-  if (st >= 0)
-    st = core_db_exec (db, "assist_failures_count", 2, p, &r);
-  if (CORE_DB_ONE_ROW == st)
-  {
-    *n = atol (PQgetvalue (r, 0, 0));
-    *retry_after = atol (PQgetvalue (r, 0, 1));
-  }
-  if (NULL != r)
-    PQclear (r);
-  return st < 0 ? st : CORE_DB_ONE_ROW;
-}
-
-static enum core_db_status
-join_refused (struct core_db *db, struct join_tx *t, const char *reason,
-              long failures)
-{
-  return audit (db, t->advisor, "assist.join_failed", NULL,
-                json_pack ("{s:s, s:i, s:s}", "reason", reason,
-                           "failures_in_window", (int) failures,
-                           "client_addr", t->client_addr));
-}
-
-static enum core_db_status
-join_tx (struct core_db *db, void *cls)
-{
-  struct join_tx *t = cls;
-  const char *p[3] = { t->hash, t->advisor, t->client_addr };
-  PGresult *r = NULL;
-  long n = 0, retry = 0;
-  enum core_db_status st;
-
-  memset (t->res, 0, sizeof *t->res);
-  t->err = CORE_OK;
-  st = join_failures (db, t->advisor, &n, &retry);
-  if (st < 0)
-    return st;
-  if (n >= (long) core_cfg->assist_code_attempts)
-  {
-    t->err = CORE_ERR_RATE_LIMITED;
-    t->res->retry_after = retry > 0 ? retry : 1;
-    return join_refused (db, t, "rate_limited", n);
-  }
-  st = core_db_exec (db, "assist_join", 3, p, &r);
-  if (CORE_DB_NO_ROW == st)
-  {
-    t->err = CORE_ERR_NOT_FOUND;
-    st = core_db_exec (db, "assist_failure_insert", 1, p + 1, NULL);
-    return st < 0 ? st : join_refused (db, t, "code_invalid", n + 1);
-  }
-  if (CORE_DB_ONE_ROW == st)
-  {
-    snprintf (t->res->assist_id, sizeof t->res->assist_id, "%s",
-              PQgetvalue (r, 0, 0));
-    snprintf (t->res->enrolment_id, sizeof t->res->enrolment_id, "%s",
-              PQgetvalue (r, 0, 1));
-    t->res->scopes = enrol_assist_scopes_from_text (PQgetvalue (r, 0, 2));
-  }
-  if (NULL != r)
-    PQclear (r);
-  if (CORE_DB_ONE_ROW != st)
-    return st;
-  st = audit (db, t->advisor, "assist.join", t->res->enrolment_id,
-              json_pack ("{s:s, s:o, s:s}", "assist_id", t->res->assist_id,
-                         "scopes", enrol_assist_scopes_json (t->res->scopes),
-                         "client_addr", t->client_addr));
-  return st < 0 ? st : notify (db, t->res->enrolment_id);
-}
-
-static bool
-code_shape_ok (const char *code)
-{
-  if (ENROL_ASSIST_CODE_DIGITS != strlen (code))
-    return false;
-  for (const char *c = code; '\0' != *c; c++)
-    if (*c < '0' || *c > '9')
-      return false;
-  return true;
-}
-
-enum core_err
-enrol_assist_join (struct core_db *db, const char *advisor, const char *code,
-                   const char *client_addr, struct enrol_assist_join *res)
-{
-  struct join_tx t = { .advisor = advisor, .client_addr = client_addr,
-                       .res = res };
-  enum core_db_status st;
-
-  memset (res, 0, sizeof *res);
-  if (! code_shape_ok (code))
-    return CORE_ERR_INVALID_FIELD;
-  if (0 != code_hash_param (code, t.hash))
-    return CORE_ERR_INTERNAL;
-  st = core_db_tx (db, false, &join_tx, &t);
-  OPENSSL_cleanse (t.hash, sizeof t.hash);
-  if (st < 0)
-    return enrol_db_err (db);
-  if (CORE_OK == t.err)
-    LOG_INFO ("advisor %s joined %s (enrolment %s)", advisor, res->assist_id,
-              res->enrolment_id);
-  return t.err;
-}
-
-/* ============================================================ sessions */
-
-struct session_tx {
-  const char *advisor;
-  const char *assist_id;
-  const char *text;             /* hint */
-  struct assist_session s;
-  json_t *out;                  /* view or hint */
-  enum core_err err;
-};
-
-static void
-session_tx_reset (struct session_tx *t)
-{
-  if (NULL != t->out)
-    json_decref (t->out);
-  t->out = NULL;
-  t->err = CORE_OK;
-}
-
-/* Open the advisor's session; t->err says why not.  @return the status. */
-static enum core_db_status
-session_tx_open (struct core_db *db, struct session_tx *t, const char *stmt)
-{
-  enum core_db_status st = session_open (db, stmt, t->assist_id, t->advisor,
-                                         &t->s);
-
-  if (CORE_DB_NO_ROW == st)
-    t->err = CORE_ERR_NOT_FOUND;
-  else if (CORE_DB_ONE_ROW == st && NULL != t->s.ended)
-    t->err = CORE_ERR_ASSIST_ENDED;
-  return st;
-}
-
-static enum core_db_status
-view_tx (struct core_db *db, void *cls)
-{
-  struct session_tx *t = cls;
-  enum core_db_status st;
-
-  session_tx_reset (t);
-  st = session_tx_open (db, t, "assist_load");
-  if (CORE_DB_ONE_ROW != st || CORE_OK != t->err)
-    return st;
-  return enrol_assist_view_build (db, &t->s, &t->out);
-}
-
-/* Run @a fn for @a t and map its outcome. */
-static enum core_err
-session_run (struct core_db *db, core_db_tx_fn fn, struct session_tx *t,
-             json_t **out, const char **end_reason)
-{
-  enum core_db_status st = core_db_tx (db, false, fn, t);
-  enum core_err err = t->err;
-
-  *end_reason = NULL;
-  if (NULL != out)
-    *out = NULL;
-  if (st < 0)
-    err = enrol_db_err (db);
-  else if (CORE_ERR_ASSIST_ENDED == err)
-    *end_reason = t->s.ended;
-  else if (CORE_OK == err && NULL != out)
-  {
-    *out = t->out;                 /* the caller owns it now */
-    t->out = NULL;
-    if (NULL == *out)
-      err = CORE_ERR_INTERNAL;
-  }
-  session_tx_reset (t);
-  return err;
-}
-
-enum core_err
-enrol_assist_view (struct core_db *db, const char *advisor,
-                   const char *assist_id, json_t **view, char *enrolment_id,
-                   const char **end_reason)
-{
-  struct session_tx t = { .advisor = advisor, .assist_id = assist_id };
-  enum core_err err = session_run (db, &view_tx, &t, view, end_reason);
-
-  snprintf (enrolment_id, ENROL_ASSIST_ID_MAX, "%s", t.s.enrolment_id);
-  return err;
-}
-
-static enum core_db_status
-hint_tx (struct core_db *db, void *cls)
-{
-  struct session_tx *t = cls;
-  const char *p[2] = { t->s.id, t->text };
-  PGresult *r = NULL;
-  enum core_db_status st;
-
-  session_tx_reset (t);
-  st = session_tx_open (db, t, "assist_load_lock");
-  if (CORE_DB_ONE_ROW != st || CORE_OK != t->err)
-    return st;
-  st = core_db_exec (db, "assist_hint_count", 1, p, &r);
-  if (CORE_DB_ONE_ROW == st
-      && atol (PQgetvalue (r, 0, 0)) >= ENROL_ASSIST_HINTS_PER_SESSION)
-    t->err = CORE_ERR_POLICY_REFUSED;
-  if (NULL != r)
-    PQclear (r);
-  r = NULL;
-  if (st < 0 || CORE_OK != t->err)
-    return st;
-  st = core_db_exec (db, "assist_hint_insert", 2, p, &r);
-  if (CORE_DB_ONE_ROW == st)
-    t->out = json_pack ("{s:s, s:s, s:s}", "at", PQgetvalue (r, 0, 0),
-                        "text", t->text, "step", PQgetvalue (r, 0, 1));
-  if (NULL != r)
-    PQclear (r);
-  if (CORE_DB_ONE_ROW != st || NULL == t->out)
-    return st < 0 ? st : CORE_DB_HARD_ERROR;
-  st = core_db_exec (db, "assist_touch", 1, p, NULL);
-  if (st >= 0)
-    st = audit (db, t->advisor, "assist.hint", t->s.enrolment_id,
-                json_pack ("{s:s, s:s, s:O}", "assist_id", t->s.id, "text",
-                           t->text, "step",
-                           json_object_get (t->out, "step")));
-  return st < 0 ? st : notify (db, t->s.enrolment_id);
-}
-
-enum core_err
-enrol_assist_hint (struct core_db *db, const char *advisor,
-                   const char *assist_id, const char *text, json_t **hint,
-                   const char **end_reason)
-{
-  struct session_tx t = { .advisor = advisor, .assist_id = assist_id,
-                          .text = text };
-
-  *hint = NULL;
-  *end_reason = NULL;
-  if (! enrol_assist_hint_text_ok (text))
-    return CORE_ERR_INVALID_FIELD;
-  return session_run (db, &hint_tx, &t, hint, end_reason);
-}
-
-static enum core_db_status
-leave_tx (struct core_db *db, void *cls)
-{
-  struct session_tx *t = cls;
-  enum core_db_status st;
-
-  session_tx_reset (t);
-  st = session_tx_open (db, t, "assist_load_lock");
-  if (CORE_DB_ONE_ROW != st || CORE_OK != t->err)
-    return st;
-  st = session_end (db, &t->s, "advisor", t->advisor);
-  return CORE_DB_NO_ROW == st ? CORE_DB_HARD_ERROR : st;  /* it was locked */
-}
-
-enum core_err
-enrol_assist_leave (struct core_db *db, const char *advisor,
-                    const char *assist_id, const char **end_reason)
-{
-  struct session_tx t = { .advisor = advisor, .assist_id = assist_id };
-
-  return session_run (db, &leave_tx, &t, NULL, end_reason);
 }

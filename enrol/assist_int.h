@@ -22,6 +22,43 @@ struct assist_session {
   const char *ended;          /* why it ended (static), NULL while it runs */
 };
 
+/* ------------------------------------------ assist.c, shared with the
+   advisor's side (assist_advisor.c) */
+
+/** core_audit_append with the enrolment as target (NULL: none); a
+ *  refused append is an error.  @a details is stolen. */
+enum core_db_status
+enrol_assist_audit (struct core_db *db, const char *actor, const char *action,
+                    const char *enrolment_id, json_t *details);
+
+/** NOTIFY guichet_enrolment @a enrolment_id (wakes long polls). */
+enum core_db_status
+enrol_assist_notify (struct core_db *db, const char *enrolment_id);
+
+/** Load a joined session by @a stmt (assist_load, assist_load_lock: by id;
+ *  assist_load_open: the enrolment's running one) and end it if it is due
+ *  (the enrolment over, idle).  @a advisor, if not NULL, must be the one
+ *  who joined (else NO_ROW, and nothing is ended).
+ *  @return ONE_ROW (s filled; s->ended says whether it ended), NO_ROW,
+ *  errors. */
+enum core_db_status
+enrol_assist_session_open (struct core_db *db, const char *stmt,
+                           const char *key, const char *advisor,
+                           struct assist_session *s);
+
+/** End running session @a s for @a reason by @a who: audited, notified.
+ *  @return ONE_ROW; NO_ROW if it had ended meanwhile; errors. */
+enum core_db_status
+enrol_assist_session_end (struct core_db *db, const struct assist_session *s,
+                          const char *reason, const char *who);
+
+/** "\\x" + hex of the code's keyed HMAC: the bytea parameter.
+ *  @return 0, or -1 (no keyring). */
+int
+enrol_assist_code_hash (const char *code, char out[67]);
+
+/* ------------------------------------------ assist_view.c */
+
 /** The hints sent in session @a assist_id, oldest first.
  *  @param[out] hints  new array on ONE_ROW/NO_ROW */
 enum core_db_status
