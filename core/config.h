@@ -57,6 +57,10 @@ struct core_config {
                                       review is told it usually takes
                                       (default 24) */
   unsigned int tx_ttl_s;           /* a transaction's lifetime, default 300 */
+  unsigned int assist_code_ttl_s;  /* an assistance code lives (600) */
+  unsigned int assist_idle_s;      /* an assistance session idles out (900) */
+  unsigned int assist_code_attempts; /* wrong codes per advisor (5) ... */
+  unsigned int assist_code_window_s; /* ... per this many seconds (600) */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
   /* lockouts (customers and back-office usernames) */

@@ -686,6 +686,29 @@ core_random_id (const char *prefix)
   return id;
 }
 
+int
+core_keyed_mac (const char *purpose, const void *data, size_t len,
+                uint8_t out[CORE_SHA256_LEN])
+{
+  static const char label[] = "guichet-keyed-mac-v1";
+  uint8_t info[sizeof label + 64];
+  uint8_t k[CORE_SHA256_LEN];
+  size_t plen = strlen (purpose);
+  int ret = -1;
+
+  memset (out, 0, CORE_SHA256_LEN);
+  if (keyring.n == 0 || plen > 64)
+    return -1;
+  memcpy (info, label, sizeof label);           /* with its NUL separator */
+  memcpy (info + sizeof label, purpose, plen);
+  if (core_hmac_sha256 (keyring.keys[0].key, KEY_LEN, info,
+                        sizeof label + plen, k) == 0
+      && core_hmac_sha256 (k, sizeof k, data, len, out) == 0)
+    ret = 0;
+  OPENSSL_cleanse (k, sizeof k);
+  return ret;
+}
+
 const char *
 core_keyring_current_id (void)
 {

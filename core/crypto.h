@@ -123,6 +123,19 @@ core_token_key_id (size_t i);
 int
 core_token_hmac_hex (size_t i, const void *data, size_t len, char hex[65]);
 
+/**
+ * A keyed hash for looking up short secrets by value (a 6-digit code)
+ * without storing anything a dictionary could invert:
+ *   HMAC-SHA256(K, data),  K = HMAC-SHA256(sealing master key,
+ *                                         "guichet-keyed-mac-v1" 0x00 purpose)
+ * Each @a purpose gets its own key; a hash made before a key rotation no
+ * longer matches (fine for values that live minutes).
+ * @return 0, or -1 (no keyring loaded, OpenSSL failure; @a out zeroed).
+ */
+int
+core_keyed_mac (const char *purpose, const void *data, size_t len,
+                uint8_t out[CORE_SHA256_LEN]);
+
 /** @return the id of the key that seals now, or NULL if none is loaded. */
 const char *
 core_keyring_current_id (void);

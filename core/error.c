@@ -42,6 +42,8 @@ static const struct core_err_info err_table[CORE_ERR_COUNT] = {
     "enrolment_expired", 410, "The enrolment has expired." },
   [CORE_ERR_CHALLENGE_EXPIRED] = {
     "challenge_expired", 410, "The challenge has expired." },
+  [CORE_ERR_ASSIST_ENDED] = {
+    "assist_ended", 410, "This assistance session has ended." },
   [CORE_ERR_BODY_TOO_LARGE] = {
     "body_too_large", 413, "The request body is too large." },
   [CORE_ERR_UNSUPPORTED_MEDIA_TYPE] = {

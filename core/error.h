@@ -34,6 +34,7 @@ enum core_err {
   CORE_ERR_EXPIRED,
   CORE_ERR_ENROLMENT_EXPIRED,
   CORE_ERR_CHALLENGE_EXPIRED,
+  CORE_ERR_ASSIST_ENDED,        /* the applicant (or time) ended the help */
   /* 413 */
   CORE_ERR_BODY_TOO_LARGE,
   /* 415 */

@@ -193,7 +193,8 @@ srv_admin_username_ok (const char *u)
 static bool
 role_ok (const char *r)
 {
-  return NULL != r && (0 == strcmp (r, "reviewer") || 0 == strcmp (r, "admin"));
+  return NULL != r && (0 == strcmp (r, "reviewer") || 0 == strcmp (r, "advisor")
+                       || 0 == strcmp (r, "admin"));
 }
 
 /* A generated password: 144 random bits as 24 base64url characters. */

@@ -113,6 +113,13 @@ int srv_passkey_setup (char *why, size_t whylen);
 /** Add the customer's "passkeys" to the back-office view @a view. */
 enum core_err srv_admin_customer_passkeys (struct srv_request *rq,
                                            json_t *view);
+/* http_assist.c (assisted enrolment) */
+void srv_http_assist_offer (struct srv_request *rq);
+void srv_http_assist_stop (struct srv_request *rq);
+void srv_http_assist_join (struct srv_request *rq);
+void srv_http_assist_view (struct srv_request *rq);
+void srv_http_assist_hint (struct srv_request *rq);
+void srv_http_assist_leave (struct srv_request *rq);
 
 /* admin_session.c */
 /**

@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/crypto.h"
+#include "enrol/assist.h"
 #include "enrol/enrol.h"
 #include "enrol/issue.h"
 #include "server/handlers.h"
@@ -114,13 +115,20 @@ void
 srv_http_enrolment_get (struct srv_request *rq)
 {
   json_t *view = NULL;
+  json_t *assist = NULL;
   enum core_err err = enrol_get (rq->db, rq->args[0], &view);
 
+  /* While an advisor follows: who, what they may see, their hints. */
+  if (CORE_OK == err)
+    err = enrol_assist_for_applicant (rq->db, rq->args[0], &assist);
   if (CORE_OK != err)
   {
+    json_decref (view);
     srv_reply_error (rq, err, NULL, NULL);
     return;
   }
+  if (NULL != assist)
+    json_object_set_new (view, "assist", assist);
   srv_reply_json (rq, MHD_HTTP_OK, view);
 }
 

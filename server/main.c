@@ -37,6 +37,7 @@
 #include "core/migrate.h"
 #include "core/ratelimit.h"
 #include "core/retention.h"
+#include "enrol/assist.h"
 #include "enrol/enrol.h"
 #include "enrol/passkey.h"
 #include "enrol/review.h"
@@ -134,6 +135,7 @@ register_statements (void)
   core_audit_register_statements ();
   core_ratelimit_register ();
   enrol_review_register_statements ();
+  enrol_assist_register_statements ();
   srv_admin_register_statements ();
 }
 

@@ -2,7 +2,8 @@
  *
  * test_crypto.c -- unit tests of core/crypto.c: codecs (RFC 4648 §10
  * vectors), hashes (FIPS 180-2 "abc", RFC 4231 case 2), constant-time
- * comparison and ids, the AES-GCM envelope and the keyring.
+ * comparison and ids, the AES-GCM envelope, the keyring and the keyed
+ * MAC derived from it.
  *
  * These tests write only under a mkdtemp() folder and never touch var/.
  */
@@ -305,6 +306,36 @@ test_keyring_rotation (void **state UNUSED)
   free (env);
 }
 
+/* Vectors from Python's hmac module:
+   K = HMAC(master, "guichet-keyed-mac-v1\0" purpose), out = HMAC(K, data). */
+static void
+test_keyed_mac (void **state UNUSED)
+{
+  uint8_t out[CORE_SHA256_LEN];
+  char hex[2 * CORE_SHA256_LEN + 1];
+
+  load_keys ("key1 " KEY1 "\nkey2 " KEY2 "\n");
+  assert_int_equal (core_keyed_mac ("assist-code", "123456", 6, out), 0);
+  core_hex_encode (out, sizeof out, hex);
+  assert_string_equal (hex, "377d0c7a4aad62560e8b92f6f4aae133"
+                       "a68212238fd5a32c8421893ee2b98f19");
+  /* another purpose, another key */
+  assert_int_equal (core_keyed_mac ("other", "123456", 6, out), 0);
+  core_hex_encode (out, sizeof out, hex);
+  assert_string_equal (hex, "2308d75711471f6346ef6d7a949188e4"
+                       "f410c1c43315c173fc785e7c267fb513");
+  /* the sealing key (the first line) is the one used */
+  load_keys ("key2 " KEY2 "\nkey1 " KEY1 "\n");
+  assert_int_equal (core_keyed_mac ("assist-code", "123456", 6, out), 0);
+  core_hex_encode (out, sizeof out, hex);
+  assert_string_equal (hex, "f0f5309d77ce5db2fa35072e8b4e16ec"
+                       "d7467e24f9c924eab98225a8f2f14d1a");
+  /* a purpose too long to be one */
+  assert_int_equal (core_keyed_mac ("0123456789012345678901234567890123456789"
+                                    "01234567890123456789012345", "1", 1, out),
+                    -1);
+}
+
 static void
 test_keyring_refusals (void **state UNUSED)
 {
@@ -448,6 +479,7 @@ main (void)
     cmocka_unit_test (test_envelope_tamper),
     cmocka_unit_test (test_empty_plaintext),
     cmocka_unit_test (test_keyring_rotation),
+    cmocka_unit_test (test_keyed_mac),
     cmocka_unit_test (test_keyring_refusals),
     cmocka_unit_test (test_keyring_create),
     cmocka_unit_test (test_token_keys),

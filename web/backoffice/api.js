@@ -19,6 +19,7 @@ export class ApiError extends Error {
     this.code = code;
     this.field = (extra && extra.field) || null;
     this.retryAfter = (extra && extra.retryAfter) || null;
+    this.body = (extra && extra.body) || null;   // the whole error answer
   }
 }
 
@@ -66,7 +67,7 @@ export async function api (method, path, body) {
   const err = (data && data.error) || {};
   throw new ApiError(res.status, err.code || "http_" + res.status, err.message,
                      { field: err.field || (data && data.field),
-                       retryAfter: res.headers.get("Retry-After") });
+                       retryAfter: res.headers.get("Retry-After"), body: data });
 }
 
 // A query string from an object, leaving out empty values.

@@ -4,7 +4,7 @@
 // asks for, and the page frame (navigation, language, sign-out).
 //
 // Routes (the part after "#"): /login, /reviews (queue.js), /reviews/<id>
-// (review.js), /audit (audit.js).  Every other view needs a session: the
+// (review.js), /audit (audit.js), /assist (assist.js; an advisor's home).  Every other view needs a session: the
 // page asks GET /v1/admin/me on load; without one it shows the login and,
 // once signed in, goes where it was asked.  A 401 anywhere later means the
 // session ended (15 minutes idle, or signed out elsewhere): back to the
@@ -14,6 +14,7 @@
 // what cannot apply.  Nothing is written with innerHTML.
 
 import { api, ApiError, csrfToken, paths, setCsrfToken } from "./api.js";
+import { initAssist, showAssist } from "./assist.js";
 import { showAudit, initAudit } from "./audit.js";
 import { $, current, handleError, hideBanner, hideNotice, onSessionLost, showView,
          updateTitle } from "./frame.js";
@@ -54,9 +55,19 @@ function setLang (l) {
 
 // ------------------------------------------------------------ frame
 
+// Where a signed-in user starts: advisors assist, everyone else reviews.
+function home () {
+  return session && session.role === "advisor" ? "#/assist" : "#/reviews";
+}
+
 function updateHeader () {
   const signedIn = Boolean(session);
+  const role = session && session.role;
   $("mainnav").hidden = !signedIn;
+  // Only links the role can use (the server refuses the others anyway).
+  $("nav-reviews").hidden = role === "advisor";
+  $("nav-audit").hidden = role === "advisor";
+  $("nav-assist").hidden = role === "reviewer";
   $("logout").hidden = !signedIn;
   const who = $("whoami");
   who.hidden = !signedIn;
@@ -118,7 +129,7 @@ function route (opts = {}) {
   if (name === "login") {
     markNav(null);
     if (session) {
-      go(afterLogin || "#/reviews", { replace: true });
+      go(afterLogin || home(), { replace: true });
       return;
     }
     const notice = loginNotice;
@@ -134,13 +145,15 @@ function route (opts = {}) {
   }
   markNav(name);
   if (name === "" ) {
-    go("#/reviews", { replace: true, focus });
+    go(home(), { replace: true, focus });
   } else if (name === "reviews" && parts.length === 1) {
     showQueue(query, { focus });
   } else if (name === "reviews" && parts.length === 2) {
     showReview(parts[1], { focus });
   } else if (name === "audit" && parts.length === 1) {
     showAudit(query, { focus });
+  } else if (name === "assist" && parts.length === 1) {
+    showAssist({ focus });
   } else {
     setText($("notfound-heading"), "notfound.heading");
     setText($("notfound-text"), "notfound.text");
@@ -156,7 +169,7 @@ function signedIn (who) {
   session = who;
   loginNotice = null;
   updateHeader();
-  const to = afterLogin && !afterLogin.startsWith("#/login") ? afterLogin : "#/reviews";
+  const to = afterLogin && !afterLogin.startsWith("#/login") ? afterLogin : home();
   afterLogin = null;
   go(to, { replace: true });
 }
@@ -205,7 +218,7 @@ function fromOtherTab (ev) {
     session = m.who;
     updateHeader();
     if (wasOut && current.view === "login") {
-      const to = afterLogin || "#/reviews";
+      const to = afterLogin || home();
       afterLogin = null;
       go(to, { replace: true, focus: false });
     }
@@ -263,6 +276,7 @@ function start () {
   initQueue(go);
   initReview(() => (session ? session.username : null));
   initAudit(go);
+  initAssist();
   if (tabs)
     tabs.addEventListener("message", fromOtherTab);
   window.addEventListener("hashchange", () => {
