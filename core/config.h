@@ -44,6 +44,20 @@ struct core_config {
   unsigned int challenge_ttl_s;    /* default 180 */
   char *migrations_dir;            /* folder of NNNN_name.sql files;
                                       default <source dir>/migrations */
+  /* notify/: e-mail and webhooks */
+  char *smtp_url;                  /* smtp://host:port or smtps://…; ""
+                                      = no e-mail is sent */
+  char *mail_from;                 /* envelope and From address */
+  char *smtp_user;                 /* relay login, or "" */
+  char *smtp_password_file;        /* its password's file, or "" */
+  unsigned int smtp_timeout_s;     /* per message (default 30) */
+  unsigned int webhook_timeout_s;  /* per event (default 10) */
+  unsigned int notify_workers;     /* sender threads (default 2; 0 none) */
+  unsigned int notify_poll_ms;     /* idle wait (default 1000) */
+  unsigned int notify_batch;       /* rows per claim (default 20) */
+  unsigned int notify_max_attempts;   /* then failed (default 10) */
+  unsigned int notify_retry_base_ms;  /* first back-off (default 30000) */
+  unsigned int notify_retry_max_s;    /* longest back-off (default 3600) */
 };
 
 /**

@@ -15,7 +15,8 @@
  *
  * What happens to each request is request.c's; this file listens, spreads
  * connections, and runs the main loop: SIGINT/SIGTERM stop, SIGHUP
- * reloads the data files.
+ * reloads the data files.  It also starts and stops notify/'s sender
+ * threads, which deliver the outbox and the webhook events.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "enrol/enrol.h"
+#include "notify/notify.h"
 #include "risk/risk.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -323,6 +325,12 @@ srv_serve (void)
     return 1;
   if (0 != srv_longpoll_start ())
     LOG_WARN ("long-poll thread not started: ?wait answers at once");
+  if (0 != notify_start ())
+  {
+    srv_longpoll_stop ();
+    workers_stop ();
+    return 1;
+  }
   LOG_INFO ("guichetd listening on http://%s with %u workers",
             core_cfg->listen, core_cfg->workers);
   /* Signals only set flags; this loop acts on them.  sleep() returns early
@@ -343,6 +351,7 @@ srv_serve (void)
     risk_reload ();
   }
   LOG_INFO ("stopping");
+  notify_stop ();
   srv_longpoll_stop ();
   workers_stop ();
   return 0;

@@ -5,7 +5,8 @@
  *   guichetd [--config FILE] serve
  *   guichetd [--config FILE] migrate
  *   guichetd keyring create FILE
- *   guichetd apikey create --name NAME
+ *   guichetd apikey create --name NAME [--webhook URL]
+ *   guichetd apikey webhook --name NAME (--url URL | --remove)
  *   guichetd customer create --ref REF --pin PIN --otpauth
  *   guichetd customer unlock --customer ID
  *   guichetd tokens import FILE [--key HEX | --password P] [--partial]
@@ -33,6 +34,7 @@
 #include "core/migrate.h"
 #include "enrol/enrol.h"
 #include "enrol/review.h"
+#include "notify/notify.h"
 #include "risk/risk.h"
 #include "server/admin.h"
 #include "server/apikey.h"
@@ -123,6 +125,7 @@ register_statements (void)
   core_audit_register_statements ();
   enrol_review_register_statements ();
   srv_admin_register_statements ();
+  notify_register_statements ();
 }
 
 /* Database and keyring for commands that need them. @return 0 or exit code */
@@ -185,28 +188,111 @@ cmd_keyring (int argc, char **argv)
   return 0;
 }
 
+/* A webhook for key @a name into @a out ("webhook_url", "webhook_secret"),
+   in the caller's transaction when @a in_tx.  @return CORE_OK or why not. */
+static enum core_err
+set_webhook (struct core_db *db, const char *name, const char *url,
+             bool in_tx, json_t *out)
+{
+  char *secret = NULL;
+  enum core_err err = in_tx ? notify_webhook_set_tx (db, name, url, &secret)
+                      : notify_webhook_set (db, name, url, &secret);
+
+  if (CORE_OK != err)
+    return err;
+  json_object_set_new (out, "webhook_url", json_string (url));
+  json_object_set_new (out, "webhook_secret", json_string (secret));
+  core_free_secret (secret, strlen (secret));
+  return CORE_OK;
+}
+
+/* apikey webhook --name N (--url URL | --remove) */
+static int
+cmd_apikey_webhook (struct core_db *db, const char *name, int argc,
+                    char **argv)
+{
+  const char *url = srv_cli_opt (argc, argv, "--url");
+  bool remove = srv_cli_flag (argc, argv, "--remove");
+  json_t *out;
+  enum core_err err;
+
+  if ((NULL == url) == ! remove)
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: apikey webhook "
+                         "--name NAME (--url URL | --remove)");
+  if (remove)
+  {
+    err = notify_webhook_remove (db, name);
+    if (CORE_OK != err)
+      return srv_cli_fail (err, CORE_ERR_NOT_FOUND == err
+                           ? "no webhook for that API key" : NULL);
+    srv_cli_print (json_pack ("{s:s, s:b}", "name", name, "webhook", 0));
+    return 0;
+  }
+  out = json_pack ("{s:s}", "name", name);
+  err = set_webhook (db, name, url, false, out);
+  if (CORE_OK != err)
+  {
+    json_decref (out);
+    return srv_cli_fail (err, CORE_ERR_INVALID_FIELD == err
+                         ? notify_webhook_url_problem (url)
+                         : CORE_ERR_NOT_FOUND == err
+                         ? "no API key with that name" : NULL);
+  }
+  srv_cli_print (out);
+  return 0;
+}
+
 static int
 cmd_apikey (int argc, char **argv)
 {
   const char *name = srv_cli_opt (argc, argv, "--name");
+  const char *webhook = srv_cli_opt (argc, argv, "--webhook");
   struct core_db *db;
   char *key = NULL;
+  json_t *out;
   enum core_err err;
   int rc;
 
-  if (argc < 1 || 0 != strcmp (argv[0], "create") || NULL == name)
+  if (argc < 1 || NULL == name || (0 != strcmp (argv[0], "create")
+                                   && 0 != strcmp (argv[0], "webhook")))
     return srv_cli_fail (CORE_ERR_BAD_REQUEST,
-                         "usage: apikey create --name NAME");
-  if (0 != (rc = setup_runtime (false)))
+                         "usage: apikey create --name NAME [--webhook URL] "
+                         "| apikey webhook --name NAME (--url URL | --remove)");
+  /* a bad URL is refused before any key is made */
+  if (NULL != webhook && NULL != notify_webhook_url_problem (webhook))
+    return srv_cli_fail (CORE_ERR_INVALID_FIELD,
+                         notify_webhook_url_problem (webhook));
+  if (0 != (rc = setup_runtime (NULL != webhook
+                                || 0 == strcmp (argv[0], "webhook"))))
     return rc;
   if (NULL == (db = core_db_thread ()))
     return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
+  if (0 == strcmp (argv[0], "webhook"))
+    return cmd_apikey_webhook (db, name, argc, argv);
+  /* the key and its webhook commit together, or neither does */
+  if (NULL != webhook && core_db_command (db, "BEGIN") < 0)
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
   err = srv_apikey_create (db, name, &key);
+  out = CORE_OK == err ? json_pack ("{s:s, s:s}", "name", name, "key", key)
+        : NULL;
+  if (NULL != key)
+    core_free_secret (key, strlen (key));
+  if (CORE_OK == err && NULL != webhook)
+    err = set_webhook (db, name, webhook, true, out);
+  if (NULL != webhook && (CORE_OK != err
+                          || core_db_command (db, "COMMIT") < 0))
+  {
+    (void) core_db_command (db, "ROLLBACK");
+    if (CORE_OK == err)
+      err = CORE_ERR_DATABASE_UNAVAILABLE;
+  }
   if (CORE_OK != err)
+  {
+    json_decref (out);
     return srv_cli_fail (err, CORE_ERR_CONFLICT == err
                          ? "an API key with that name exists" : NULL);
-  srv_cli_print (json_pack ("{s:s, s:s}", "name", name, "key", key));
-  core_free_secret (key, strlen (key));
+  }
+  srv_cli_print (out);
   return 0;
 }
 
@@ -217,7 +303,8 @@ usage (void)
          "  serve                                   run the HTTP service\n"
          "  migrate                                 apply database migrations\n"
          "  keyring create FILE                     make a master key file\n"
-         "  apikey create --name NAME               make a relying-party key\n"
+         "  apikey create --name NAME [--webhook URL]  make a relying-party key\n"
+         "  apikey webhook --name NAME (--url URL | --remove)\n"
          "  customer create --ref REF --pin PIN --otpauth\n"
          "  customer unlock --customer ID\n"
          "  tokens import FILE [--key HEX | --password P] [--partial]\n"
