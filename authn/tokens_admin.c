@@ -5,7 +5,9 @@
  * credential (and retire its hardware token as lost or revoked).
  *
  * Each change and its audit row (core_audit_append) are one transaction,
- * so neither can exist without the other.  A revocation is one
+ * so neither can exist without the other; so are a revocation and what
+ * notify/ sends about it (the customer's e-mail, the credential.revoked
+ * event).  A revocation is one
  * conditional UPDATE (WHERE state = 'active'); verify and resync only
  * load active credentials and spend a code only WHERE state = 'active',
  * so a revoked credential fails from the commit on, even for a verify
@@ -19,6 +21,7 @@
 #include "authn/tokens_db.h"
 #include "core/audit.h"
 #include "core/log.h"
+#include "notify/notify.h"
 
 /* ---------------------------------------------------------------- view */
 
@@ -97,6 +100,25 @@ not_active (struct core_db *db, struct revoke_tx *r)
   return st;
 }
 
+/* The customer's e-mail and the relying parties' credential.revoked
+   event, committed with the revocation.  The reason stays in the audit
+   log: it is staff's free text. */
+static enum core_db_status
+revoke_notify (struct core_db *db, const struct revoke_tx *r)
+{
+  enum core_db_status st;
+
+  st = notify_mail_customer_tx (db, r->customer_id,
+                                NOTIFY_CREDENTIAL_REVOKED,
+                                json_pack ("{s:s?}", "serial", r->serial));
+  if (st >= 0)
+    st = notify_event_tx (db, "credential.revoked", NULL,
+                          json_pack ("{s:s, s:s}", "customer_id",
+                                     r->customer_id, "credential_id",
+                                     r->credential_id));
+  return st;
+}
+
 static enum core_db_status
 revoke_tx_run (struct core_db *db, void *cls)
 {
@@ -114,6 +136,8 @@ revoke_tx_run (struct core_db *db, void *cls)
     return not_active (db, r);
   if (st >= 0)
     st = tokens_db_retire (db, r->credential_id, token_state, &r->serial);
+  if (st >= 0)
+    st = revoke_notify (db, r);
   if (st < 0)
     return st;
   return core_audit_append (db, r->actor, "credential.revoke",

@@ -9,9 +9,9 @@
 static const struct core_db_stmt stmts[] = {
   { "enrol_insert",
     "INSERT INTO enrolments (id, state, expires_at, applicant, email, doc_key,"
-    " identity_key, identity_decision, identity_result)"
+    " identity_key, identity_decision, identity_result, lang)"
     " VALUES ($1, $2, now() + make_interval(secs => $3::int), $4::jsonb, $5,"
-    " $6, $7, $8, $9::jsonb)" },
+    " $6, $7, $8, $9::jsonb, coalesce($10, 'en'))" },
   { "enrol_duplicates",
     "SELECT id FROM enrolments WHERE state NOT IN ('rejected', 'expired')"
     " AND ((doc_key IS NOT NULL AND doc_key = $1) OR identity_key = $2)"
@@ -49,9 +49,13 @@ static const struct core_db_stmt stmts[] = {
     " FROM enrolments WHERE id = $2"
     " AND state NOT IN ('completed', 'rejected', 'expired')"
     " RETURNING enrolment_id" },
+  /* A templated message to the applicant (notify/ renders it when it
+     sends): $1 kind, $2 enrolment, $3 params, $4 carries a secret */
   { "enrol_outbox_insert",
-    "INSERT INTO outbox (kind, recipient, subject, body)"
-    " SELECT $1, email, $3, $4 FROM enrolments WHERE id = $2" },
+    "INSERT INTO outbox (kind, recipient, subject, body, params, lang,"
+    " enrolment_id, carries_secret)"
+    " SELECT $1, email, '', '', $3::jsonb, lang, id, $4::boolean"
+    " FROM enrolments WHERE id = $2" },
   { "enrol_resume_token_use",
     "UPDATE resume_tokens SET used_at = now() WHERE token_hash = $1::bytea"
     " AND enrolment_id = $2 AND used_at IS NULL AND expires_at > now()"
@@ -140,16 +144,26 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_issue_lock",
     "SELECT state, expires_at < now(), pin_hash, coalesce(device_id, ''),"
     " coalesce(customer_id, ''), encode(otpauth_seed_sealed, 'hex'),"
-    " otp_failures FROM enrolments WHERE id = $1 FOR UPDATE" },
+    " otp_failures, email, lang, encode(assurance_sealed, 'hex')"
+    " FROM enrolments WHERE id = $1 FOR UPDATE" },
   { "enrol_complete",
     "UPDATE enrolments SET state = 'completed', customer_id = $2,"
-    " credential_kind = $3, otpauth_seed_sealed = NULL, completed_at = now(),"
+    " credential_kind = $3, otpauth_seed_sealed = NULL,"
+    " assurance_sealed = NULL, completed_at = now(),"
     " updated_at = now() WHERE id = $1 AND state = 'credential' RETURNING id" },
   { "enrol_device_owner",
     "UPDATE devices SET customer_id = $2 WHERE id = $1 RETURNING id" },
   { "enrol_otpauth_store",
     "UPDATE enrolments SET otpauth_seed_sealed = $2::bytea, customer_id = $3,"
     " updated_at = now() WHERE id = $1 AND state = 'credential' RETURNING id" },
+  /* the applicant's assurance code, sealed, before completion */
+  { "enrol_assurance_store",
+    "UPDATE enrolments SET assurance_sealed = $2::bytea, updated_at = now()"
+    " WHERE id = $1 AND state NOT IN ('completed', 'rejected', 'expired')"
+    " AND expires_at > now() RETURNING id" },
+  { "enrol_device_customer",
+    "SELECT customer_id FROM devices WHERE id = $1 AND status = 'active'"
+    " AND customer_id IS NOT NULL" },
   { NULL, NULL }
 };
 

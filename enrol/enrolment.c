@@ -209,15 +209,17 @@ start_insert (struct core_db *db, struct start_tx *t)
   char *app_s = core_json_dump (app);
   char *idj_s = core_json_dump (idj);
   char ttl[16];
-  const char *p[9] = { t->res->id, state_for (t->idn.decision), ttl, app_s,
-                       a->email, t->idn.doc_key[0] ? t->idn.doc_key : NULL,
-                       t->idn.identity_key,
-                       enrol_decision_name (t->idn.decision), idj_s };
+  const char *p[10] = { t->res->id, state_for (t->idn.decision), ttl,
+                        app_s, a->email,
+                        t->idn.doc_key[0] ? t->idn.doc_key : NULL,
+                        t->idn.identity_key,
+                        enrol_decision_name (t->idn.decision), idj_s,
+                        t->req->lang };
   enum core_db_status st = CORE_DB_HARD_ERROR;
 
   snprintf (ttl, sizeof ttl, "%u", core_cfg->enrolment_ttl_s);
   if (NULL != app_s && NULL != idj_s)
-    st = core_db_exec (db, "enrol_insert", 9, p, NULL);
+    st = core_db_exec (db, "enrol_insert", 10, p, NULL);
   json_decref (app);
   json_decref (idj);
   free (app_s);

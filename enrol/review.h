@@ -73,6 +73,7 @@ struct enrol_review_decision {
   bool blocklist_address;      /* reject: list the phone's address too */
   const char *username;        /* who decides */
   const char *role;            /* "reviewer" or "admin" */
+  const char *base_url;        /* for the link in the applicant's e-mail */
 };
 
 /**
@@ -81,7 +82,9 @@ struct enrol_review_decision {
  * to `pin_otp`; a four-eyes review first goes to awaiting_second_approval
  * and needs a second approval by another user with role admin.  Reject:
  * the enrolment is `rejected`, the device `denied`, and its key and
- * install id (and address, if asked) are blocklisted.
+ * install id (and address, if asked) are blocklisted.  The applicant is
+ * told by e-mail, in the transaction of the final decision: a link to
+ * continue (approve), or neutral words without a reason (reject).
  * @param[out] result  new JSON object {"id", "state", "kind",
  *             "enrolment_id", "device_id", "enrolment_state"} on CORE_OK
  * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_WRONG_STATE (closed, or the

@@ -6,7 +6,8 @@
  * cookie and stored as its SHA-256.  A session idle longer than
  * session_idle_s (5 minutes, PSD2 RTS Art. 4(3)(d)) is dead; the enrolment
  * survives and a new session can only be started through a single-use link
- * written to the outbox for the applicant's e-mail.  Never log a token.
+ * queued in the outbox for the applicant's e-mail (notify/ sends it and
+ * then forgets it: the row carries a secret).  Never log a token.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,11 @@
 
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "enrol/enrol_db.h"
 #include "enrol/session.h"
+#include "notify/notify.h"
 
 /* "\\x" + hex SHA-256 of @a token, as a bytea text parameter. */
 static void
@@ -95,6 +98,45 @@ enrol_session_check (struct core_db *db, const char *token, const char *id)
   return CORE_DB_ONE_ROW == st ? CORE_ERR_UNAUTHORIZED : CORE_ERR_NOT_FOUND;
 }
 
+enum core_db_status
+enrol_outbox_applicant_tx (struct core_db *db, const char *id,
+                           const char *kind, json_t *params, bool secret)
+{
+  char *p = NULL != params ? core_json_dump (params) : NULL;
+  const char *v[4] = { kind, id, p, secret ? "true" : "false" };
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (NULL != p)
+    st = core_db_exec (db, "enrol_outbox_insert", 4, v, NULL);
+  if (NULL != p)
+    core_free_secret (p, strlen (p));
+  json_decref (params);
+  return st;
+}
+
+enum core_db_status
+enrol_link_message_tx (struct core_db *db, const char *id,
+                       const char *base_url, const char *kind)
+{
+  char hash[67];
+  char *token = enrol_token_new (hash);
+  char *link = NULL;
+  const char *p1[2] = { hash, id };
+  enum core_db_status st;
+
+  if (NULL == token)
+    return CORE_DB_HARD_ERROR;
+  st = core_db_exec (db, "enrol_resume_token_insert", 2, p1, NULL);
+  if (CORE_DB_ONE_ROW == st
+      && asprintf (&link, "%s/#resume=%s.%s", base_url, id, token) > 0)
+    st = enrol_outbox_applicant_tx (db, id, kind,
+                                    json_pack ("{s:s}", "link", link), true);
+  if (NULL != link)
+    core_free_secret (link, strlen (link));
+  core_free_secret (token, strlen (token));
+  return st;
+}
+
 struct resume_link_tx {
   const char *id;
   const char *base_url;
@@ -104,30 +146,8 @@ static enum core_db_status
 resume_link_tx (struct core_db *db, void *cls)
 {
   struct resume_link_tx *t = cls;
-  char hash[67];
-  char *token = enrol_token_new (hash);
-  char *body = NULL;
-  const char *p1[2] = { hash, t->id };
-  enum core_db_status st;
 
-  if (NULL == token)
-    return CORE_DB_HARD_ERROR;
-  st = core_db_exec (db, "enrol_resume_token_insert", 2, p1, NULL);
-  if (CORE_DB_ONE_ROW == st
-      && asprintf (&body, "To continue opening your account, open this link "
-                   "within one hour:\n\n%s/#resume=%s.%s\n\nIf you did not "
-                   "ask for it, ignore this message.\n", t->base_url, t->id,
-                   token) > 0)
-  {
-    const char *p2[4] = { "resume_link", t->id,
-                          "Continue your account opening", body };
-
-    st = core_db_exec (db, "enrol_outbox_insert", 4, p2, NULL);
-  }
-  if (NULL != body)
-    core_free_secret (body, strlen (body));
-  core_free_secret (token, strlen (token));
-  return st;
+  return enrol_link_message_tx (db, t->id, t->base_url, NOTIFY_RESUME_LINK);
 }
 
 enum core_err

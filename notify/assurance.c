@@ -28,27 +28,23 @@
 bool
 notify_code_normalise (const char *in, char out[NOTIFY_CODE_LEN + 1])
 {
-  size_t i;
+  char c[NOTIFY_CODE_LEN + 1];
+  bool ok = NULL != in && NOTIFY_CODE_LEN == strlen (in);
 
-  out[0] = '\0';
-  if (NULL == in || NOTIFY_CODE_LEN != strlen (in))
-    return false;
-  for (i = 0; i < NOTIFY_CODE_LEN; i++)
+  for (size_t i = 0; ok && i < NOTIFY_CODE_LEN; i++)
   {
-    char c = in[i];
-
-    if (c >= 'a' && c <= 'z')
-      c = (char) (c - 'a' + 'A');
-    if ('\0' == c || NULL == strchr (NOTIFY_CODE_ALPHABET, c))
-    {
-      OPENSSL_cleanse (out, NOTIFY_CODE_LEN + 1);
-      out[0] = '\0';
-      return false;
-    }
-    out[i] = c;
+    c[i] = (in[i] >= 'a' && in[i] <= 'z') ? (char) (in[i] - 'a' + 'A')
+           : in[i];
+    ok = NULL != strchr (NOTIFY_CODE_ALPHABET, c[i]);
   }
-  out[NOTIFY_CODE_LEN] = '\0';
-  return true;
+  c[NOTIFY_CODE_LEN] = '\0';
+  /* @a in and @a out may be the same buffer */
+  if (ok)
+    memcpy (out, c, sizeof c);
+  else
+    out[0] = '\0';
+  OPENSSL_cleanse (c, sizeof c);
+  return ok;
 }
 
 int

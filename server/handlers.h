@@ -71,6 +71,15 @@ void srv_http_admin_customer (struct srv_request *rq);
 void srv_http_admin_customer_unlock (struct srv_request *rq);
 void srv_http_admin_credential_revoke (struct srv_request *rq);
 
+/* http_assurance.c */
+void srv_http_enrolment_assurance_code (struct srv_request *rq);
+void srv_http_device_assurance_code (struct srv_request *rq);
+void srv_http_admin_customer_assurance_code (struct srv_request *rq);
+
+/* http_admin_outbox.c */
+void srv_http_admin_outbox (struct srv_request *rq);
+void srv_http_admin_outbox_retry (struct srv_request *rq);
+
 /* admin_session.c */
 /**
  * SRV_AUTH_ADMIN: check the back-office session cookie (15 minutes idle),

@@ -3,7 +3,10 @@
  * http_admin_customers.c -- the credential lifecycle in the back-office:
  * a customer and their credentials (GET /v1/admin/customers/{id}),
  * clearing a lockout (POST .../unlock), and revoking a credential
- * (POST /v1/admin/credentials/{id}/revoke {"reason"}).
+ * (POST /v1/admin/credentials/{id}/revoke {"reason"}).  The customer view
+ * carries notify/'s "contact": address, language, when and by whom the
+ * assurance code was set, the last messages; http_assurance.c changes the
+ * code.
  *
  * The admin role and the CSRF header are checked before these run
  * (admin_session.c); authn/tokens_admin.c does the work and writes the
@@ -13,14 +16,22 @@
 #include <stdlib.h>
 
 #include "authn/tokens.h"
+#include "notify/notify.h"
 #include "server/handlers.h"
 
 void
 srv_http_admin_customer (struct srv_request *rq)
 {
-  json_t *out = NULL;
+  json_t *out = NULL, *contact = NULL;
   enum core_err err = authn_admin_customer (rq->db, rq->args[0], &out);
 
+  /* how we reach them and whether they have a code (never the code) */
+  if (err == CORE_OK
+      && (err = notify_admin_customer (rq->db, rq->args[0], &contact))
+         == CORE_OK)
+    json_object_set_new (out, "contact", contact);
+  else if (NULL != out)
+    json_decref (out);
   if (err != CORE_OK)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err
                      ? "no such customer" : NULL, NULL);

@@ -33,12 +33,13 @@ async function submit (page) {
   return outcome(page);
 }
 
-// The newest resume link written to the outbox for this e-mail address,
+// The newest resume link queued in the outbox for this e-mail address
+// (the template's parameter: this server has no relay, so it stays there),
 // as "<id>.<token>" (what follows #resume=).
 function resumeLinkFor (email) {
   const body = execFileSync("psql", [process.env.GUICHET_DATABASE_URL, "-XAtq",
                                      "-v", "ON_ERROR_STOP=1", "-v", `email=${email}`], {
-    input: "SELECT body FROM outbox WHERE kind = 'resume_link' AND recipient = :'email'"
+    input: "SELECT params->>'link' FROM outbox WHERE kind = 'resume_link' AND recipient = :'email'"
       + " ORDER BY id DESC LIMIT 1;\n",
     encoding: "utf8",
   });
