@@ -239,6 +239,7 @@ def messaging():
     s = Stack("messages", env=env)
     g = Guichet(s)
     g.mailbox, g.receiver = box, hooks
+    g.codes = set()              # assurance codes seen (also in g.secrets)
     yield g
     if g._conn is not None and not g._conn.closed:
         g._conn.close()
