@@ -225,7 +225,11 @@ html_of (const char *lang, const struct notify_text *t)
     return NULL;
   fprintf (f, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
            "<meta charset=\"utf-8\">\n<title>", lang);
-  html_escape (f, t->subject, strlen (t->subject));
+  for (const char *c = t->subject; '\0' != *c; c++)
+    if ((unsigned char) *c < ' ' || 127 == *c)
+      fputc (' ', f);                  /* one line, as in the header */
+    else
+      html_escape (f, c, 1);
   fputs ("</title>\n</head>\n<body style=\"font-family: sans-serif; "
          "line-height: 1.5\">\n", f);
   while ('\0' != *p)
