@@ -317,3 +317,29 @@ def test_staff_change_the_code_audited_without_it(messaging):
     assert_error(rev.put(g.url(path), json={"code": "QRS789"},
                          headers={"X-CSRF-Token": rev.csrf}, timeout=10), 403)
     assert customer_code(g, cus) == drawn
+
+
+def test_the_reference_authenticator_changes_the_code(messaging, tmp_path):
+    from test_reference_authenticator import PIN, phone as ref
+    g, box = messaging, messaging.mailbox
+    s = start_enrolment(g)
+    state = tmp_path / "phone.state"
+    rc, a = ref(state, "activate", challenge(g, s)["qr_payload"])
+    assert rc == 0 and a["status"] == "active", a
+    url = g.url(f"/v1/enrolments/{s.eid}")
+    assert s.post(url + "/pin", json={"pin": PIN}, timeout=10).status_code == 200
+    rc, code = ref(state, "code")
+    assert s.post(url + "/otp-confirm", json={"otp": code["otp"]}, timeout=10).status_code == 200
+    r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
+    assert r.status_code == 201, r.text
+    cus = r.json()["customer_id"]
+    keep_code(g, r.json()["assurance_code"])
+    rc, out = ref(state, "assurance-code", "23ABCD")
+    assert rc == 0 and out == {"device_id": a["device_id"], "assurance_code_set": True}, out
+    keep_code(g, "23ABCD")
+    assert customer_code(g, cus) == "23ABCD"
+    m = box.wait_for(s.email, "security code was changed")[0]
+    assert CODE_LINE.search(m.text).group(1) == "23ABCD"
+    rc, out = ref(state, "assurance-code", "23ABC0")
+    assert rc == 1 and out["error"]["code"] == "invalid_field", out
+    assert customer_code(g, cus) == "23ABCD"
