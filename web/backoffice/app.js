@@ -4,7 +4,7 @@
 // asks for, and the page frame (navigation, language, sign-out).
 //
 // Routes (the part after "#"): /login, /reviews (queue.js), /reviews/<id>
-// (review.js), /audit (audit.js).  Every other view needs a session: the
+// (review.js), /audit (audit.js), /outbox (outbox.js).  Every other view needs a session: the
 // page asks GET /v1/admin/me on load; without one it shows the login and,
 // once signed in, goes where it was asked.  A 401 anywhere later means the
 // session ended (15 minutes idle, or signed out elsewhere): back to the
@@ -18,6 +18,7 @@ import { showAudit, initAudit } from "./audit.js";
 import { $, current, handleError, hideBanner, hideNotice, onSessionLost, showView,
          updateTitle } from "./frame.js";
 import { initLogin, showLogin } from "./login.js";
+import { initOutbox, showOutbox } from "./outbox.js";
 import { initQueue, showQueue } from "./queue.js";
 import { initReview, showReview } from "./review.js";
 import { chooseLang, getLang, setText, t, translateDom } from "./text.js";
@@ -141,6 +142,8 @@ function route (opts = {}) {
     showReview(parts[1], { focus });
   } else if (name === "audit" && parts.length === 1) {
     showAudit(query, { focus });
+  } else if (name === "outbox" && parts.length === 1) {
+    showOutbox(query, { focus });
   } else {
     setText($("notfound-heading"), "notfound.heading");
     setText($("notfound-text"), "notfound.text");
@@ -263,6 +266,7 @@ function start () {
   initQueue(go);
   initReview(() => (session ? session.username : null));
   initAudit(go);
+  initOutbox(go);
   if (tabs)
     tabs.addEventListener("message", fromOtherTab);
   window.addEventListener("hashchange", () => {
