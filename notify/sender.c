@@ -304,7 +304,9 @@ record_event (struct core_db *db, const PGresult *r, int i,
   return st;
 }
 
-/* The endpoint's events in order, stopping at the first failure.
+/* The endpoint's events in order, stopping at the first failure; with no
+   @a secret (it does not open: a key missing from the keyring) the first
+   one fails, so back-off and the attempt limit apply as to any failure.
    @return events handled, or -1 on a database error. */
 static int
 deliver_events (struct core_db *db, struct notify_http *http,
@@ -331,7 +333,9 @@ deliver_events (struct core_db *db, struct notify_http *http,
                                     PQgetvalue (r, i, E_DATA));
     enum notify_outcome o = NOTIFY_RETRY;
 
-    if (NULL == body)
+    if (NULL == secret)
+      snprintf (why, sizeof why, "the webhook secret does not open");
+    else if (NULL == body)
       snprintf (why, sizeof why, "the event cannot be serialised");
     else
       o = notify_http_post (http, url, secret, body, &status, why,
@@ -381,8 +385,12 @@ hook_round (struct core_db *db, struct notify_http *http)
       core_free_secret (s, slen);
     }
     else
+    {
       LOG_ERROR ("the webhook secret of API key %s does not open",
                  PQgetvalue (r, 0, 0));
+      done = deliver_events (db, http, PQgetvalue (r, 0, 0),
+                             PQgetvalue (r, 0, 1), NULL);
+    }
     free (env);
     core_free_secret (secret, slen);
   }

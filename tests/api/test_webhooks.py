@@ -201,3 +201,22 @@ def test_events_in_order_per_key_by_two_instances_never_two_at_once(messaging):
         assert got == [e["id"] for e in rows], "each once, in the order queued"
         assert [d["event"]["data"]["customer_id"] for d in rx.got(n)] == \
             [f"cus_{i:03d}" for i in range(12)]
+
+
+def test_a_secret_moved_to_another_key_does_not_open_and_nothing_is_sent(messaging):
+    g, rx = messaging, messaging.receiver
+    a, b = (f"rp-moved-{i}-{time.time_ns()}" for i in range(2))
+    make_key(g, a)
+    make_key(g, b)
+    # someone with database access copies a's sealed secret onto b's row
+    g.sql("UPDATE webhook_endpoints SET secret_sealed = (SELECT secret_sealed FROM"
+          " webhook_endpoints WHERE api_key_id = %s) WHERE api_key_id = %s",
+          key_id(g, a), key_id(g, b))
+    g.sql("SELECT notify_queue_event('customer.locked', %s, '{\"customer_id\": \"cus_m\"}')",
+          key_id(g, b))
+    e = wait_until(lambda: (lambda x: x if x and x[0]["attempts"] >= 2 else None)(
+        events(g, b)), what="two failed attempts")[0]
+    assert e["state"] in ("pending", "failed") and e["last_status"] is None
+    assert g.sql_value("SELECT last_error FROM webhook_events WHERE seq = %s",
+                       e["seq"]) == "the webhook secret does not open"
+    assert rx.got(b, ok_only=False) == [], "nothing was sent unsigned or signed wrongly"
