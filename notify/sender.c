@@ -36,6 +36,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/migrate.h"
 #include "notify/notify_int.h"
 
 static struct {
@@ -432,12 +433,22 @@ nap (unsigned int ms)
   pthread_mutex_unlock (&S.lock);
 }
 
+/* Whether this database has every migration: a guichetd started before
+   `guichetd migrate` (a rolling upgrade) waits quietly for it rather than
+   failing its statements every poll. */
+static bool
+schema_current (struct core_db *db)
+{
+  return NULL != db && 0 == core_migrate_pending (core_db_conn (db),
+                                                  core_cfg->migrations_dir);
+}
+
 static void *
 sender_main (void *cls)
 {
   struct notify_smtp *smtp = mail_enabled () ? notify_smtp_new () : NULL;
   struct notify_http *http = notify_http_new ();
-  bool was_down = false;
+  bool ready = false, said = false;
 
   (void) cls;
   if (NULL == http || (mail_enabled () && NULL == smtp))
@@ -445,23 +456,26 @@ sender_main (void *cls)
   while (! atomic_load (&S.stopping) && NULL != http)
   {
     struct core_db *db = core_db_thread ();
-    int worked = 0, m = 0, h;
+    int m = 0, h = 0;
 
-    if (NULL != db && NULL != smtp)
-      m = mail_round (db, smtp);
-    h = NULL != db ? hook_round (db, http) : -1;
-    if (m < 0 || h < 0)
+    if (! ready && ! (ready = schema_current (db)))
     {
-      if (! was_down)
+      if (! said)
         LOG_WARN ("notify sender: the database is unavailable or the "
-                  "schema is not current; retrying");
-      was_down = true;
-    }
-    else
-      was_down = false;
-    worked = (m > 0 ? m : 0) + (h > 0 ? h : 0);
-    if (0 == worked)
+                  "schema is not current; waiting");
+      said = true;
       nap (core_cfg->notify_poll_ms);
+      continue;
+    }
+    said = false;
+    if (NULL != smtp)
+      m = mail_round (db, smtp);
+    h = hook_round (db, http);
+    /* a failed round: look at the database again before the next */
+    ready = m >= 0 && h >= 0;
+    if (ready && m + h > 0)
+      continue;
+    nap (core_cfg->notify_poll_ms);
   }
   notify_smtp_free (smtp);
   notify_http_free (http);
