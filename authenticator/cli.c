@@ -91,6 +91,7 @@ static const char usage[] =
   "  tx pending [--wait N]     tx approve ID|PAYLOAD [--yes]\n"
   "  tx decline ID [--yes]     tx code PAYLOAD [--yes]\n"
   "  tx-sign PAYLOAD           tx-approve PAYLOAD          pending\n"
+  "  assurance-code CODE\n"
   "PIN: --pin or GUICHET_AUTHENTICATOR_PIN; state file: --state or\n"
   "GUICHET_AUTHENTICATOR_STATE (default ./authenticator.state).\n";
 
@@ -547,6 +548,37 @@ cmd_tx_approve (const struct cli *cli)
   return rc;
 }
 
+/* The pending transactions as the server sent them, each with the words
+   a phone shows ("display"): amount, payee and the customer's security
+   code, or a warning not to approve when no code came with it. */
+static int
+print_pending (const char *answer)
+{
+  json_t *obj = json_loads (answer != NULL ? answer : "", 0, NULL);
+  json_t *txs = json_object_get (obj, "transactions"), *tx;
+  size_t i;
+
+  if (!json_is_array (txs))
+    {
+      json_decref (obj);
+      return print_answer (answer);
+    }
+  json_array_foreach (txs, i, tx)
+    {
+      char *d = ga_tx_display (
+        json_string_value (json_object_get (tx, "amount")),
+        json_string_value (json_object_get (tx, "currency")),
+        json_string_value (json_object_get (tx, "payee_name")),
+        json_string_value (json_object_get (tx, "payee_iban")),
+        json_string_value (json_object_get (tx, "assurance_code")));
+
+      if (d != NULL && json_is_object (tx))
+        json_object_set_new (tx, "display", json_string (d));
+      free (d);
+    }
+  return print_json (obj);
+}
+
 static int
 cmd_pending (const struct cli *cli)
 {
@@ -567,7 +599,41 @@ cmd_pending (const struct cli *cli)
     }
   else
     rc = ga_device_request (dev, "GET", path, NULL, &answer, &err) == GA_OK
+         ? print_pending (answer) : fail_with (&err);
+  free (path);
+  free (answer);
+  release_device (cli, dev);
+  return rc;
+}
+
+/* assurance-code CODE: the customer changes their security code from the
+   phone (PUT /v1/devices/{id}/assurance-code, signed). */
+static int
+cmd_assurance_code (const struct cli *cli)
+{
+  ga_device *dev = NULL;
+  ga_error err = { 0 };
+  char *answer = NULL, *path = NULL, *body = NULL;
+  json_t *o;
+  int rc;
+
+  if (cli->argc != 2)
+    return fail ("usage", "assurance-code CODE");
+  if ((rc = load_device (cli, &dev)) != 0)
+    return rc;
+  o = json_pack ("{s:s}", "code", cli->argv[1]);
+  body = o != NULL ? json_dumps (o, JSON_COMPACT) : NULL;
+  json_decref (o);
+  if (body == NULL || asprintf (&path, "/v1/devices/%s/assurance-code",
+                                ga_device_id (dev)) < 0)
+    {
+      path = NULL;
+      rc = fail ("out_of_memory", "out of memory");
+    }
+  else
+    rc = ga_device_request (dev, "PUT", path, body, &answer, &err) == GA_OK
          ? print_answer (answer) : fail_with (&err);
+  free (body);
   free (path);
   free (answer);
   release_device (cli, dev);
@@ -588,7 +654,7 @@ main (int argc, char **argv)
     { "activate", cmd_activate }, { "code", cmd_code }, { "show", cmd_show },
     { "sign-request", cmd_sign_request }, { "tx-sign", cmd_tx_sign },
     { "tx-approve", cmd_tx_approve }, { "pending", cmd_pending },
-    { "tx", cmd_tx },
+    { "tx", cmd_tx }, { "assurance-code", cmd_assurance_code },
   };
   struct cli cli = { 0 };
 

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "enrol/review.h"
 #include "enrol/session.h"
+#include "notify/notify.h"
 #include "risk/risk.h"
 
 #define TS(x) \
@@ -530,6 +531,10 @@ reject (struct core_db *db, struct decide_tx *t)
     st = move_enrolment (db, t, "rejected");
   if (st >= 0)
     st = move_device (db, t, "denied");
+  if (st >= 0 && NULL != t->new_enrolment_state)
+    st = enrol_outbox_applicant_tx (db, t->enrolment_id,
+                                    NOTIFY_REVIEW_REJECTED, json_object (),
+                                    NULL);
   if (st >= 0)
     st = blocklist (db, t);
   if (st >= 0)
@@ -606,6 +611,11 @@ approve_final (struct core_db *db, struct decide_tx *t)
     st = attach (db, t);
   if (CORE_DB_ONE_ROW == st)
     st = update_review (db, t, "enrol_review_close", "approved");
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  if (st >= 0)
+    st = enrol_link_message_tx (db, t->enrolment_id, t->d->base_url,
+                                NOTIFY_REVIEW_APPROVED);
   if (CORE_DB_NO_ROW == st)
     return refuse (t, CORE_ERR_WRONG_STATE);
   if (st >= 0)

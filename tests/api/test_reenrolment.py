@@ -82,9 +82,14 @@ def test_lost_phone_reenrolment_keeps_the_customer(guichet, http):
     assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s", s2.eid) == "device"
     assert guichet.sql_value("SELECT reenrols_customer_id FROM enrolments WHERE id = %s",
                              s2.eid) == cus
-    # the customer (at the address they enrolled with) is told, with no secret
-    sent = guichet.sql("SELECT kind, recipient, subject, body FROM outbox WHERE id > %s", outbox)
-    assert [(k, rcpt) for k, rcpt, _, _ in sent] == [("reenrolment_approved", body["applicant"]["email"])]
+    # the customer (at the address they enrolled with) is told, with no
+    # secret; the applicant gets the link to go on (notify/)
+    sent = guichet.sql("SELECT kind, recipient, subject, body FROM outbox WHERE id > %s"
+                       " ORDER BY id", outbox)
+    assert sorted((k, rcpt) for k, rcpt, _, _ in sent) == [
+        ("reenrolment_approved", body["applicant"]["email"]),
+        ("review_approved", "new-phone@example.org")]
+    sent = [x for x in sent if x[0] == "reenrolment_approved"]
     text = sent[0][2] + sent[0][3]
     mrz_line2 = body["document"]["mrz"].split("\n")[1]
     assert mrz_line2[:9].rstrip("<") not in text and NEW_PIN not in text
