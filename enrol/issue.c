@@ -126,7 +126,10 @@ enrol_issue_row_clear (struct issue_row *row)
 /* The customer's contact and code, and the message that says what
    happened: a welcome for a new customer, a new credential for one we
    knew (a re-enrolment two staff attached), which goes to the address we
-   had. */
+   had, in their language, ending with the code they had.  A re-enrolment
+   does not take the code the newcomer may have chosen: the messages that
+   tell the customer of it must end with the code they know (they change
+   it afterwards from the new phone, and are told again). */
 static enum core_db_status
 issue_contact (struct core_db *db, const char *id, struct issue_row *row,
                const char *kind)
@@ -137,7 +140,7 @@ issue_contact (struct core_db *db, const char *id, struct issue_row *row,
   bool created = false;
   enum core_db_status st;
 
-  if (NULL != row->assurance_sealed
+  if (NULL != row->assurance_sealed && ! row->reenrol
       && 0 != notify_code_open_hex (row->assurance_sealed, "enrolment", id,
                                     chosen))
   {

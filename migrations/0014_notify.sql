@@ -97,6 +97,16 @@ COMMENT ON COLUMN customer_contacts.assurance_sealed IS 'The assurance code (6 c
 COMMENT ON COLUMN customer_contacts.assurance_set_at IS 'When the code was last set.';
 COMMENT ON COLUMN customer_contacts.assurance_set_by IS 'Who set it last: applicant (chosen at enrolment), drawn (at completion), device (the customer''s phone), staff (support, audited).';
 COMMENT ON COLUMN customer_contacts.created_at IS 'When the customer was first reachable.';
+-- Customers who completed an enrolment before this migration are reached
+-- at the address of their latest one (where trust-identity's re-enrolment
+-- message went).  They have no code yet: the sender draws one
+-- (assurance_set_by 'drawn') before their first message, which then ends
+-- with it.
+INSERT INTO customer_contacts (customer_id, email, lang)
+SELECT DISTINCT ON (e.customer_id) e.customer_id, e.email, 'en'
+  FROM enrolments e JOIN customers c ON c.id = e.customer_id
+ WHERE e.state = 'completed'
+ ORDER BY e.customer_id, e.completed_at DESC NULLS LAST;
 
 -- ------------------------------------------------------------ webhooks
 

@@ -146,9 +146,37 @@ secret_into (const PGresult *r, int i, struct notify_text *t)
   return NULL != t->subject && NULL != t->body ? NULL : "out of memory";
 }
 
+/* A customer from before migration 0014 has no code yet: draw one and
+   store it in this transaction, committed with the outcome of this
+   attempt; the message goes out on the next attempt, with the stored code,
+   so no message ever carries a code that was not kept.  @return why the
+   message waits. */
+static const char *
+draw_code (struct core_db *db, const char *customer)
+{
+  char code[NOTIFY_CODE_LEN + 1];
+  char *sealed = NULL;
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (0 == notify_code_draw (code)
+      && NULL != (sealed = notify_code_seal_param (code, "customer",
+                                                   customer)))
+  {
+    const char *p[2] = { customer, sealed };
+
+    st = core_db_exec (db, "notify_code_set_if_none", 2, p, NULL);
+  }
+  OPENSSL_cleanse (code, sizeof code);
+  free (sealed);
+  return CORE_DB_ONE_ROW == st
+         ? "the customer had no assurance code yet: one was drawn"
+         : "the customer's assurance code is not available";
+}
+
 /* Render row @a i of @a r into @a out.  @return NULL, or why not. */
 static const char *
-render_row (const PGresult *r, int i, struct notify_text *out)
+render_row (struct core_db *db, const PGresult *r, int i,
+            struct notify_text *out)
 {
   const char *customer = core_db_value (r, i, M_CUSTOMER);
   const char *params = core_db_value (r, i, M_PARAMS);
@@ -156,10 +184,11 @@ render_row (const PGresult *r, int i, struct notify_text *out)
   const char *why = NULL;
   json_t *p;
 
+  if (NULL != customer && NULL == core_db_value (r, i, M_CODE))
+    return draw_code (db, customer);
   if (NULL != customer
-      && (NULL == core_db_value (r, i, M_CODE)
-          || 0 != notify_code_open_hex (PQgetvalue (r, i, M_CODE), "customer",
-                                        customer, code)))
+      && 0 != notify_code_open_hex (PQgetvalue (r, i, M_CODE), "customer",
+                                    customer, code))
     return "the customer's assurance code is not available";
   if (NULL == params)
   {
@@ -201,8 +230,8 @@ render_row (const PGresult *r, int i, struct notify_text *out)
 
 /* Deliver row @a i; @a why gets the reason when it is not sent. */
 static enum notify_outcome
-deliver_mail (struct notify_smtp *smtp, const PGresult *r, int i, char *why,
-              size_t whylen)
+deliver_mail (struct core_db *db, struct notify_smtp *smtp,
+              const PGresult *r, int i, char *why, size_t whylen)
 {
   struct notify_text text = { 0 };
   struct notify_mail m = {
@@ -220,7 +249,7 @@ deliver_mail (struct notify_smtp *smtp, const PGresult *r, int i, char *why,
     snprintf (why, whylen, "the recipient is not a usable address");
     return NOTIFY_PERMANENT;
   }
-  if (NULL != (problem = render_row (r, i, &text)))
+  if (NULL != (problem = render_row (db, r, i, &text)))
   {
     snprintf (why, whylen, "%s", problem);
     return NOTIFY_RETRY;
@@ -295,7 +324,7 @@ mail_round (struct core_db *db, struct notify_smtp *smtp)
   for (int i = 0; i < n && ! atomic_load (&S.stopping); i++)
   {
     char why[300] = "";
-    enum notify_outcome o = deliver_mail (smtp, r, i, why, sizeof why);
+    enum notify_outcome o = deliver_mail (db, smtp, r, i, why, sizeof why);
 
     if (record_mail (db, r, i, o, why) < 0)
     {

@@ -141,15 +141,22 @@ static const struct tmpl tmpls[] = {
       "{payee_name} le {at}. Il ne sera pas effectué.\n\nSi vous ne "
       "reconnaissez pas ce paiement, quelqu'un a peut-être tenté de payer "
       "avec votre compte : appelez votre banque.\n" } },
+  /* queued by the second of two approvals (four eyes) that attach an
+     enrolment to this customer (enrol/review.c) */
   { NOTIFY_REENROLMENT,
-    { "An account opening with your identity",
-      "Une ouverture de compte avec votre identité" },
-    { HELLO_EN "On {at}, someone started opening an account with your "
-      "identity. If this was you, there is nothing to do. If it was not, "
-      "call your bank at once, and give no code to anyone.\n",
-      HELLO_FR "Le {at}, quelqu'un a commencé une ouverture de compte avec "
-      "votre identité. Si c'était vous, il n'y a rien à faire. Sinon, "
-      "appelez votre banque sans attendre et ne communiquez aucun code.\n" } },
+    { "A new credential is being set up for your account",
+      "Un nouveau moyen de connexion est en cours d'ajout à votre compte" },
+    { HELLO_EN "On {at}, our staff approved a request to set up a new "
+      "phone or token for your account, with the identity document you "
+      "enrolled with.\n\nWhen it completes, your PIN is replaced and the "
+      "new credential is added to your account.\n\nIf you did not ask for "
+      "this, call your bank at once, and give no code to anyone.\n",
+      HELLO_FR "Le {at}, notre personnel a approuvé une demande d'ajout d'un "
+      "nouveau téléphone ou d'un nouveau jeton à votre compte, avec la pièce "
+      "d'identité de votre ouverture de compte.\n\nQuand elle aboutira, "
+      "votre code PIN sera remplacé et le nouveau moyen de connexion ajouté "
+      "à votre compte.\n\nSi vous ne l'avez pas demandé, appelez votre "
+      "banque sans attendre et ne communiquez aucun code.\n" } },
 };
 
 #define N_TMPLS (sizeof tmpls / sizeof tmpls[0])

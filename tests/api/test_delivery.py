@@ -170,7 +170,7 @@ def test_sigkill_mid_batch_every_message_arrives_duplicates_keep_their_id(messag
         for _ in range(8):
             g.sql("SELECT notify_queue_customer_mail(%s, 'identity_reenrolment', '{}'::jsonb)",
                   cus)
-        box.wait_for(s.email, "with your identity", n=2, timeout=30)
+        box.wait_for(s.email, "being set up for your account", n=2, timeout=30)
         g.server.proc.send_signal(signal.SIGKILL)
         g.server.proc.wait(10)
         g.server.stop()
@@ -179,12 +179,12 @@ def test_sigkill_mid_batch_every_message_arrives_duplicates_keep_their_id(messag
     g.server.start()
     ids = {r[0] for r in g.sql("SELECT message_id::text FROM outbox WHERE customer_id = %s"
                                " AND kind = 'identity_reenrolment'", cus)}
-    wait_until(lambda: {m["Message-ID"] for m in box.to(s.email, "with your identity")}
+    wait_until(lambda: {m["Message-ID"] for m in box.to(s.email, "being set up for your account")}
                >= {f"<{i}@bank.example>" for i in ids}, timeout=60, what="all 8")
     wait_until(lambda: g.sql_value("SELECT count(*) FROM outbox WHERE customer_id = %s"
                                    " AND kind = 'identity_reenrolment' AND state = 'sent'",
                                    cus) == 8, what="all marked sent")
-    got = box.to(s.email, "with your identity")
+    got = box.to(s.email, "being set up for your account")
     assert len(got) > 8, "the batch in flight was not committed: some went twice"
     by_id = {}
     for m in got:
