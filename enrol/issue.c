@@ -129,10 +129,12 @@ enrol_issue_row_clear (struct issue_row *row)
    had, in their language, ending with the code they had.  A re-enrolment
    does not take the code the newcomer may have chosen: the messages that
    tell the customer of it must end with the code they know (they change
-   it afterwards from the new phone, and are told again). */
+   it afterwards from the new phone, and are told again).  @a passkeys:
+   how many passkeys this completion made theirs -- a re-enrolled
+   customer is told of them too; a new one's welcome covers them. */
 static enum core_db_status
 issue_contact (struct core_db *db, const char *id, struct issue_row *row,
-               const char *kind)
+               const char *kind, long passkeys)
 {
   char chosen[NOTIFY_CODE_LEN + 1] = "";
   struct notify_contact c = { .customer_id = row->customer_id,
@@ -159,9 +161,15 @@ issue_contact (struct core_db *db, const char *id, struct issue_row *row,
                                     json_pack ("{s:s, s:s}", "customer_id",
                                                row->customer_id,
                                                "credential", kind));
-  return notify_mail_customer_tx (db, row->customer_id,
+  st = notify_mail_customer_tx (db, row->customer_id,
+                                NOTIFY_DEVICE_REGISTERED,
+                                json_pack ("{s:s}", "credential", kind));
+  if (st >= 0 && passkeys > 0)
+    st = notify_mail_customer_tx (db, row->customer_id,
                                   NOTIFY_DEVICE_REGISTERED,
-                                  json_pack ("{s:s}", "credential", kind));
+                                  json_pack ("{s:s}", "credential",
+                                             "passkey"));
+  return st;
 }
 
 void
@@ -189,15 +197,16 @@ enrol_issue_complete (struct core_db *db, const char *id,
   const char *pc[3] = { id, row->customer_id, kind };
   const char *pd[2] = { row->device_id, row->customer_id };
   const char *pn[1] = { id };
+  long passkeys = 0;
   enum core_db_status st;
 
   st = core_db_exec (db, "enrol_complete", 3, pc, NULL);
   if (CORE_DB_ONE_ROW == st && '\0' != row->device_id[0])
     st = core_db_exec (db, "enrol_device_owner", 2, pd, NULL);
   if (CORE_DB_ONE_ROW == st)    /* passkeys registered on the way */
-    st = authn_passkey_attach_tx (db, id, row->customer_id);
+    st = authn_passkey_attach_tx (db, id, row->customer_id, &passkeys);
   if (CORE_DB_ONE_ROW == st
-      && (st = issue_contact (db, id, row, kind)) >= 0)
+      && (st = issue_contact (db, id, row, kind, passkeys)) >= 0)
     st = CORE_DB_ONE_ROW;       /* NO_ROW: no address, nothing queued */
   if (CORE_DB_ONE_ROW == st)
     st = core_db_exec (db, "enrol_notify", 1, pn, NULL);

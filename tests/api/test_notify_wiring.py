@@ -7,11 +7,15 @@ stack, tests/api/relays.py), besides the rows that queued them.
 - a re-enrolment that two staff attach to an existing customer: the
   customer is told at their own address, ending with the code they know,
   and so is the completion's new credential;
+- a passkey that becomes a customer's outside the completion (through a
+  relying party, or in the enrolment's session once completed) tells
+  them; one registered before completion is covered by the welcome;
 - a customer from before notify/ is reached at the address of their latest
   enrolment (migration 0014) and, having no assurance code yet, gets one
   drawn with their first message."""
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -23,7 +27,8 @@ from test_admin import Admin, decide, review_of  # noqa: E402
 from test_enrolments import applicant, body_for  # noqa: E402
 from test_identity_trust import docnum  # noqa: E402
 from test_messages import (CODE_LINE, complete, customer_code, keep_code,  # noqa: E402
-                           new_email)
+                           new_email, start_enrolment)
+from webauthn import SoftAuthenticator  # noqa: E402
 
 
 def last_code(m):
@@ -145,3 +150,73 @@ def test_migration_gives_earlier_customers_their_latest_address(guichet, tmp_pat
                                 " assurance_sealed IS NULL FROM customer_contacts"
                                 " ORDER BY customer_id", dbname=db)
     assert rows.split("\n") == ["cus_a|new@example.org|en|t"]
+
+
+# ------------------------------------------------------------ passkeys
+
+def api_session(g, name=None):
+    out = g.cli("apikey", "create", "--name", name or f"rp-{time.time_ns()}")
+    g.secrets.add(out["key"])
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {out['key']}"
+    return s
+
+
+def test_a_passkey_added_for_a_customer_is_told_with_their_code(messaging):
+    g, box = messaging, messaging.mailbox
+    s = start_enrolment(g)
+    phone, done = complete(g, s, pin="739182")
+    cus, code = done["customer_id"], done["assurance_code"]
+    keep_code(g, code)
+    box.wait_for(s.email, "Welcome")
+    rp = api_session(g)
+    r = rp.post(g.url("/v1/authn/passkey/registration-options"),
+                json={"customer_id": cus, "pin": "739182",
+                      "otp": phone.totp(time.time() + 30)}, timeout=30)
+    assert r.status_code == 200, r.text
+    opts = r.json()
+    resp, _ = SoftAuthenticator(g.base_url).register(opts["publicKey"])
+    r = rp.post(g.url("/v1/authn/passkey/register"),
+                json={"challenge_id": opts["challenge_id"], "credential": resp}, timeout=30)
+    assert r.status_code == 201, r.text
+    m = box.wait_for(s.email, "A new sign-in method was added")[0]
+    assert "a new sign-in method was added to your account: a passkey." in m.text
+    assert last_code(m) == code
+    assert g.sql("SELECT kind, params FROM outbox WHERE customer_id = %s"
+                 " AND kind = 'device_registered'", cus) == [
+        ("device_registered", {"credential": "passkey"})]
+
+
+def test_enrolment_passkeys_the_welcome_covers_then_one_after_completion(messaging):
+    g, box = messaging, messaging.mailbox
+    s = start_enrolment(g)
+    url = g.url(f"/v1/enrolments/{s.eid}")
+
+    def add_passkey():
+        r = s.post(url + "/passkey/options", json={}, timeout=30)
+        assert r.status_code == 200, r.text
+        opts = r.json()
+        resp, _ = SoftAuthenticator(g.base_url).register(opts["publicKey"])
+        r = s.post(url + "/passkey", json={"challenge_id": opts["challenge_id"],
+                                           "credential": resp}, timeout=30)
+        assert r.status_code == 201, r.text
+
+    from test_devices import challenge
+    from phone import Phone
+    p = Phone()
+    assert p.activate(challenge(g, s)["qr_payload"]).status_code == 201
+    assert s.post(url + "/pin", json={"pin": "480713"}, timeout=10).status_code == 200
+    assert s.post(url + "/otp-confirm", json={"otp": p.totp()}, timeout=10).status_code == 200
+    add_passkey()                                  # pending until completion
+    r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
+    assert r.status_code == 201, r.text
+    cus, code = r.json()["customer_id"], r.json()["assurance_code"]
+    keep_code(g, code)
+    box.wait_for(s.email, "Welcome")
+    kinds = lambda: [k for (k,) in g.sql("SELECT kind FROM outbox WHERE customer_id = %s"  # noqa
+                                         " ORDER BY id", cus)]
+    assert kinds() == ["welcome"]
+    add_passkey()                                  # completed: the customer's at once
+    m = box.wait_for(s.email, "A new sign-in method was added")[0]
+    assert "a passkey" in m.text and last_code(m) == code
+    assert kinds() == ["welcome", "device_registered"]
