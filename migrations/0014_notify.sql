@@ -204,6 +204,43 @@ $$;
 COMMENT ON FUNCTION notify_queue_event (text, bigint, jsonb) IS
   'Queue event p_type with data p_data for API key p_api_key (NULL: every key with a webhook endpoint), one row per key under one new event id.  Returns the number of rows queued.';
 
+-- What a decided payment transaction says.  authn/'s deciding statements
+-- (approve, decline, the wrong code that fails it, and expiry, by a
+-- decision that finds it past its time or by the retention pass's sweep)
+-- call it for the row their conditional UPDATE won, in the same statement:
+-- each outcome is queued once, with the change that made it, and authn/
+-- links nothing of notify/.
+CREATE FUNCTION notify_queue_transaction (p_id text, p_api_key bigint,
+  p_customer text, p_status text, p_amount text, p_currency text,
+  p_payee_name text, p_decided_at timestamptz, p_expires_at timestamptz,
+  p_method text)
+RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_decided text := to_char(p_decided_at AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+  v_n integer;
+BEGIN
+  IF p_status NOT IN ('approved', 'declined', 'expired', 'failed') THEN
+    RAISE EXCEPTION 'transaction %: no event for status %', p_id, p_status;
+  END IF;
+  v_n := notify_queue_event('transaction.' || p_status, p_api_key,
+    jsonb_build_object('transaction_id', p_id, 'customer_id', p_customer,
+      'status', p_status, 'amount', p_amount, 'currency', p_currency,
+      'payee_name', p_payee_name, 'decided_at', v_decided,
+      'expires_at', to_char(p_expires_at AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+      'method', p_method));
+  IF p_status IN ('approved', 'declined') THEN
+    PERFORM notify_queue_customer_mail(p_customer, 'transaction_' || p_status,
+      jsonb_build_object('amount', p_amount, 'currency', p_currency,
+                         'payee_name', p_payee_name, 'at', v_decided));
+  END IF;
+  RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION notify_queue_transaction (text, bigint, text, text, text, text, text, timestamptz, timestamptz, text) IS
+  'What a decided payment transaction says: the event transaction.<p_status> (approved, declined, expired, failed) for API key p_api_key, the relying party that created it, and for approved and declined the customer''s e-mail with the amount and the payee.  Returns the number of events queued (0 when the key has no webhook).';
+
 -- ------------------------------------------------------------ lockout
 
 -- A customer is locked by a single conditional UPDATE on the hot path of

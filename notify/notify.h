@@ -141,29 +141,12 @@ enum core_db_status
 notify_event_tx (struct core_db *db, const char *type,
                  const char *api_key_name, json_t *data);
 
-/** A payment transaction's final outcome, for the hooks below. */
-struct notify_tx_outcome {
-  const char *transaction_id;
-  const char *customer_id;
-  const char *api_key_name;  /* the relying party that created it */
-  const char *status;        /* approved | declined | expired | failed */
-  const char *amount;        /* "125.00" */
-  const char *currency;      /* "EUR" */
-  const char *payee_name;
-  const char *decided_at;    /* RFC 3339 UTC, or NULL for now */
-  const char *method;        /* signature | response_code, or NULL */
-};
-
-/**
- * Queue what a decided transaction says: the webhook event
- * transaction.<status> for the key that created it, and for approved and
- * declined the e-mail to the customer (amount and payee).  Call it in the
- * transaction that decides, only when the decision won.
- * @return ONE_ROW, or an error status (roll back).
- */
-enum core_db_status
-notify_transaction_decided_tx (struct core_db *db,
-                               const struct notify_tx_outcome *o);
+/* A payment transaction's outcome is queued by SQL, not from here:
+   authn/'s deciding statements call migration 0014's
+   notify_queue_transaction() for the row their conditional UPDATE won
+   (the event transaction.<status> for the relying party that created it;
+   for approved and declined, NOTIFY_TX_APPROVED / NOTIFY_TX_DECLINED to
+   the customer), so authn/ links nothing of notify/. */
 
 /* ================================================================
  * Webhook endpoints (the CLI)

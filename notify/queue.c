@@ -7,8 +7,10 @@
  * sender renders it in the recipient's language when it sends, and ends
  * a customer's message with the code they have then.  Both queueing paths
  * are SQL functions of migration 0014 (notify_queue_customer_mail,
- * notify_queue_event), shared with the lockout trigger, so every path
- * addresses and fans out alike.  Event data never carries a PIN, an OTP, a
+ * notify_queue_event), shared with the lockout trigger and with the
+ * statements of authn/ (a revocation, a passkey, a payment's outcome
+ * through notify_queue_transaction), so every path addresses and fans out
+ * alike.  Event data never carries a PIN, an OTP, a
  * seed, a document number or an assurance code: callers pass identifiers,
  * amounts and states.
  */
@@ -53,46 +55,6 @@ notify_event_tx (struct core_db *db, const char *type,
   free (d);
   json_decref (data);
   return st;
-}
-
-enum core_db_status
-notify_transaction_decided_tx (struct core_db *db,
-                               const struct notify_tx_outcome *o)
-{
-  const char *kind = NULL;
-  char type[48];
-  enum core_db_status st;
-
-  if (0 == strcmp (o->status, "approved"))
-    kind = NOTIFY_TX_APPROVED;
-  else if (0 == strcmp (o->status, "declined"))
-    kind = NOTIFY_TX_DECLINED;
-  else if (0 != strcmp (o->status, "expired")
-           && 0 != strcmp (o->status, "failed"))
-  {
-    LOG_BUG ("transaction %s: no event for status %s", o->transaction_id,
-             o->status);
-    return CORE_DB_HARD_ERROR;
-  }
-  snprintf (type, sizeof type, "transaction.%s", o->status);
-  st = notify_event_tx (db, type, o->api_key_name,
-                        json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?}",
-                                   "transaction_id", o->transaction_id,
-                                   "customer_id", o->customer_id,
-                                   "status", o->status,
-                                   "amount", o->amount,
-                                   "currency", o->currency,
-                                   "payee_name", o->payee_name,
-                                   "decided_at", o->decided_at,
-                                   "method", o->method));
-  if (st >= 0 && NULL != kind)
-    st = notify_mail_customer_tx (db, o->customer_id, kind,
-                                  json_pack ("{s:s, s:s, s:s, s:s?}",
-                                             "amount", o->amount,
-                                             "currency", o->currency,
-                                             "payee_name", o->payee_name,
-                                             "at", o->decided_at));
-  return st < 0 ? st : CORE_DB_ONE_ROW;
 }
 
 /* ------------------------------------------------------------ endpoints */

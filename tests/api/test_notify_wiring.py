@@ -4,6 +4,10 @@ where the customer and the relying party read it: e-mail from a real SMTP
 relay and signed webhook events from a real receiver (the `messaging`
 stack, tests/api/relays.py), besides the rows that queued them.
 
+- a payment's outcome: the signed webhook event transaction.approved,
+  .declined, .failed or .expired for the relying party that created it
+  (expired: by the retention pass's sweep), and for approved and declined
+  the customer's e-mail with amount and payee, ending with their code;
 - a re-enrolment that two staff attach to an existing customer: the
   customer is told at their own address, ending with the code they know,
   and so is the completion's new credential;
@@ -13,6 +17,8 @@ stack, tests/api/relays.py), besides the rows that queued them.
 - a customer from before notify/ is reached at the address of their latest
   enrolment (migration 0014) and, having no assurance code yet, gets one
   drawn with their first message."""
+import json
+import re
 import shutil
 import sys
 import time
@@ -22,7 +28,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import REPO  # noqa: E402
+from harness import ARTIFACTS, REPO, Guichetd  # noqa: E402
+from phone import parse_tx_payload  # noqa: E402
+from relays import wait_until  # noqa: E402
 from test_admin import Admin, decide, review_of  # noqa: E402
 from test_enrolments import applicant, body_for  # noqa: E402
 from test_identity_trust import docnum  # noqa: E402
@@ -220,3 +228,186 @@ def test_enrolment_passkeys_the_welcome_covers_then_one_after_completion(messagi
     m = box.wait_for(s.email, "A new sign-in method was added")[0]
     assert "a passkey" in m.text and last_code(m) == code
     assert kinds() == ["welcome", "device_registered"]
+
+
+# ------------------------------------------------------------ payments
+
+SHOP = "https://shop.example"
+IBAN = "FR7630006000011234567890189"
+TS = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
+
+
+def shop_with_webhook(g):
+    """A relying party made in one command with an origin and a webhook to
+    the test receiver: a requests session with its key."""
+    name = f"shop-{time.time_ns()}"
+    out = g.cli("apikey", "create", "--name", name, "--origin", SHOP,
+                "--webhook", g.receiver.url(name))
+    assert set(out) == {"name", "key", "origins", "webhook_url", "webhook_secret"}, out
+    assert out["origins"] == [SHOP]
+    g.secrets.update({out["key"], out["webhook_secret"]})
+    g.receiver.secrets[name] = out["webhook_secret"]
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {out['key']}"
+    s.name = name
+    return s
+
+
+def pay(g, shop, cus, base=None, **over):
+    body = {"customer_id": cus, "amount": "125.00", "currency": "EUR",
+            "payee_name": "ACME SARL", "payee_iban": IBAN}
+    body.update(over)
+    r = shop.post((base or g.base_url) + "/v1/transactions", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def pending_item(g, phone, tx_id):
+    r = phone.pending(g.base_url)
+    assert r.status_code == 200, r.text
+    [item] = [x for x in r.json()["transactions"] if x["id"] == tx_id]
+    return item
+
+
+def tx_db(g, tx_id):
+    return g.sql(f"SELECT status, method, to_char(decided_at AT TIME ZONE 'UTC', {TS}),"
+                 f" to_char(expires_at AT TIME ZONE 'UTC', {TS}) FROM transactions"
+                 " WHERE id = %s", tx_id)[0]
+
+
+def the_event(g, shop, tx_id, type_):
+    """The one delivery of @type_ for @tx_id, checked as a relying party
+    would: its own HMAC of the exact bytes received, the body's shape."""
+    d = wait_until(lambda: [x for x in g.receiver.got(shop.name, type_)
+                            if x["event"]["data"]["transaction_id"] == tx_id],
+                   what=f"{type_} for {tx_id}")
+    assert len(d) == 1, d
+    d = d[0]
+    assert d["verified"], "the signature does not check"
+    ev = json.loads(d["raw"])
+    assert set(ev) == {"id", "type", "created_at", "data"} and ev["type"] == type_
+    assert re.fullmatch(r"evt_[A-Za-z0-9_-]{22}", ev["id"]), ev["id"]
+    return ev["data"]
+
+
+def test_payment_outcomes_reach_the_shop_signed_and_the_customer_by_mail(messaging):
+    g, box = messaging, messaging.mailbox
+    shop = shop_with_webhook(g)
+    s = start_enrolment(g)
+    phone, done = complete(g, s, pin="805316")
+    cus, code = done["customer_id"], done["assurance_code"]
+    keep_code(g, code)
+    box.wait_for(s.email, "Welcome")
+
+    def data_of(tx, status, method):
+        st, meth, decided, expires = tx_db(g, tx["id"])
+        assert (st, meth) == (status, method)
+        return {"transaction_id": tx["id"], "customer_id": cus, "status": status,
+                "amount": "125.00", "currency": "EUR", "payee_name": "ACME SARL",
+                "decided_at": decided, "expires_at": expires, "method": method}
+
+    # approved by the phone's signature
+    t1 = pay(g, shop, cus)
+    r = phone.approve(g.base_url, pending_item(g, phone, t1["id"]))
+    assert r.status_code == 200, r.text
+    assert the_event(g, shop, t1["id"], "transaction.approved") \
+        == data_of(t1, "approved", "signature")
+    m = box.wait_for(s.email, "Payment approved: 125.00 EUR to ACME SARL")[0]
+    assert "You approved a payment of 125.00 EUR to ACME SARL on" in m.text
+    assert last_code(m) == code and IBAN not in m.text
+
+    # declined
+    t2 = pay(g, shop, cus, payee_name="Boulangerie Dupont")
+    assert phone.decline(g.base_url, t2["id"]).status_code == 200
+    d = the_event(g, shop, t2["id"], "transaction.declined")
+    assert d == dict(data_of(t2, "declined", None), payee_name="Boulangerie Dupont")
+    m = box.wait_for(s.email, "Payment declined: 125.00 EUR to Boulangerie Dupont")[0]
+    assert "It will not be made." in m.text and last_code(m) == code
+
+    # approved offline: the response code typed by the relying party
+    t3 = pay(g, shop, cus)
+    item = parse_tx_payload(t3["qr_payload"])
+    r = shop.post(g.url(f"/v1/transactions/{t3['id']}/verify"),
+                  json={"response": phone.response_code(item)}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert the_event(g, shop, t3["id"], "transaction.approved") \
+        == data_of(t3, "approved", "response_code")
+
+    # failed: five wrong codes; the shop hears, the customer's mail is the lock's
+    t4 = pay(g, shop, cus)
+    right = phone.response_code(parse_tx_payload(t4["qr_payload"]))
+    wrong = "%08d" % ((int(right) + 1) % 10 ** 8)
+    for _ in range(5):
+        r = shop.post(g.url(f"/v1/transactions/{t4['id']}/verify"),
+                      json={"response": wrong}, timeout=30)
+        assert r.status_code in (401, 423), r.text
+    assert the_event(g, shop, t4["id"], "transaction.failed") \
+        == data_of(t4, "failed", None)
+
+    # each outcome once, in order, for this shop only; two mails
+    time.sleep(0.5)
+    types = [d["event"]["type"] for d in g.receiver.got(shop.name)
+             if d["event"]["type"].startswith("transaction.")]
+    assert types == ["transaction.approved", "transaction.declined",
+                     "transaction.approved", "transaction.failed"]
+    assert [k for (k,) in g.sql("SELECT kind FROM outbox WHERE customer_id = %s"
+                                " AND kind LIKE 'transaction%%' ORDER BY id", cus)] \
+        == ["transaction_approved", "transaction_declined", "transaction_approved"]
+    assert len(box.to(s.email, "Payment approved")) == 2
+
+
+def test_an_expired_payment_is_swept_and_its_shop_told(messaging):
+    """Nobody answers: the retention pass of an instance with a short
+    tx_ttl_s marks the payment expired (one conditional UPDATE per batch)
+    and queues transaction.expired; the customer gets no e-mail."""
+    g, box = messaging, messaging.mailbox
+    shop = shop_with_webhook(g)
+    s = start_enrolment(g)
+    _, done = complete(g, s, pin="805316")
+    cus = done["customer_id"]
+    keep_code(g, done["assurance_code"])
+    other = Guichetd(g.cluster, g.keyfile, ARTIFACTS / "messages-expiry-guichetd.log",
+                     env=dict(g.server.extra_env, GUICHET_TX_TTL_S="1",
+                              GUICHET_PURGE_INTERVAL_S="1"))
+    other.start()
+    try:
+        t = pay(g, shop, cus, base=other.base_url)
+        d = the_event(g, shop, t["id"], "transaction.expired")
+    finally:
+        other.stop()
+    st, meth, decided, expires = tx_db(g, t["id"])
+    assert (st, meth, decided) == ("expired", None, None)
+    assert d == {"transaction_id": t["id"], "customer_id": cus, "status": "expired",
+                 "amount": "125.00", "currency": "EUR", "payee_name": "ACME SARL",
+                 "decided_at": None, "expires_at": expires, "method": None}
+    assert g.sql("SELECT event, actor FROM transaction_events WHERE transaction_id = %s"
+                 " ORDER BY id", t["id"])[-1] == ("expired", "system")
+    v = shop.get(g.url(f"/v1/transactions/{t['id']}"), timeout=10).json()
+    assert v["status"] == "expired"
+    assert g.sql_value("SELECT count(*) FROM outbox WHERE customer_id = %s"
+                       " AND kind LIKE 'transaction%%'", cus) == 0
+    assert len(g.receiver.got(shop.name, "transaction.expired")) == 1
+
+
+def test_the_purge_command_expires_what_is_due(guichet):
+    """`guichetd purge` runs the same pass: it reports the payments it
+    expired; a payment not yet due is left alone."""
+    from test_transactions import created, enrol_phone, new_shop
+    shop = new_shop(guichet, SHOP)
+    cus, _ = enrol_phone(guichet)
+    t = created(guichet, shop, cus)
+    short = guichet.env(GUICHET_TX_TTL_S="1")
+    srv = Guichetd(guichet.cluster, guichet.keyfile, ARTIFACTS / "expiry-cli-guichetd.log",
+                   env=dict(guichet.server.extra_env, GUICHET_TX_TTL_S="1",
+                            GUICHET_PURGE_INTERVAL_S="0"))
+    srv.start()
+    try:
+        due = pay(guichet, shop, cus, base=srv.base_url)
+    finally:
+        srv.stop()
+    time.sleep(1.5)
+    out = guichet.cli("purge", env=short)
+    # (the stack's own pass, every 60 s, may have been first)
+    assert out["ran"] is True and "transactions_expired" in out["purged"], out
+    assert tx_db(guichet, due["id"])[0] == "expired"
+    assert tx_db(guichet, t["id"])[0] == "pending"
