@@ -548,37 +548,6 @@ cmd_tx_approve (const struct cli *cli)
   return rc;
 }
 
-/* The pending transactions as the server sent them, each with the words
-   a phone shows ("display"): amount, payee and the customer's security
-   code, or a warning not to approve when no code came with it. */
-static int
-print_pending (const char *answer)
-{
-  json_t *obj = json_loads (answer != NULL ? answer : "", 0, NULL);
-  json_t *txs = json_object_get (obj, "transactions"), *tx;
-  size_t i;
-
-  if (!json_is_array (txs))
-    {
-      json_decref (obj);
-      return print_answer (answer);
-    }
-  json_array_foreach (txs, i, tx)
-    {
-      char *d = ga_tx_display (
-        json_string_value (json_object_get (tx, "amount")),
-        json_string_value (json_object_get (tx, "currency")),
-        json_string_value (json_object_get (tx, "payee_name")),
-        json_string_value (json_object_get (tx, "payee_iban")),
-        json_string_value (json_object_get (tx, "assurance_code")));
-
-      if (d != NULL && json_is_object (tx))
-        json_object_set_new (tx, "display", json_string (d));
-      free (d);
-    }
-  return print_json (obj);
-}
-
 static int
 cmd_pending (const struct cli *cli)
 {
