@@ -244,26 +244,37 @@ COMMENT ON FUNCTION notify_queue_transaction (text, bigint, text, text, text, te
 -- ------------------------------------------------------------ lockout
 
 -- A customer is locked by a single conditional UPDATE on the hot path of
--- verify (authn/authn_db.c), and other modules that count failures toward
--- the same lockout lock the same way.  The message and the event are
--- queued here, in the transaction of whichever statement locked, so none
--- is lost and no statement on the hot path grows.
+-- verify (authn/authn_db.c: authn_fail and authn_spend, which the passkey
+-- and offline transaction codes share).  It sets locked_at to now() and
+-- locked_until to when the lock ends: lockout_until() of migration 0010,
+-- doubling with each lock, or infinity when locks are permanent.  A lock
+-- that ended leaves locked_at as it was, so "becomes locked" is read on
+-- locked_until: not locked before (NULL, or past), locked after.  The
+-- message and the event are queued here, in the transaction of whichever
+-- statement locked, so none is lost and no statement on the hot path
+-- grows.  unlocks_at is NULL for a permanent lock.
 
 CREATE FUNCTION notify_customer_locked () RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  v_at text := to_char(NEW.locked_at AT TIME ZONE 'UTC',
+  v_at text := to_char(coalesce(NEW.locked_at, now()) AT TIME ZONE 'UTC',
                        'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+  v_until text := CASE WHEN isfinite(NEW.locked_until)
+                  THEN to_char(NEW.locked_until AT TIME ZONE 'UTC',
+                               'YYYY-MM-DD"T"HH24:MI:SS"Z"') END;
 BEGIN
   PERFORM notify_queue_customer_mail(NEW.id, 'account_locked',
-            jsonb_build_object('locked_at', v_at, 'unlocks_at', NULL));
+            jsonb_build_object('locked_at', v_at, 'unlocks_at', v_until));
   PERFORM notify_queue_event('customer.locked', NULL,
             jsonb_build_object('customer_id', NEW.id, 'locked_at', v_at,
-                               'unlocks_at', NULL));
+                               'unlocks_at', v_until));
   RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION notify_customer_locked () IS
-  'Trigger function: when a customer becomes locked, queue the account_locked message and the customer.locked event.';
-CREATE TRIGGER customers_locked_notify AFTER UPDATE OF locked_at ON customers
-  FOR EACH ROW WHEN (OLD.locked_at IS NULL AND NEW.locked_at IS NOT NULL)
+  'Trigger function: when a customer becomes locked, queue the account_locked message and the customer.locked event, both saying when the lock ends (unlocks_at, NULL when permanent).';
+CREATE TRIGGER customers_locked_notify
+  AFTER UPDATE OF locked_until ON customers
+  FOR EACH ROW
+  WHEN (NEW.locked_until > now()
+        AND NOT coalesce(OLD.locked_until > now(), false))
   EXECUTE FUNCTION notify_customer_locked ();

@@ -14,6 +14,8 @@ stack, tests/api/relays.py), besides the rows that queued them.
 - a passkey that becomes a customer's outside the completion (through a
   relying party, or in the enrolment's session once completed) tells
   them; one registered before completion is covered by the welcome;
+- a lock says when it ends (customers.locked_until), also for a second
+  lock after the first ended, and that staff unlock a permanent one;
 - a customer from before notify/ is reached at the address of their latest
   enrolment (migration 0014) and, having no assurance code yet, gets one
   drawn with their first message."""
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import ARTIFACTS, REPO, Guichetd  # noqa: E402
 from phone import parse_tx_payload  # noqa: E402
+from helpers import wrong_code  # noqa: E402
 from relays import wait_until  # noqa: E402
 from test_admin import Admin, decide, review_of  # noqa: E402
 from test_enrolments import applicant, body_for  # noqa: E402
@@ -411,3 +414,71 @@ def test_the_purge_command_expires_what_is_due(guichet):
     assert out["ran"] is True and "transactions_expired" in out["purged"], out
     assert tx_db(guichet, due["id"])[0] == "expired"
     assert tx_db(guichet, t["id"])[0] == "pending"
+
+
+# ------------------------------------------------------------ lockout
+
+def locked_until(g, cus):
+    return g.sql_value(f"SELECT to_char(locked_until AT TIME ZONE 'UTC', {TS})"
+                       " FROM customers WHERE id = %s", cus)
+
+
+def lock_by_wrong_codes(g, rp, cus, pin, phone):
+    for i in range(6):
+        r = rp.post(g.url("/v1/authn/verify"), timeout=30,
+                    json={"customer_id": cus, "pin": pin,
+                          "otp": wrong_code(phone.totp(), phone.totp(time.time() + 30),
+                                            phone.totp(time.time() - 30))})
+        assert r.status_code == (423 if i >= 5 else 401), (i, r.text)
+
+
+def test_each_lock_says_when_it_ends_and_a_permanent_one_says_call(messaging):
+    g, box, rx = messaging, messaging.mailbox, messaging.receiver
+    name = f"rp-locks-{time.time_ns()}"
+    out = g.cli("apikey", "create", "--name", name, "--webhook", rx.url(name))
+    g.secrets.update({out["key"], out["webhook_secret"]})
+    rx.secrets[name] = out["webhook_secret"]
+    rp = requests.Session()
+    rp.headers["Authorization"] = f"Bearer {out['key']}"
+    s = start_enrolment(g)
+    phone, done = complete(g, s, pin="613904")
+    cus, code = done["customer_id"], done["assurance_code"]
+    keep_code(g, code)
+
+    def lock_events(n):
+        """The first @n customer.locked events for cus, once there are @n."""
+        return wait_until(lambda: (lambda e: e if len(e) >= n else None)(
+            [d["event"]["data"] for d in rx.got(name, "customer.locked")
+             if d["verified"] and d["event"]["data"]["customer_id"] == cus]),
+            what=f"{n} lock events")
+
+    # first lock: lockout_base_s (15 minutes)
+    lock_by_wrong_codes(g, rp, cus, "613904", phone)
+    first = locked_until(g, cus)
+    m = box.wait_for(s.email, "Your access is locked")[0]
+    assert f"It unlocks by itself on {first[:10]} at {first[11:16]} UTC." in m.text
+    assert last_code(m) == code
+    assert lock_events(1)[0]["unlocks_at"] == first
+
+    # the lock ends (its time passes); locked_at stays as it was, yet the
+    # next lock -- twice as long -- is told too
+    g.sql("UPDATE customers SET locked_until = now() - interval '1 second' WHERE id = %s", cus)
+    lock_by_wrong_codes(g, rp, cus, "613904", phone)
+    second = locked_until(g, cus)
+    assert second > first
+    assert g.sql_value("SELECT round(extract(epoch FROM locked_until - locked_at))"
+                       " FROM customers WHERE id = %s", cus) == 1800
+    m = box.wait_for(s.email, "Your access is locked", n=2)[1]
+    assert f"It unlocks by itself on {second[:10]} at {second[11:16]} UTC." in m.text
+    assert lock_events(2)[1]["unlocks_at"] == second
+
+    # a permanent lock (lockout_permanent = 1 writes infinity): no end to tell
+    assert g.cli("customer", "unlock", "--customer", cus)
+    g.sql("UPDATE customers SET locked_at = now(), locked_until = 'infinity',"
+          " lockouts = lockouts + 1 WHERE id = %s", cus)
+    m = box.wait_for(s.email, "Your access is locked", n=3)[2]
+    assert "Call your bank to unlock it." in m.text and "unlocks by itself" not in m.text
+    events = lock_events(3)
+    assert events[2]["unlocks_at"] is None and len(events) == 3
+    assert g.sql_value("SELECT count(*) FROM outbox WHERE customer_id = %s"
+                       " AND kind = 'account_locked'", cus) == 3

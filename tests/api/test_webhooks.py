@@ -144,9 +144,14 @@ def test_lockout_sends_one_mail_and_one_event(messaging):
         assert r.status_code == (423 if i >= 5 else 401), (i, r.text)
     d = rx.wait_for(name, "customer.locked")[0]
     assert d["verified"] and d["event"]["data"]["customer_id"] == cus
-    assert d["event"]["data"]["unlocks_at"] is None
+    # a temporary lock (lockout_base_s, 15 minutes): when it ends
+    until = g.sql_value("SELECT to_char(locked_until AT TIME ZONE 'UTC',"
+                        " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM customers WHERE id = %s", cus)
+    assert d["event"]["data"]["unlocks_at"] == until
     m = box.wait_for(s.email, "Votre accès est bloqué")[0]
-    assert "Appelez votre banque pour la débloquer." in m.text
+    day, hour = until[:10].split("-"), until[11:16]
+    assert (f"Elle se débloquera d'elle-même le {day[2]}/{day[1]}/{day[0]} à {hour} UTC."
+            in m.text), m.text
     assert CODE_LINE.search(m.text).group(1) == code
     time.sleep(1)       # nothing more comes for the attempts after the lock
     assert len(box.to(s.email, "Votre accès est bloqué")) == 1
