@@ -49,7 +49,7 @@ struct enrol_applicant {
   const char *nationality;         /* ISO 3166-1 alpha-3 (or ICAO code) */
   const char *residence_country;   /* ISO 3166-1 alpha-3 */
   const char *email;
-  const char *phone;               /* E.164 */
+  const char *phone;               /* E.164 once parsed (phone.c) */
 };
 
 struct enrol_start_req {
@@ -59,6 +59,8 @@ struct enrol_start_req {
   const char *idempotency_key;     /* may be NULL */
   const char *body_sha256_hex;     /* with idempotency_key */
   const char *client_addr;         /* for the per-address rate limit */
+  char phone_e164[20];             /* applicant.phone points here once a
+                                      national number was read */
 };
 
 struct enrol_start_res {
@@ -66,7 +68,8 @@ struct enrol_start_res {
   char *session_token;   /* malloc'd secret for the cookie; core_free_secret;
                             NULL for a replay (no session is handed out) */
   json_t *view;          /* the enrolment as API.md shows it (caller owns) */
-  const char *bad_field; /* on CORE_ERR_INVALID_FIELD: "applicant.email" ... */
+  json_t *bad_fields;    /* on CORE_ERR_INVALID_FIELD: every bad field's
+                            dotted name, in form order (caller owns) */
   bool replayed;         /* answer replayed for an Idempotency-Key */
   long retry_after;      /* on CORE_ERR_RATE_LIMITED: seconds */
 };
@@ -91,7 +94,7 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
  * (rate_enrolment_per_address), store the enrolment and start a session.
  * With an Idempotency-Key seen before (same body): the first answer again,
  * res->replayed, and no session.
- * @return CORE_OK (res filled), CORE_ERR_INVALID_FIELD (res->bad_field),
+ * @return CORE_OK (res filled), CORE_ERR_INVALID_FIELD (res->bad_fields),
  *         CORE_ERR_CONFLICT (Idempotency-Key reused with another body),
  *         CORE_ERR_RATE_LIMITED (res->retry_after; nothing written),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.

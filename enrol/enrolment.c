@@ -28,6 +28,7 @@
 #include "core/ratelimit.h"
 #include "enrol/enrol_db.h"
 #include "enrol/identity.h"
+#include "enrol/phone.h"
 #include "enrol/review.h"
 #include "enrol/session.h"
 
@@ -122,7 +123,7 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
       .out = &a->residence_country },
     { .name = "email", .type = CORE_JSON_STRING, .max_len = 254,
       .out = &a->email },
-    { .name = "phone", .type = CORE_JSON_STRING, .max_len = 16,
+    { .name = "phone", .type = CORE_JSON_STRING, .max_len = 32,
       .out = &a->phone },
     CORE_JSON_FIELD_END
   };
@@ -141,33 +142,41 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
   if (! parse_nested (applicant, "applicant", af, bad_field)
       || ! parse_nested (document, "document", df, bad_field))
     return CORE_ERR_INVALID_FIELD;
+  /* A national number is read for the country of residence; one that
+     cannot be read stays as typed, and validate() names it. */
+  if (0 == enrol_phone_e164 (a->phone, a->residence_country, req->phone_e164))
+    a->phone = req->phone_e164;
   return CORE_OK;
 }
 
-/* @return NULL if fine, else the dotted name of the first bad field. */
-static const char *
+/* @return a JSON array of the dotted names of every bad field (empty if
+   all are fine), in the order of the form; NULL when out of memory. */
+static json_t *
 validate (const struct enrol_start_req *req)
 {
   const struct enrol_applicant *a = &req->applicant;
   struct enrol_date d;
+  json_t *bad = json_array ();
 
-  if (! name_ok (a->surname))
-    return "applicant.surname";
+  if (NULL == bad)
+    return NULL;
   if (! name_ok (a->given_names))
-    return "applicant.given_names";
+    json_array_append_new (bad, json_string ("applicant.given_names"));
+  if (! name_ok (a->surname))
+    json_array_append_new (bad, json_string ("applicant.surname"));
   if (0 != enrol_date_parse (a->birth_date, &d))
-    return "applicant.birth_date";
+    json_array_append_new (bad, json_string ("applicant.birth_date"));
   if (! alpha3_ok (a->nationality))
-    return "applicant.nationality";
+    json_array_append_new (bad, json_string ("applicant.nationality"));
   if (! alpha3_ok (a->residence_country))
-    return "applicant.residence_country";
+    json_array_append_new (bad, json_string ("applicant.residence_country"));
   if (! email_ok (a->email))
-    return "applicant.email";
+    json_array_append_new (bad, json_string ("applicant.email"));
   if (! e164_ok (a->phone))
-    return "applicant.phone";
-  if (strlen (req->mrz) > 200)
-    return "document.mrz";
-  return NULL;
+    json_array_append_new (bad, json_string ("applicant.phone"));
+  if (strlen (req->mrz) > 200 || '\0' == req->mrz[0])
+    json_array_append_new (bad, json_string ("document.mrz"));
+  return bad;
 }
 
 /* ------------------------------------------------------------ start */
@@ -403,9 +412,12 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
   enum core_err err = CORE_OK;
 
   memset (res, 0, sizeof *res);
-  res->bad_field = validate (req);
-  if (NULL != res->bad_field)
+  if (NULL == (res->bad_fields = validate (req)))
+    return CORE_ERR_INTERNAL;
+  if (json_array_size (res->bad_fields) > 0)
     return CORE_ERR_INVALID_FIELD;
+  json_decref (res->bad_fields);
+  res->bad_fields = NULL;
   if (NULL == (id = core_random_id ("enr")))
     return CORE_ERR_INTERNAL;
   snprintf (res->id, sizeof res->id, "%s", id);

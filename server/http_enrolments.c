@@ -120,7 +120,7 @@ srv_http_enrolment_create (struct srv_request *rq)
   err = enrol_start (rq->db, &req, &res);
   if (CORE_ERR_INVALID_FIELD == err)
   {
-    srv_reply_bad_field (rq, res.bad_field);
+    srv_reply_bad_fields (rq, res.bad_fields);
     return;
   }
   if (CORE_ERR_RATE_LIMITED == err)

@@ -180,3 +180,27 @@ srv_reply_bad_field (struct srv_request *rq, const char *field)
             field);
   srv_reply_error (rq, CORE_ERR_INVALID_FIELD, msg, extra);
 }
+
+void
+srv_reply_bad_fields (struct srv_request *rq, json_t *fields)
+{
+  const char *first = json_string_value (json_array_get (fields, 0));
+  json_t *extra;
+  char msg[200];
+
+  if (NULL == first)
+  {
+    json_decref (fields);
+    srv_reply_error (rq, CORE_ERR_INTERNAL, NULL, NULL);
+    return;
+  }
+  extra = json_pack ("{s:s, s:O}", "field", first, "fields", fields);
+  if (1 == json_array_size (fields))
+    snprintf (msg, sizeof msg, "field '%.100s' is missing, unknown or "
+              "invalid", first);
+  else
+    snprintf (msg, sizeof msg, "%zu fields are invalid: see \"fields\"",
+              json_array_size (fields));
+  json_decref (fields);
+  srv_reply_error (rq, CORE_ERR_INVALID_FIELD, msg, extra);
+}

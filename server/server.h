@@ -116,6 +116,14 @@ void
 srv_reply_locked (struct srv_request *rq, const char *locked_until,
                   long retry_after, json_t *extra);
 
+/**
+ * 400 invalid_field for several fields at once: "field" is the first (as
+ * srv_reply_bad_field), "fields" all of them.  Takes @a fields (a
+ * non-empty JSON array of dotted names).
+ */
+void
+srv_reply_bad_fields (struct srv_request *rq, json_t *fields);
+
 /** Reply 400 invalid_field naming @a field. */
 void
 srv_reply_bad_field (struct srv_request *rq, const char *field);

@@ -319,8 +319,9 @@ def test_bad_fields_are_named_and_nothing_is_stored(guichet):
     cases = [
         ("applicant.email", {"email": "not-an-email"}),
         ("applicant.email", {"email": "a@b"}),
-        ("applicant.phone", {"phone": "0612345678"}),
-        ("applicant.phone", {"phone": "+33 6 12 34 56 78"}),
+        ("applicant.phone", {"phone": "06 12"}),
+        ("applicant.phone", {"phone": "+33 6 12 34 56 7x"}),
+        ("applicant.phone", {"phone": "0612345678", "residence_country": "XXK"}),
         ("applicant.birth_date", {"birth_date": "1974-13-12"}),
         ("applicant.birth_date", {"birth_date": "12/08/1974"}),
         ("applicant.nationality", {"nationality": "fr"}),

@@ -29,7 +29,7 @@ import { api, ApiError, newUuid, paths } from "./api.js";
 import { forgetDone, leaveCredential, renderCompleted, renderCredential as drawCredential,
          setupCredential } from "./credential.js";
 import { askNewCode, startDeviceStep, startReviewWatch, stopWatching } from "./device.js";
-import { clearFieldErrors, FIELD_BY_PATH, fillCountries, readForm, setFieldError,
+import { clearFieldErrors, FIELD_BY_PATH, fillCountries, readForm,
          showFieldErrors, updateMrzCount } from "./form.js";
 import { forgetPinSet, renderPinOtp, setupPinOtp } from "./pin.js";
 import { FIXABLE_REASONS, fillIdentity } from "./result.js";
@@ -341,13 +341,13 @@ function handleError (e, ctx = {}) {
   const id = ctx.id || (current.enrolment && current.enrolment.id) || storedId();
   switch (e.status) {
   case 400: {
-    const field = e.field && FIELD_BY_PATH.get(e.field);
-    if (ctx.form && field) {
-      setFieldError(field, "err.field." + field.path);
-      $(field.id).focus();
-    } else {
+    // Every field the server found wrong, each next to its input.
+    const named = e.body && Array.isArray(e.body.fields) ? e.body.fields : [e.field];
+    const fields = named.map((p) => p && FIELD_BY_PATH.get(p)).filter(Boolean);
+    if (ctx.form && fields.length)
+      showFieldErrors(fields.map((f) => [f, "err.field." + f.path]));
+    else
       showBanner("error.bad_request");
-    }
     return;
   }
   case 401:

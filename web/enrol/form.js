@@ -29,6 +29,31 @@ export const FIELDS = [
 ];
 export const FIELD_BY_PATH = new Map(FIELDS.map((f) => [f.path, f]));
 
+// A date of birth as people write it where this page is read: day, month,
+// year ("21/04/1985", "21.04.1985", "21 4 1985", "21041985"), or the ISO
+// form ("1985-04-21").  @return "YYYY-MM-DD", or null if it is no date.
+export function parseDate (raw) {
+  const s = raw.trim();
+  let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  let y, mo, d;
+  if (m)
+    [y, mo, d] = [m[1], m[2], m[3]];
+  else if ((m = /^(\d{1,2})[\/.\- ]+(\d{1,2})[\/.\- ]+(\d{4})$/.exec(s)) || (m = /^(\d{2})(\d{2})(\d{4})$/.exec(s)))
+    [d, mo, y] = [m[1], m[2], m[3]];
+  else
+    return null;
+  const t = new Date(Date.UTC(+y, +mo - 1, +d));
+  if (t.getUTCFullYear() !== +y || t.getUTCMonth() !== +mo - 1 || t.getUTCDate() !== +d)
+    return null;
+  return `${y}-${mo.padStart(2, "0")}-${d.padStart(2, "0")}`;
+}
+
+// "1985-04-21" -> "21/04/1985", the way the date field reads.
+export function formatDate (iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : String(iso || "");
+}
+
 export function cleanMrz (raw) {
   const lines = raw.split("\n").map((l) => l.replace(/\s+$/, ""));
   while (lines.length && lines[0] === "")
@@ -103,22 +128,23 @@ export function readForm () {
     applicant: {
       given_names: v("given-names"),
       surname: v("surname"),
-      birth_date: $("birth-date").value,
+      birth_date: parseDate($("birth-date").value) || $("birth-date").value.trim(),
       nationality: $("nationality").value,
       residence_country: $("residence-country").value,
       email: v("email"),
-      // The separators people type in phone numbers; E.164 has none.
-      phone: v("phone").replace(/[\s.\-()/]/g, ""),
+      // As typed: the server reads national numbers for the country of
+      // residence ("06 12 34 56 78" in France).
+      phone: v("phone"),
     },
     document: { mrz: cleanMrz($("mrz").value) },
   };
   const errors = [];
   for (const f of FIELDS) {
     const [group, name] = f.path.split(".");
-    if (f.id === "birth-date" && $("birth-date").validity.badInput)
-      errors.push([f, "err.field.applicant.birth_date"]);
-    else if (!body[group][name])
+    if (!body[group][name])
       errors.push([f, f.choose ? "err.choose" : "err.required"]);
+    else if (f.id === "birth-date" && !parseDate(body.applicant.birth_date))
+      errors.push([f, "err.field.applicant.birth_date"]);
   }
   if (body.document.mrz) {
     const p = mrzProblem(body.document.mrz);

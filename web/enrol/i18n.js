@@ -59,7 +59,7 @@ const en = {
   "form.email": "E-mail address",
   "form.email_hint": "If you need to continue later, we send a link to this address.",
   "form.phone": "Mobile phone number",
-  "form.phone_hint": "International format: + and the country code, for example +33 6 12 34 56 78.",
+  "form.phone_hint": "As you dial it at home, for example 06 12 34 56 78 in France, or with the country code: +33 6 12 34 56 78.",
   "form.document": "Your identity document",
   "form.mrz": "Machine-readable zone (MRZ)",
   "form.mrz_hint": "The lines of capital letters, digits and < signs at the bottom of the identity page: 2 lines on a passport, 2 or 3 lines on an identity card. Type each line on its own line, exactly as printed, including every < sign.",
@@ -74,11 +74,11 @@ const en = {
   "err.choose": "Please choose from the list.",
   "err.field.applicant.given_names": "Enter your given names as printed on your document.",
   "err.field.applicant.surname": "Enter your surname as printed on your document.",
-  "err.field.applicant.birth_date": "Enter a valid date of birth.",
+  "err.field.applicant.birth_date": "Enter your date of birth as day, month and year, for example 21/04/1985.",
   "err.field.applicant.nationality": "Choose your nationality from the list.",
   "err.field.applicant.residence_country": "Choose your country of residence from the list.",
   "err.field.applicant.email": "Enter a valid e-mail address, for example name@example.org.",
-  "err.field.applicant.phone": "Enter your mobile number in international format, for example +33612345678.",
+  "err.field.applicant.phone": "Enter a mobile number for your country of residence, for example 06 12 34 56 78, or with the country code, for example +33 6 12 34 56 78.",
   "err.field.document.mrz": "The machine-readable zone could not be read. Type the lines exactly as printed.",
   "err.mrz_lines": "Type 2 or 3 lines, each on its own line, as printed on your document.",
   "err.mrz_space": "Line {n} contains a space. The zone has no spaces: type each < sign as printed.",
@@ -313,6 +313,8 @@ const en = {
   "view.other.text": "This step cannot be completed on this page yet.",
   "action.restart": "Start a new application",
   "action.retry": "Try again",
+  "form.birth_date_hint": "Day, month and year, for example 21/04/1985.",
+  "form.birth_date_placeholder": "DD/MM/YYYY",
 };
 
 const fr = {
@@ -360,7 +362,7 @@ const fr = {
   "form.email": "Adresse e-mail",
   "form.email_hint": "Si vous devez reprendre plus tard, nous envoyons un lien à cette adresse.",
   "form.phone": "Numéro de téléphone mobile",
-  "form.phone_hint": "Format international : + et l'indicatif du pays, par exemple +33 6 12 34 56 78.",
+  "form.phone_hint": "Comme vous le composez chez vous, par exemple 06 12 34 56 78 en France, ou avec l'indicatif du pays : +33 6 12 34 56 78.",
   "form.document": "Votre pièce d'identité",
   "form.mrz": "Bande de lecture automatique (MRZ)",
   "form.mrz_hint": "Les lignes de lettres majuscules, de chiffres et de signes < en bas de la page d'identité : 2 lignes sur un passeport, 2 ou 3 lignes sur une carte d'identité. Saisissez chaque ligne sur sa propre ligne, exactement comme elle est imprimée, avec chaque signe <.",
@@ -375,11 +377,11 @@ const fr = {
   "err.choose": "Veuillez choisir dans la liste.",
   "err.field.applicant.given_names": "Saisissez vos prénoms tels qu'imprimés sur votre document.",
   "err.field.applicant.surname": "Saisissez votre nom tel qu'imprimé sur votre document.",
-  "err.field.applicant.birth_date": "Saisissez une date de naissance valide.",
+  "err.field.applicant.birth_date": "Saisissez votre date de naissance en jour, mois et année, par exemple 21/04/1985.",
   "err.field.applicant.nationality": "Choisissez votre nationalité dans la liste.",
   "err.field.applicant.residence_country": "Choisissez votre pays de résidence dans la liste.",
   "err.field.applicant.email": "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.",
-  "err.field.applicant.phone": "Saisissez votre numéro de mobile au format international, par exemple +33612345678.",
+  "err.field.applicant.phone": "Saisissez un numéro de mobile de votre pays de résidence, par exemple 06 12 34 56 78, ou avec l'indicatif du pays, par exemple +33 6 12 34 56 78.",
   "err.field.document.mrz": "La bande de lecture automatique n'a pas pu être lue. Saisissez les lignes exactement comme elles sont imprimées.",
   "err.mrz_lines": "Saisissez 2 ou 3 lignes, chacune sur sa propre ligne, comme sur votre document.",
   "err.mrz_space": "La ligne {n} contient une espace. La bande n'a pas d'espaces : saisissez chaque signe < tel qu'imprimé.",
@@ -614,6 +616,8 @@ const fr = {
   "view.other.text": "Cette étape ne peut pas encore être effectuée sur cette page.",
   "action.restart": "Commencer une nouvelle demande",
   "action.retry": "Réessayer",
+  "form.birth_date_hint": "Jour, mois et année, par exemple 21/04/1985.",
+  "form.birth_date_placeholder": "JJ/MM/AAAA",
 };
 
 export const MESSAGES = { en, fr };

@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The applicant's form as people fill it (issue 14, "Applicants"): every
+invalid field named in one answer, phone numbers typed the national way,
+the document's own data offered back when it differs from what was typed,
+and the customer reference made for people.  Each test looks at the answer
+and at the rows it changed (or did not)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import assert_error  # noqa: E402
+from test_enrolments import applicant, body_for, count, start  # noqa: E402
+
+
+def stored_phone(guichet, eid):
+    return guichet.sql_value("SELECT applicant->>'phone' FROM enrolments WHERE id = %s", eid)
+
+
+# ------------------------------------------------------------ every field at once
+
+def test_every_invalid_field_in_one_answer(guichet):
+    good = body_for(applicant())
+    a = dict(good["applicant"], surname="", given_names="", email="not-an-email",
+             phone="12", birth_date="1974-13-40", nationality="fr")
+    before = (count(guichet), count(guichet, "applicant_sessions"))
+    s, r = start(guichet, {"applicant": a, "document": {"mrz": ""}})
+    b = assert_error(r, 400, "invalid_field")
+    assert b["fields"] == ["applicant.given_names", "applicant.surname",
+                           "applicant.birth_date", "applicant.nationality",
+                           "applicant.email", "applicant.phone", "document.mrz"], b
+    assert b["field"] == "applicant.given_names", "the first keeps the one-field form"
+    assert "7 fields" in b["error"]["message"]
+    assert (count(guichet), count(guichet, "applicant_sessions")) == before
+    assert "Set-Cookie" not in r.headers
+
+
+def test_one_invalid_field_is_a_list_of_one(guichet):
+    good = body_for(applicant())
+    s, r = start(guichet, {"applicant": dict(good["applicant"], email="x@y"),
+                           "document": good["document"]})
+    b = assert_error(r, 400, "invalid_field")
+    assert b["fields"] == ["applicant.email"] and b["field"] == "applicant.email"
+
+
+# ------------------------------------------------------------ phone numbers
+
+def test_national_phone_numbers_are_read_for_the_residence_country(guichet):
+    cases = [
+        ("FRA", "06 12 34 56 78", "+33612345678"),
+        ("FRA", "06.12.34.56.78", "+33612345678"),
+        ("FRA", "+33 (0)6 12 34 56 78", "+33612345678"),
+        ("FRA", "0033 6 12 34 56 78", "+33612345678"),
+        ("DEU", "0151 2345 6789", "+4915123456789"),
+        ("ITA", "312 345 6789", "+393123456789"),
+        ("HUN", "06 30 123 4567", "+36301234567"),
+        ("USA", "(202) 555-0143", "+12025550143"),
+        ("USA", "1 202 555 0143", "+12025550143"),
+        ("GBR", "07700 900123", "+447700900123"),
+        ("CHE", "078 123 45 67", "+41781234567"),
+        ("BEL", "+32 470 12 34 56", "+32470123456"),
+    ]
+    for residence, typed, e164 in cases:
+        a = applicant(residence_country=residence, phone=typed)
+        s, r = start(guichet, body_for(a))
+        assert r.status_code == 201, (residence, typed, r.text)
+        assert stored_phone(guichet, r.json()["id"]) == e164, (residence, typed)
+
+
+def test_phone_that_cannot_be_placed_is_refused(guichet):
+    for residence, typed in [("FRA", "06 12"), ("FRA", "06-12-ab-56-78"),
+                             ("SRB", "064 123 4567"),   # no national plan known
+                             ("FRA", "+33 6 12 34 56 78 90 12 34"),
+                             ("FRA", "+0612345678")]:
+        before = count(guichet)
+        a = applicant(residence_country=residence, phone=typed)
+        s, r = start(guichet, body_for(a))
+        b = assert_error(r, 400, "invalid_field")
+        assert b["fields"] == ["applicant.phone"], (typed, b)
+        assert count(guichet) == before

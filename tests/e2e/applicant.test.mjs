@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//
+// applicant.test.mjs -- the enrolment form as applicants fill it (issue
+// 14): every field the server finds wrong is shown at once next to its
+// input; a mobile number typed the national way is read for the country of
+// residence; the date of birth is typed day/month/year in the page's
+// language.  Needs GUICHET_BASE_URL; with GUICHET_DATABASE_URL it also
+// checks what was stored.  Screenshots: tests/artifacts/e2e/a*.png.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { describe, test } from "node:test";
+
+import { assertNoProblems, browserSuite, fillForm, openEnrolment, outcome, screenshot } from "./lib/browser.mjs";
+import { applicant } from "./lib/mrz.mjs";
+
+const T = { timeout: 90000 };
+const S = browserSuite();
+const DB = process.env.GUICHET_DATABASE_URL;
+
+export function sql (query, ...vars) {
+  const args = [DB, "-XAtq", "-v", "ON_ERROR_STOP=1"];
+  vars.forEach((v, i) => args.push("-v", `v${i + 1}=${v}`));
+  return execFileSync("psql", args, { input: query + "\n", encoding: "utf8" }).trim();
+}
+
+// "1985-04-12" -> "12/04/1985"
+const dmy = (iso) => iso.split("-").reverse().join("/");
+
+describe("applicant form", () => {
+  test("every field the server refuses is shown at once, next to it", T, async () => {
+    const { context, page, problems } = await openEnrolment(S);
+    try {
+      let posts = 0;
+      page.on("request", (r) => {
+        if (r.method() === "POST" && new URL(r.url()).pathname === "/v1/enrolments")
+          posts++;
+      });
+      const a = applicant({ email: "anna@localhost", phone: "12" });
+      await fillForm(page, a);
+      await page.fill("#birth-date", dmy(a.birthDate));
+      await page.click("#submit");
+      const out = await outcome(page);
+      assert.equal(posts, 1, "one round trip");
+      assert.deepEqual(out.fieldErrors.map((e) => e.split(":")[0]).sort(),
+                       ["email-error", "phone-error"], JSON.stringify(out));
+      assert.equal(await page.getAttribute("#email", "aria-invalid"), "true");
+      assert.equal(await page.getAttribute("#phone", "aria-invalid"), "true");
+      assert.match(await page.locator("#phone-error").innerText(), /06 12 34 56 78/);
+      assert.equal(await page.evaluate(() => document.activeElement.id), "email",
+                   "focus goes to the first field in error");
+      for (const id of ["email", "phone"]) {
+        const box = await page.locator("#" + id).boundingBox();
+        const err = await page.locator(`#${id}-error`).boundingBox();
+        assert.ok(err.y >= box.y + box.height - 1 && err.y - (box.y + box.height) < 40,
+                  `the ${id} message sits right under its field`);
+      }
+      await screenshot(page, "a01-all-field-errors");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a French number typed the French way, a date typed day/month/year", T, async () => {
+    const { context, page, problems } = await openEnrolment(S, { locale: "fr-FR" });
+    try {
+      await page.click("#lang-fr");
+      assert.equal(await page.getAttribute("#birth-date", "placeholder"), "JJ/MM/AAAA");
+      assert.equal(await page.getAttribute("#birth-date", "type"), "text",
+                   "no browser date picker in mm/dd/yyyy");
+      const a = applicant({ phone: "06 12 34 56 78" });
+      await fillForm(page, a);
+      await page.fill("#birth-date", "31/02/1985");
+      await page.click("#submit");
+      await page.locator("#birth-date-error").waitFor({ state: "visible" });
+      assert.match(await page.locator("#birth-date-error").innerText(), /jour, mois et année/);
+      await screenshot(page, "a02-date-checked-fr");
+      await page.fill("#birth-date", dmy(a.birthDate));
+      await screenshot(page, "a03-form-fr-national-phone");
+      await page.click("#submit");
+      const out = await outcome(page);
+      assert.equal(out.state, "device", JSON.stringify(out));
+      const id = (await page.locator("[data-testid=enrolment-id]").innerText()).trim();
+      if (DB) {
+        assert.equal(sql("SELECT applicant->>'phone' FROM enrolments WHERE id = :'v1'", id),
+                     "+33612345678");
+        assert.equal(sql("SELECT applicant->>'birth_date' FROM enrolments WHERE id = :'v1'", id),
+                     a.birthDate);
+      }
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});
