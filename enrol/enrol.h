@@ -61,6 +61,8 @@ struct enrol_start_req {
   const char *client_addr;         /* for the per-address rate limit */
   char phone_e164[20];             /* applicant.phone points here once a
                                       national number was read */
+  char mrz_tidy[256];              /* mrz points here: upper case, one
+                                      pasted line cut (enrol_mrz_tidy) */
 };
 
 struct enrol_start_res {

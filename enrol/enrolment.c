@@ -146,6 +146,11 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
      cannot be read stays as typed, and validate() names it. */
   if (0 == enrol_phone_e164 (a->phone, a->residence_country, req->phone_e164))
     a->phone = req->phone_e164;
+  if (strlen (req->mrz) < sizeof req->mrz_tidy)
+  {
+    enrol_mrz_tidy (req->mrz, req->mrz_tidy, sizeof req->mrz_tidy);
+    req->mrz = req->mrz_tidy;
+  }
   return CORE_OK;
 }
 

@@ -634,6 +634,52 @@ dispatch (const struct mrz_lines *ml, struct enrol_date today,
   return parse_td23 (ml, today, out, field);
 }
 
+/* The zone as people paste it: a reader app or a PDF gives one line of
+   88, 72 or 90 characters (sometimes with a blank where the lines met),
+   a phone keyboard gives lower case.  Both are the same zone, not a
+   different one: upper-case the letters, and cut one line of a known
+   total length into lines of its layout.  Anything else is left as it
+   is, for the parser to judge. */
+size_t
+enrol_mrz_tidy (const char *in, char *out, size_t cap)
+{
+  size_t n = 0, lines = 1, kept = 0, per = 0;
+
+  if (NULL == in || 0 == cap)
+    return 0;
+  for (const char *p = in; '\0' != *p && n + 1 < cap; p++)
+    out[n++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : *p;
+  out[n] = '\0';
+  while (n > 0 && NULL != strchr ("\r\n \t", out[n - 1]))
+    out[--n] = '\0';                    /* blanks after the last line */
+  kept = strspn (out, "\r\n \t");     /* and before the first */
+  memmove (out, out + kept, n - kept + 1);
+  n -= kept;
+  if (NULL != strchr (out, '\n'))
+    return n;
+  /* One line: drop blanks, cut by the total length. */
+  kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if (' ' != out[i] && '\t' != out[i])
+      out[kept++] = out[i];
+  out[kept] = '\0';
+  if (88 == kept)
+    per = 44, lines = 2;
+  else if (72 == kept)
+    per = 36, lines = 2;
+  else if (90 == kept)
+    per = 30, lines = 3;
+  if (0 == per || kept + lines > cap - 1)
+    return kept;
+  for (size_t l = lines - 1; l > 0; l--)
+  {
+    memmove (out + l * (per + 1), out + l * per, per);
+    out[l * (per + 1) - 1] = '\n';
+  }
+  out[lines * (per + 1) - 1] = '\0';
+  return lines * (per + 1) - 1;
+}
+
 enum enrol_mrz_err
 enrol_mrz_parse (const char *text, struct enrol_date today,
                  struct enrol_mrz *out, const char **field)

@@ -72,6 +72,16 @@ struct enrol_mrz {
 };
 
 /**
+ * Tidy an MRZ as pasted or typed on a phone: letters upper-cased, blank
+ * lines around it dropped, and one line of 88, 72 or 90 characters (blanks
+ * in it ignored) cut into 2 x 44, 2 x 36 or 3 x 30.  Nothing else changes.
+ * @param[out] out  at most @a cap - 1 characters and a NUL
+ * @return the length of @a out
+ */
+size_t
+enrol_mrz_tidy (const char *in, char *out, size_t cap);
+
+/**
  * Parse and check an MRZ.
  *
  * @param text   lines separated by "\n" or "\r\n"

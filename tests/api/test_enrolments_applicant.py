@@ -78,3 +78,48 @@ def test_phone_that_cannot_be_placed_is_refused(guichet):
         b = assert_error(r, 400, "invalid_field")
         assert b["fields"] == ["applicant.phone"], (typed, b)
         assert count(guichet) == before
+
+
+# ------------------------------------------------------------ the MRZ as pasted
+
+def test_mrz_on_one_line_or_in_lower_case_is_read(guichet):
+    for how in ("one_line", "lower", "one_line_blank", "lower_td1"):
+        a = applicant()
+        b = body_for(a, kind="td1" if how == "lower_td1" else "td3")
+        m = b["document"]["mrz"]
+        if how == "one_line":
+            m = m.replace("\n", "")
+        elif how == "one_line_blank":
+            m = "  " + m.replace("\n", " ") + "\n"
+        else:
+            m = m.lower()
+        s, r = start(guichet, {"applicant": a, "document": {"mrz": m}})
+        assert r.status_code == 201, (how, r.text)
+        assert r.json()["identity"]["decision"] == "pass", (how, r.json())
+        assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s",
+                                 r.json()["id"]) == "device"
+
+
+def corrupt(mrz_text, line, pos):
+    lines = mrz_text.split("\n")
+    c = lines[line][pos]
+    lines[line] = lines[line][:pos] + ("7" if c != "7" else "3") + lines[line][pos + 1:]
+    return "\n".join(lines)
+
+
+def test_check_digit_failure_names_the_field(guichet):
+    # TD3 line 2: document number 0-8 (digit 9), birth 13-18 (19), expiry
+    # 21-26 (27), personal number 28-41 (42), composite 43.
+    for pos, field in [(9, "document_number"), (19, "birth_date"), (27, "expiry_date"),
+                       (42, "optional_data"), (43, "composite")]:
+        a = applicant()
+        b = body_for(a, personal="ZE184226B")
+        b["document"]["mrz"] = corrupt(b["document"]["mrz"], 1, pos)
+        s, r = start(guichet, b)
+        assert r.status_code == 201, r.text
+        v = r.json()
+        assert v["state"] == "rejected" and v["identity"]["reasons"] == ["mrz_check_digit"], v
+        mrz_check = [c for c in v["identity"]["checks"] if c["check"] == "mrz"][0]
+        assert mrz_check["field"] == field, (pos, mrz_check)
+        stored = guichet.sql_value("SELECT identity_result FROM enrolments WHERE id = %s", v["id"])
+        assert "mrz_check_digit" in stored["reasons"]

@@ -94,3 +94,94 @@ describe("applicant form", () => {
     }
   });
 });
+
+// The TD3 zone of applicant @a with the character at (line, pos) of its
+// second line changed: a typing mistake a check digit catches.
+function mistyped (mrz, pos) {
+  const [l1, l2] = mrz.split("\n");
+  const c = l2[pos] === "7" ? "3" : "7";
+  return l1 + "\n" + l2.slice(0, pos) + c + l2.slice(pos + 1);
+}
+
+describe("machine-readable zone", () => {
+  test("pasted on one line in lower case, it is tidied and accepted", T, async () => {
+    const { context, page, problems } = await openEnrolment(S);
+    try {
+      const a = applicant();
+      await fillForm(page, { ...a, mrz: a.mrz.replace("\n", " ").toLowerCase() });
+      await screenshot(page, "a04-mrz-pasted-one-line");
+      await page.click("#submit");
+      const out = await outcome(page);
+      assert.equal(out.state, "device", JSON.stringify(out));
+      assert.equal(await page.evaluate(() => document.getElementById("mrz").value), a.mrz,
+                   "the box shows the zone as sent: capitals, one line per line");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a check digit that does not match names the part to read again, before sending", T, async () => {
+    const { context, page, problems } = await openEnrolment(S);
+    try {
+      let posts = 0;
+      page.on("request", (r) => {
+        if (r.method() === "POST")
+          posts++;
+      });
+      const a = applicant();
+      // TD3 line 2: birth date 14-19, its digit 20.
+      await fillForm(page, { ...a, mrz: mistyped(a.mrz, 15) });
+      await page.click("#submit");
+      await page.locator("#mrz-error").waitFor({ state: "visible" });
+      const text = await page.locator("#mrz-error").innerText();
+      assert.match(text, /date of birth \(line 2, characters 14 to 19\)/);
+      assert.match(text, /Read this part again/);
+      assert.equal(posts, 0, "nothing was sent");
+      await screenshot(page, "a05-mrz-check-digit-birth");
+      await page.click("#lang-fr");
+      assert.match(await page.locator("#mrz-error").innerText(), /Relisez cette partie/);
+      await page.click("#lang-en");
+      // The document number and the last digit too.
+      for (const [pos, re] of [[3, /document number \(line 2, characters 1 to 9\)/],
+                               [43, /last check digit \(line 2, character 44\)/]]) {
+        await page.fill("#mrz", mistyped(a.mrz, pos));
+        await page.click("#submit");
+        await page.waitForFunction((r) => new RegExp(r).test(
+          document.getElementById("mrz-error").textContent), re.source);
+      }
+      assert.equal(posts, 0, "nothing was sent");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a check digit the server refuses is named on the result", T, async () => {
+    const { context, page, problems } = await openEnrolment(S);
+    try {
+      const a = applicant();
+      const bad = mistyped(a.mrz, 21);     // expiry date, its digit left as is
+      // The page would catch it: send it as another client would, then
+      // open the enrolment in the page.
+      const r = await page.evaluate(async (body) => {
+        const res = await fetch("/v1/enrolments", { method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+        return res.json();
+      }, { applicant: { given_names: a.givenNames, surname: a.surname, birth_date: a.birthDate,
+                        nationality: "FRA", residence_country: "FRA", email: a.email, phone: a.phone },
+           document: { mrz: bad } });
+      assert.equal(r.state, "rejected");
+      await page.evaluate((id) => sessionStorage.setItem("guichet.enrolment", id), r.id);
+      await page.reload();
+      const field = page.locator("[data-testid=mrz-field]");
+      await field.waitFor({ state: "visible" });
+      assert.equal(await field.getAttribute("data-field"), "expiry_date");
+      assert.match(await field.innerText(), /expiry date's: read this part again/);
+      await screenshot(page, "a06-mrz-check-digit-server");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});

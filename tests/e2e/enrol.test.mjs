@@ -167,13 +167,11 @@ describe("enrolment page", () => {
       assert.equal(errors, 8, "each empty field says so");
 
       const a = applicant();
-      await fillForm(page, { ...a, mrz: a.mrz.toLowerCase() });
+      await fillForm(page, { ...a, mrz: a.mrz.replace("<<", "<#") });
       await page.click("#submit");
       await page.locator("#mrz-error").waitFor({ state: "visible" });
-      assert.match(await page.locator("#mrz-error").innerText(), /Line 1 contains “p”/);
+      assert.match(await page.locator("#mrz-error").innerText(), /Line 1 contains “#”/);
       assert.equal(await page.locator(".field-error:not(:empty)").count(), 1);
-      assert.equal(await page.inputValue("#mrz"), a.mrz.toLowerCase(),
-                   "the page never rewrites the MRZ");
       assert.equal(posts, 0, "nothing was sent");
       await screenshot(page, "05-client-checks");
       await assertNoProblems(problems);

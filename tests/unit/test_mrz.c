@@ -1039,6 +1039,37 @@ test_names_truncated (void **state)
   assert_false (enrol_names_match_mrz ("Anna Maria", "Eriksson", &m));
 }
 
+/* Pasted on one line, in lower case, with blanks: the same zone. */
+static void
+test_mrz_tidy (void **state)
+{
+  const char *l1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
+  const char *l2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
+  char want[128], in[160], out[256];
+
+  (void) state;
+  snprintf (want, sizeof want, "%s\n%s", l1, l2);
+  snprintf (in, sizeof in, "%s%s", l1, l2);
+  assert_int_equal (enrol_mrz_tidy (in, out, sizeof out), 89);
+  assert_string_equal (out, want);
+  snprintf (in, sizeof in, "  %s %s \n", l1, l2);
+  for (char *p = in; *p; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      *p = (char) (*p - 'A' + 'a');
+  enrol_mrz_tidy (in, out, sizeof out);
+  assert_string_equal (out, want);
+  /* TD1: 90 characters become three lines of 30. */
+  enrol_mrz_tidy ("I<UTOD231458907<<<<<<<<<<<<<<<7408122F1204159UTO<<<<<<<<<<<6"
+                  "ERIKSSON<<ANNA<MARIA<<<<<<<<<<", out, sizeof out);
+  assert_string_equal (out, "I<UTOD231458907<<<<<<<<<<<<<<<\n"
+                       "7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<");
+  /* Two lines stay two lines; an unknown length stays one line. */
+  enrol_mrz_tidy (want, out, sizeof out);
+  assert_string_equal (out, want);
+  enrol_mrz_tidy ("p<uto abc", out, sizeof out);
+  assert_string_equal (out, "P<UTOABC");
+}
+
 int
 main (void)
 {
@@ -1065,6 +1096,7 @@ main (void)
     cmocka_unit_test (test_names_key_form),
     cmocka_unit_test (test_names_join_initials),
     cmocka_unit_test (test_applicant_view),
+    cmocka_unit_test (test_mrz_tidy),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -6,9 +6,10 @@
 // The server is the only judge: this page collects what the applicant
 // types, sends it, and shows the state the server answers.  It keeps only
 // the enrolment id (sessionStorage), so a reload asks the server where the
-// enrolment stands; the session itself is an HttpOnly cookie.  It never
-// rewrites the machine-readable zone beyond dropping trailing blanks, and
-// it never uses innerHTML: every text goes in with textContent.
+// enrolment stands; the session itself is an HttpOnly cookie.  It changes
+// the machine-readable zone only as the server would read it anyway
+// (mrz.js: capitals, one pasted line cut into its lines), and it never
+// uses innerHTML: every text goes in with textContent.
 //
 // Beside it: api.js (fetch, errors, Idempotency-Key), text.js (language,
 // translation), form.js (the applicant form), result.js (the identity

@@ -4,12 +4,14 @@
 // the POST /v1/enrolments body, and showing an error next to a field.
 //
 // The server judges every value; the page only says beforehand what is
-// missing, and what is plainly not a machine-readable zone (the server
-// would otherwise reject the whole enrolment with mrz_format and the
-// applicant would have to start over).  The MRZ is sent as typed: only
-// trailing blanks (and CR) on each line and empty lines around it go.
+// missing, what is plainly not a machine-readable zone, and which check
+// digit of the zone does not match (the server would otherwise reject the
+// whole enrolment and the applicant would have to start over).  The MRZ is
+// tidied as the server would (mrz.js: upper case, a zone pasted on one
+// line cut into its lines) and shown tidied in its box.
 
 import { COUNTRIES, ICAO_NATIONALITIES } from "./countries.js";
+import { checkDigitProblem, tidyMrz } from "./mrz.js";
 import { clearText, getLang, setText, t } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
@@ -136,8 +138,13 @@ export function readForm () {
       // residence ("06 12 34 56 78" in France).
       phone: v("phone"),
     },
-    document: { mrz: cleanMrz($("mrz").value) },
+    document: { mrz: tidyMrz(cleanMrz($("mrz").value)) },
   };
+  // Show the zone as it is sent: in capitals, one line per line.
+  if (body.document.mrz && body.document.mrz !== cleanMrz($("mrz").value)) {
+    $("mrz").value = body.document.mrz;
+    updateMrzCount();
+  }
   const errors = [];
   for (const f of FIELDS) {
     const [group, name] = f.path.split(".");
@@ -148,8 +155,13 @@ export function readForm () {
   }
   if (body.document.mrz) {
     const p = mrzProblem(body.document.mrz);
+    const cd = p ? null : checkDigitProblem(body.document.mrz);
     if (p)
       errors.push([FIELD_BY_PATH.get("document.mrz"), p[0], p[1]]);
+    else if (cd)
+      errors.push([FIELD_BY_PATH.get("document.mrz"),
+                   "err.mrz_cd." + cd.field,
+                   { line: cd.line, from: cd.from, last: cd.to - 1, at: cd.to }]);
   }
   return { body, errors };
 }

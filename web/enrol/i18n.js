@@ -315,6 +315,16 @@ const en = {
   "action.retry": "Try again",
   "form.birth_date_hint": "Day, month and year, for example 21/04/1985.",
   "form.birth_date_placeholder": "DD/MM/YYYY",
+  "err.mrz_cd.document_number": "The document number (line {line}, characters {from} to {last}) does not match its check digit (character {at}). Read this part again on your document.",
+  "err.mrz_cd.birth_date": "The date of birth (line {line}, characters {from} to {last}) does not match its check digit (character {at}). Read this part again on your document.",
+  "err.mrz_cd.expiry_date": "The expiry date (line {line}, characters {from} to {last}) does not match its check digit (character {at}). Read this part again on your document.",
+  "err.mrz_cd.optional_data": "The optional data (line {line}, characters {from} to {last}) does not match its check digit (character {at}). Read this part again on your document.",
+  "err.mrz_cd.composite": "The last check digit (line {line}, character {at}) does not match the rest of the line. Read this line again on your document, each character and each < sign.",
+  "mrz_field.document_number": "The check digit that does not match is the document number's: read this part again.",
+  "mrz_field.birth_date": "The check digit that does not match is the date of birth's: read this part again.",
+  "mrz_field.expiry_date": "The check digit that does not match is the expiry date's: read this part again.",
+  "mrz_field.optional_data": "The check digit that does not match is the optional data's: read this part again.",
+  "mrz_field.composite": "The check digit that does not match is the last one of the zone, over the whole line: read the line again.",
 };
 
 const fr = {
@@ -618,6 +628,16 @@ const fr = {
   "action.retry": "Réessayer",
   "form.birth_date_hint": "Jour, mois et année, par exemple 21/04/1985.",
   "form.birth_date_placeholder": "JJ/MM/AAAA",
+  "err.mrz_cd.document_number": "Le numéro du document (ligne {line}, caractères {from} à {last}) ne correspond pas à son chiffre de contrôle (caractère {at}). Relisez cette partie sur votre document.",
+  "err.mrz_cd.birth_date": "La date de naissance (ligne {line}, caractères {from} à {last}) ne correspond pas à son chiffre de contrôle (caractère {at}). Relisez cette partie sur votre document.",
+  "err.mrz_cd.expiry_date": "La date d'expiration (ligne {line}, caractères {from} à {last}) ne correspond pas à son chiffre de contrôle (caractère {at}). Relisez cette partie sur votre document.",
+  "err.mrz_cd.optional_data": "Les données facultatives (ligne {line}, caractères {from} à {last}) ne correspondent pas à leur chiffre de contrôle (caractère {at}). Relisez cette partie sur votre document.",
+  "err.mrz_cd.composite": "Le dernier chiffre de contrôle (ligne {line}, caractère {at}) ne correspond pas au reste de la ligne. Relisez cette ligne sur votre document, chaque caractère et chaque signe <.",
+  "mrz_field.document_number": "Le chiffre de contrôle qui ne correspond pas est celui du numéro du document : relisez cette partie.",
+  "mrz_field.birth_date": "Le chiffre de contrôle qui ne correspond pas est celui de la date de naissance : relisez cette partie.",
+  "mrz_field.expiry_date": "Le chiffre de contrôle qui ne correspond pas est celui de la date d'expiration : relisez cette partie.",
+  "mrz_field.optional_data": "Le chiffre de contrôle qui ne correspond pas est celui des données facultatives : relisez cette partie.",
+  "mrz_field.composite": "Le chiffre de contrôle qui ne correspond pas est le dernier de la bande, qui porte sur toute la ligne : relisez la ligne.",
 };
 
 export const MESSAGES = { en, fr };

@@ -81,8 +81,19 @@ export function fillIdentity (section, identity) {
     slot.append(el("h3", null, "identity.reasons"));
     const ul = el("ul", "reasons");
     ul.setAttribute("data-testid", "reasons");
-    for (const r of reasons)
-      ul.append(reasonItem(String(r)));
+    // A check digit that does not match: which part to read again.
+    const mrz = (Array.isArray(identity.checks) ? identity.checks : [])
+      .find((c) => c && c.check === "mrz" && c.field);
+    for (const r of reasons) {
+      const li = reasonItem(String(r));
+      if (r === "mrz_check_digit" && mrz && hasText(`mrz_field.${mrz.field}`)) {
+        const p = el("p", "reason__text", `mrz_field.${mrz.field}`);
+        p.setAttribute("data-testid", "mrz-field");
+        p.dataset.field = mrz.field;
+        li.append(p);
+      }
+      ul.append(li);
+    }
     slot.append(ul);
   }
   if (Array.isArray(identity.checks) && identity.checks.length)

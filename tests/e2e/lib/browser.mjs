@@ -76,7 +76,8 @@ export async function screenshot (page, name) {
 export async function fillForm (page, a) {
   await page.fill("#given-names", a.givenNames);
   await page.fill("#surname", a.surname);
-  await page.fill("#birth-date", a.birthDate);
+  // As the hint says: day/month/year (a.birthDate is YYYY-MM-DD).
+  await page.fill("#birth-date", a.birthDate.split("-").reverse().join("/"));
   await page.selectOption("#nationality", a.nationality);
   await page.selectOption("#residence-country", a.residence);
   await page.fill("#email", a.email);
