@@ -55,6 +55,9 @@ struct enrol_applicant {
 struct enrol_start_req {
   struct enrol_applicant applicant;
   const char *mrz;
+  const char *on_mismatch;         /* "ask": a declared-data mismatch is
+                                      answered for correction (nothing
+                                      stored); NULL or "review": review */
   const char *lang;                /* "en" | "fr" for messages; NULL: en */
   const char *idempotency_key;     /* may be NULL */
   const char *body_sha256_hex;     /* with idempotency_key */
@@ -72,6 +75,8 @@ struct enrol_start_res {
   json_t *view;          /* the enrolment as API.md shows it (caller owns) */
   json_t *bad_fields;    /* on CORE_ERR_INVALID_FIELD: every bad field's
                             dotted name, in form order (caller owns) */
+  json_t *mismatch;      /* on CORE_ERR_POLICY_REFUSED: {"reasons",
+                            "fields", "document"} (caller owns) */
   bool replayed;         /* answer replayed for an Idempotency-Key */
   long retry_after;      /* on CORE_ERR_RATE_LIMITED: seconds */
 };
@@ -96,7 +101,11 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
  * (rate_enrolment_per_address), store the enrolment and start a session.
  * With an Idempotency-Key seen before (same body): the first answer again,
  * res->replayed, and no session.
+ * With on_mismatch "ask", typed data that differs from the document's
+ * (name, birth date, nationality) and would only send the enrolment to
+ * review is answered for correction instead: nothing is written.
  * @return CORE_OK (res filled), CORE_ERR_INVALID_FIELD (res->bad_fields),
+ *         CORE_ERR_POLICY_REFUSED (res->mismatch: the applicant may correct),
  *         CORE_ERR_CONFLICT (Idempotency-Key reused with another body),
  *         CORE_ERR_RATE_LIMITED (res->retry_after; nothing written),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "core/config.h"
 #include "core/crypto.h"
@@ -108,6 +109,8 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
   const struct core_json_field top[] = {
     { .name = "applicant", .type = CORE_JSON_OBJECT, .out = &applicant },
     { .name = "document", .type = CORE_JSON_OBJECT, .out = &document },
+    { .name = "on_mismatch", .type = CORE_JSON_STRING, .max_len = 8,
+      .optional = true, .out = &req->on_mismatch },
     CORE_JSON_FIELD_END
   };
   const struct core_json_field af[] = {
@@ -142,6 +145,12 @@ enrol_start_req_parse (json_t *body, struct enrol_start_req *req,
   if (! parse_nested (applicant, "applicant", af, bad_field)
       || ! parse_nested (document, "document", df, bad_field))
     return CORE_ERR_INVALID_FIELD;
+  if (NULL != req->on_mismatch && 0 != strcmp (req->on_mismatch, "ask")
+      && 0 != strcmp (req->on_mismatch, "review"))
+  {
+    *bad_field = "on_mismatch";
+    return CORE_ERR_INVALID_FIELD;
+  }
   /* A national number is read for the country of residence; one that
      cannot be read stays as typed, and validate() names it. */
   if (0 == enrol_phone_e164 (a->phone, a->residence_country, req->phone_e164))
@@ -195,6 +204,7 @@ struct start_tx {
   char attach[ENROL_ID_MAX];  /* the customer the review may attach to */
   bool conflict;
   unsigned int rate_wait;  /* > 0: refused by the per-address limit */
+  bool mismatch;           /* answered for correction: count, write nothing */
   char addr_key[CORE_RATE_KEY_LEN];
 };
 
@@ -386,6 +396,9 @@ start_tx_run (struct core_db *db, void *cls)
                        &core_cfg->rate_enrolment_per_address, &t->rate_wait);
   if (st < 0 || t->rate_wait > 0)
     return st < 0 ? st : CORE_DB_NO_ROW;
+  /* An answer for correction costs a try like an enrolment, and only that. */
+  if (t->mismatch)
+    return CORE_DB_NO_ROW;
   st = start_lookup_idem (db, t, &done);
   if (done || st < 0)
     return st;
@@ -404,6 +417,51 @@ start_tx_run (struct core_db *db, void *cls)
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
   return start_record_idem (db, t);
+}
+
+/* ------------------------------------------------------------ mismatch */
+
+/* What the applicant typed that differs from their own document, and what
+   the document says, for them to correct on the spot: the document is
+   theirs and they typed its zone, so this tells them nothing new.  @return
+   NULL when nothing but the declared data would send them to review. */
+static json_t *
+mismatch_offer (const struct enrol_start_req *req,
+                const struct enrol_identity *idn)
+{
+  static const char *const map[][3] = {
+    { "name_mismatch", "applicant.surname", "applicant.given_names" },
+    { "birth_date_mismatch", "applicant.birth_date", NULL },
+    { "nationality_mismatch", "applicant.nationality", NULL },
+  };
+  json_t *reasons, *fields, *out = NULL;
+  struct enrol_mrz m;
+  size_t i;
+  json_t *v;
+
+  if (NULL == req->on_mismatch || 0 != strcmp (req->on_mismatch, "ask")
+      || ENROL_REVIEW != idn->decision)
+    return NULL;
+  reasons = json_array ();
+  fields = json_array ();
+  json_array_foreach (idn->reasons, i, v)
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+      if (0 == strcmp (json_string_value (v), map[k][0]))
+      {
+        json_array_append (reasons, v);
+        for (size_t f = 1; f < 3 && NULL != map[k][f]; f++)
+          json_array_append_new (fields, json_string (map[k][f]));
+      }
+  if (json_array_size (reasons) > 0
+      && MRZ_OK == enrol_mrz_parse (req->mrz, enrol_today (), &m, NULL))
+    out = json_pack ("{s:O, s:O, s:{s:s, s:s, s:s, s:s}}", "reasons",
+                     reasons, "fields", fields, "document", "surname",
+                     m.surname, "given_names", m.given_names, "birth_date",
+                     m.birth_date, "nationality", m.nationality);
+  OPENSSL_cleanse (&m, sizeof m);
+  json_decref (reasons);
+  json_decref (fields);
+  return out;
 }
 
 enum core_err
@@ -434,6 +492,7 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
     enrol_identity_free (&idn);
     return CORE_ERR_INTERNAL;
   }
+  t.mismatch = NULL != (res->mismatch = mismatch_offer (req, &idn));
   core_rate_addr_key (req->client_addr, t.addr_key);
   st = core_db_tx (db, false, &start_tx_run, &t);
   if (st >= 0 && t.rate_wait > 0)
@@ -441,6 +500,8 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
     err = CORE_ERR_RATE_LIMITED;
     res->retry_after = t.rate_wait;
   }
+  else if (st >= 0 && t.mismatch)
+    err = CORE_ERR_POLICY_REFUSED;
   else if (t.conflict)
     err = CORE_ERR_CONFLICT;
   else if (st < 0 || NULL == t.response
@@ -455,6 +516,11 @@ enrol_start (struct core_db *db, const struct enrol_start_req *req,
                            json_object_get (res->view, "identity")));
   if (CORE_OK != err)
     start_tx_reset (&t);
+  if (CORE_ERR_POLICY_REFUSED != err)
+  {
+    json_decref (res->mismatch);
+    res->mismatch = NULL;
+  }
   free (t.response);
   enrol_identity_free (&t.idn);
   enrol_identity_free (&idn);

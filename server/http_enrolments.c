@@ -123,6 +123,13 @@ srv_http_enrolment_create (struct srv_request *rq)
     srv_reply_bad_fields (rq, res.bad_fields);
     return;
   }
+  if (CORE_ERR_POLICY_REFUSED == err)
+  {
+    srv_reply_error (rq, err, "what was typed differs from the document: "
+                     "correct it, or send it again with on_mismatch "
+                     "\"review\"", res.mismatch);
+    return;
+  }
   if (CORE_ERR_RATE_LIMITED == err)
   {
     srv_reply_rate_limited (rq, res.retry_after);

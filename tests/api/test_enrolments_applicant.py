@@ -123,3 +123,61 @@ def test_check_digit_failure_names_the_field(guichet):
         assert mrz_check["field"] == field, (pos, mrz_check)
         stored = guichet.sql_value("SELECT identity_result FROM enrolments WHERE id = %s", v["id"])
         assert "mrz_check_digit" in stored["reasons"]
+
+
+# ------------------------------------------------------------ typed data against the document
+
+def test_swapped_day_and_month_is_offered_for_correction(guichet):
+    import datetime
+    a = applicant(birth=datetime.date(1985, 4, 21))
+    b = body_for(a, doc_birth=datetime.date(1985, 4, 12))
+    before = (count(guichet), count(guichet, "applicant_sessions"), count(guichet, "reviews"))
+    s, r = start(guichet, dict(b, on_mismatch="ask"))
+    e = assert_error(r, 422, "policy_refused")
+    assert e["reasons"] == ["birth_date_mismatch"], e
+    assert e["fields"] == ["applicant.birth_date"]
+    assert e["document"]["birth_date"] == "1985-04-12"
+    assert e["document"]["surname"] == a["surname"] and e["document"]["nationality"] == "FRA"
+    assert (count(guichet), count(guichet, "applicant_sessions"), count(guichet, "reviews")) == before
+    assert "Set-Cookie" not in r.headers
+
+    # Corrected: it passes, no review.
+    a2 = dict(a, birth_date="1985-04-12")
+    s, r = start(guichet, dict(body_for(a2, doc_birth=datetime.date(1985, 4, 12)), on_mismatch="ask"))
+    assert r.status_code == 201 and r.json()["state"] == "device", r.text
+    assert count(guichet, "reviews") == before[2]
+
+
+def test_mismatch_kept_after_the_offer_goes_to_review(guichet):
+    a = applicant()
+    b = body_for(a, doc_surname="OTHERNAME")
+    s, r = start(guichet, dict(b, on_mismatch="ask"))
+    e = assert_error(r, 422, "policy_refused")
+    assert e["reasons"] == ["name_mismatch"] and e["document"]["surname"] == "OTHERNAME"
+    assert e["fields"] == ["applicant.surname", "applicant.given_names"]
+    s, r = start(guichet, dict(b, on_mismatch="review"))
+    assert r.status_code == 201 and r.json()["state"] == "identity_review", r.text
+    eid = r.json()["id"]
+    assert guichet.sql_value("SELECT count(*) FROM reviews WHERE enrolment_id = %s", eid) == 1
+
+
+def test_without_on_mismatch_the_old_answer_stays(guichet):
+    a = applicant()
+    s, r = start(guichet, body_for(a, doc_nat="DEU"))
+    assert r.status_code == 201 and r.json()["state"] == "identity_review", r.text
+
+
+def test_a_refused_document_is_not_offered_for_correction(guichet):
+    import datetime
+    a = applicant()
+    b = body_for(a, doc_surname="OTHERNAME", expiry=datetime.date(2020, 1, 1))
+    s, r = start(guichet, dict(b, on_mismatch="ask"))
+    assert r.status_code == 201 and r.json()["state"] == "rejected", r.text
+
+
+def test_on_mismatch_must_be_ask_or_review(guichet):
+    before = count(guichet)
+    s, r = start(guichet, dict(body_for(applicant()), on_mismatch="maybe"))
+    e = assert_error(r, 400, "invalid_field")
+    assert e["field"] == "on_mismatch"
+    assert count(guichet) == before

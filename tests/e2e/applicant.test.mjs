@@ -185,3 +185,49 @@ describe("machine-readable zone", () => {
     }
   });
 });
+
+describe("typed data against the document", () => {
+  test("a swapped day and month is offered for correction, then passes", T, async () => {
+    const { context, page, problems } = await openEnrolment(S, { locale: "fr-FR" });
+    try {
+      await page.click("#lang-fr");
+      const a = applicant({ birthDate: "1985-04-12" });
+      await fillForm(page, a);
+      await page.fill("#birth-date", "04/12/1985");        // day and month swapped
+      await page.click("#submit");
+      await page.locator("#use-document-birth-date").waitFor({ state: "visible" });
+      assert.match(await page.locator("#birth-date-error").innerText(), /Votre document indique : 12\/04\/1985/);
+      assert.ok(await page.locator("#mismatch-note").isVisible());
+      assert.equal(await page.locator("#status").isVisible(), false, "no enrolment yet");
+      if (DB)
+        assert.equal(sql("SELECT count(*) FROM enrolments WHERE applicant->>'email' = :'v1'", a.email), "0");
+      await screenshot(page, "a07-mismatch-offered-fr");
+      await page.click("#use-document-birth-date");
+      assert.equal(await page.inputValue("#birth-date"), "12/04/1985");
+      await page.click("#submit");
+      const out = await outcome(page);
+      assert.equal(out.state, "device", JSON.stringify(out));
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("kept after the offer, the difference goes to a person", T, async () => {
+    const { context, page, problems } = await openEnrolment(S);
+    try {
+      const a = applicant();
+      await fillForm(page, { ...a, surname: a.surname + "x" });
+      await page.click("#submit");
+      await page.locator("#use-document-surname").waitFor({ state: "visible" });
+      assert.match(await page.locator("#surname-error").innerText(), new RegExp(a.surname.toUpperCase()));
+      await page.click("#submit");
+      const out = await outcome(page);
+      assert.equal(out.state, "identity_review", JSON.stringify(out));
+      await screenshot(page, "a08-mismatch-kept-review");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});

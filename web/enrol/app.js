@@ -31,7 +31,7 @@ import { forgetDone, leaveCredential, renderCompleted, renderCredential as drawC
          setupCredential } from "./credential.js";
 import { askNewCode, startDeviceStep, startReviewWatch, stopWatching } from "./device.js";
 import { clearFieldErrors, FIELD_BY_PATH, fillCountries, readForm,
-         showFieldErrors, updateMrzCount } from "./form.js";
+         showFieldErrors, showMismatch, updateMrzCount } from "./form.js";
 import { forgetPinSet, renderPinOtp, setupPinOtp } from "./pin.js";
 import { FIXABLE_REASONS, fillIdentity } from "./result.js";
 import { chooseLang, clearText, formatTime, getLang, setText, t,
@@ -281,6 +281,10 @@ function renderOther (enrolment, opts = {}) {
 // retry after a lost answer cannot create a second enrolment.
 let submitting = false;
 let pending = null;   // {json, key}
+// Typed data that differs from the document is first offered for
+// correction (on_mismatch "ask"); once offered, the next submission goes
+// as it is, and a person checks what still differs.
+let mismatchOffered = false;
 
 function setBusy (busy) {
   const btn = $("submit");
@@ -300,6 +304,7 @@ async function onSubmit (ev) {
     showFieldErrors(errors);
     return;
   }
+  body.on_mismatch = mismatchOffered ? "review" : "ask";
   const json = JSON.stringify(body);
   if (!pending || pending.json !== json)
     pending = { json, key: newUuid() };
@@ -353,6 +358,15 @@ function handleError (e, ctx = {}) {
   }
   case 401:
     showSession(id, { focus: true, replayed: ctx.replayed });
+    return;
+  case 422:
+    if (ctx.form && e.code === "policy_refused" && e.body && e.body.document
+        && showMismatch(e.body).length) {
+      mismatchOffered = true;
+      $("mismatch-note").hidden = false;
+      return;
+    }
+    showBanner(...commonError(e));
     return;
   case 404:
     if (ctx.loading && id)
@@ -510,6 +524,8 @@ function onRetry () {
 }
 
 function restart () {
+  mismatchOffered = false;
+  $("mismatch-note").hidden = true;
   forgetId();
   forgetPinSet();
   forgetDone();

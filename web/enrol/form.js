@@ -108,6 +108,8 @@ export function setFieldError (field, key, params) {
 }
 
 export function clearFieldErrors () {
+  for (const b of document.querySelectorAll(".use-document"))
+    b.remove();
   for (const f of FIELDS) {
     clearText($(f.id + "-error"));
     $(f.id).removeAttribute("aria-invalid");
@@ -199,4 +201,47 @@ export function fillCountries () {
     sel.append(frag);
     sel.value = keep;
   }
+}
+
+// What the document says, next to each field that differs from it (a 422
+// from POST /v1/enrolments with on_mismatch "ask"), with a button that
+// puts the document's value in the field.  @return the errors shown.
+export function showMismatch (answer) {
+  const doc = answer.document || {};
+  const value = {
+    "applicant.surname": doc.surname,
+    "applicant.given_names": doc.given_names,
+    "applicant.birth_date": formatDate(doc.birth_date),
+    "applicant.nationality": doc.nationality,
+  };
+  const errors = [];
+  for (const path of Array.isArray(answer.fields) ? answer.fields : []) {
+    const f = FIELD_BY_PATH.get(path);
+    if (!f || !value[path])
+      continue;
+    let shown = value[path];
+    if (f.id === "nationality") {
+      const row = COUNTRIES.find((r) => r[0] === shown) || ICAO_NATIONALITIES.find((r) => r[0] === shown);
+      if (row)
+        shown = `${getLang() === "fr" ? row[2] : row[1]} (${row[0]})`;
+    }
+    errors.push([f, "mismatch.field", { value: shown }]);
+    const use = document.createElement("button");
+    use.type = "button";
+    use.className = "btn btn--secondary use-document";
+    use.id = "use-document-" + f.id;
+    use.setAttribute("data-testid", "use-document-" + f.id);
+    setText(use, "mismatch.use", { value: shown });
+    use.addEventListener("click", () => {
+      $(f.id).value = value[path];
+      clearText($(f.id + "-error"));
+      $(f.id).removeAttribute("aria-invalid");
+      $(f.id).closest(".field").classList.remove("field--error");
+      use.remove();
+      $(f.id).focus();
+    });
+    $(f.id + "-error").after(use);
+  }
+  showFieldErrors(errors);
+  return errors;
 }

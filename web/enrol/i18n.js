@@ -325,6 +325,9 @@ const en = {
   "mrz_field.expiry_date": "The check digit that does not match is the expiry date's: read this part again.",
   "mrz_field.optional_data": "The check digit that does not match is the optional data's: read this part again.",
   "mrz_field.composite": "The check digit that does not match is the last one of the zone, over the whole line: read the line again.",
+  "mismatch.field": "Your document says: {value}. Correct what you typed, or keep it if it is right.",
+  "mismatch.use": "Use “{value}”",
+  "mismatch.note": "What you typed differs from your document. Correct it and send again. If what you typed is right, send it as it is: a member of our team will then check your application.",
 };
 
 const fr = {
@@ -638,6 +641,9 @@ const fr = {
   "mrz_field.expiry_date": "Le chiffre de contrôle qui ne correspond pas est celui de la date d'expiration : relisez cette partie.",
   "mrz_field.optional_data": "Le chiffre de contrôle qui ne correspond pas est celui des données facultatives : relisez cette partie.",
   "mrz_field.composite": "Le chiffre de contrôle qui ne correspond pas est le dernier de la bande, qui porte sur toute la ligne : relisez la ligne.",
+  "mismatch.field": "Votre document indique : {value}. Corrigez votre saisie, ou gardez-la si elle est juste.",
+  "mismatch.use": "Utiliser « {value} »",
+  "mismatch.note": "Votre saisie diffère de votre document. Corrigez-la et envoyez à nouveau. Si votre saisie est juste, envoyez-la telle quelle : un membre de notre équipe vérifiera alors votre demande.",
 };
 
 export const MESSAGES = { en, fr };
