@@ -120,6 +120,15 @@ static const struct key_def key_table[] = {
   STR (webauthn_origins, ""),
   STR (webauthn_attestation, "none"),
   UINT (signin_demo, 0, 0, 1),
+  STR (app_name, "Guichet"),
+  STR (app_store_url, ""),
+  STR (play_store_url, ""),
+  STR (contact_email, ""),
+  STR (contact_phone, ""),
+  STR (contact_hours, ""),
+  STR (help_url, ""),
+  STR (privacy_url, ""),
+  STR (legal_url, ""),
   STR (smtp_url, ""),
   STR (mail_from, ""),
   STR (smtp_user, ""),
@@ -474,6 +483,67 @@ validate_mail (const struct core_config *cfg, char *errbuf, size_t errlen)
   return 0;
 }
 
+/* A link the enrolment page shows: http(s), no blank, quote or angle
+   bracket (it goes into an href as it is), or "" for none. */
+static bool
+page_url_ok (const char *u)
+{
+  if ('\0' == u[0])
+    return true;
+  if (strncmp (u, "https://", 8) != 0 && strncmp (u, "http://", 7) != 0)
+    return false;
+  for (const unsigned char *p = (const unsigned char *) u; *p; p++)
+    if (*p <= ' ' || *p >= 127 || NULL != strchr ("\"'<>\\`", *p))
+      return false;
+  return strlen (u) <= 512;
+}
+
+/* Text the page shows as it is: one line, printable, short. */
+static bool
+page_text_ok (const char *s, size_t max)
+{
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    if (*p < ' ' || *p == 127)
+      return false;
+  return strlen (s) <= max;
+}
+
+static int
+validate_page (const struct core_config *cfg, char *errbuf, size_t errlen)
+{
+  const struct { const char *name; const char *value; } urls[] = {
+    { "app_store_url", cfg->app_store_url },
+    { "play_store_url", cfg->play_store_url },
+    { "help_url", cfg->help_url },
+    { "privacy_url", cfg->privacy_url },
+    { "legal_url", cfg->legal_url },
+  };
+
+  for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+    if (!page_url_ok (urls[i].value))
+      {
+        set_err (errbuf, errlen, "%s: must be an http:// or https:// URL "
+                 "(at most 512 characters, no blanks or quotes)",
+                 urls[i].name);
+        return -1;
+      }
+  if (cfg->contact_email[0] != '\0' && !address_ok (cfg->contact_email))
+    {
+      set_err (errbuf, errlen, "contact_email: must be an e-mail address");
+      return -1;
+    }
+  if (cfg->app_name[0] == '\0' || !page_text_ok (cfg->app_name, 40)
+      || !page_text_ok (cfg->contact_phone, 40)
+      || !page_text_ok (cfg->contact_hours, 120))
+    {
+      set_err (errbuf, errlen, "app_name, contact_phone, contact_hours: "
+               "one line of text (app_name 1 to 40 characters, "
+               "contact_phone 40, contact_hours 120)");
+      return -1;
+    }
+  return 0;
+}
+
 static int
 validate (const struct core_config *cfg, char *errbuf, size_t errlen)
 {
@@ -496,6 +566,8 @@ validate (const struct core_config *cfg, char *errbuf, size_t errlen)
                "lockout_max_s: must be at least lockout_base_s");
       return -1;
     }
+  if (validate_page (cfg, errbuf, errlen) != 0)
+    return -1;
   return validate_mail (cfg, errbuf, errlen);
 }
 

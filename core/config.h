@@ -57,6 +57,16 @@ struct core_config {
                                       review is told it usually takes
                                       (default 24) */
   unsigned int tx_ttl_s;           /* a transaction's lifetime, default 300 */
+  /* what the enrolment page shows around the steps (GET /v1/enrolment-info) */
+  char *app_name;                  /* the authenticator app's name */
+  char *app_store_url;             /* where to get it: Apple App Store */
+  char *play_store_url;            /* ... and Google Play; "" = not shown */
+  char *contact_email;             /* the bank's contact for applicants */
+  char *contact_phone;
+  char *contact_hours;             /* e.g. "Mon-Fri 9:00-18:00" */
+  char *help_url;
+  char *privacy_url;
+  char *legal_url;
   unsigned int assist_code_ttl_s;  /* an assistance code lives (600) */
   unsigned int assist_idle_s;      /* an assistance session idles out (900) */
   unsigned int assist_code_attempts; /* wrong codes per advisor (5) ... */

@@ -31,6 +31,7 @@ void srv_http_authn_resync (struct srv_request *rq);
 /* http_enrolments.c */
 void srv_http_enrolment_create (struct srv_request *rq);
 void srv_http_enrolment_get (struct srv_request *rq);
+void srv_http_enrolment_info (struct srv_request *rq);
 void srv_http_enrolment_resume_link (struct srv_request *rq);
 void srv_http_enrolment_resume (struct srv_request *rq);
 void srv_http_enrolment_credential (struct srv_request *rq);

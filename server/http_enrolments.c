@@ -157,6 +157,38 @@ srv_http_enrolment_create (struct srv_request *rq)
     MHD_add_response_header (rq->response, "Idempotent-Replayed", "true");
 }
 
+/* A configured text, or JSON null when the operator left it empty. */
+static json_t *
+text_or_null (const char *s)
+{
+  return NULL != s && '\0' != s[0] ? json_string (s) : json_null ();
+}
+
+/* What the enrolment page shows around its steps, from the configuration:
+   the authenticator app and where to get it, the bank's contact, its help,
+   privacy and legal pages, how long a review usually takes.  Public: it is
+   what the bank publishes anyway. */
+void
+srv_http_enrolment_info (struct srv_request *rq)
+{
+  const struct core_config *c = core_cfg;
+
+  srv_reply_json (rq, MHD_HTTP_OK, json_pack (
+                    "{s:{s:s, s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o},"
+                    " s:I, s:I}",
+                    "app", "name", c->app_name,
+                    "app_store_url", text_or_null (c->app_store_url),
+                    "play_store_url", text_or_null (c->play_store_url),
+                    "contact", "email", text_or_null (c->contact_email),
+                    "phone", text_or_null (c->contact_phone),
+                    "hours", text_or_null (c->contact_hours),
+                    "links", "help", text_or_null (c->help_url),
+                    "privacy", text_or_null (c->privacy_url),
+                    "legal", text_or_null (c->legal_url),
+                    "review_hours", (json_int_t) c->review_hours,
+                    "session_idle_s", (json_int_t) c->session_idle_s));
+}
+
 void
 srv_http_enrolment_get (struct srv_request *rq)
 {

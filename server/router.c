@@ -70,6 +70,8 @@ static const struct srv_route routes[] = {
   { .method = "POST", .path = "/signin/api/verify",
     .handler = &srv_http_signin_demo_verify, .body = SRV_BODY_JSON,
     .max_body = 16384, .name = "signin_demo_verify", .needs_db = true },
+  { .method = "GET", .path = "/v1/enrolment-info",
+    .handler = &srv_http_enrolment_info, .name = "enrolment_info" },
   { .method = "POST", .path = "/v1/enrolments",
     .handler = &srv_http_enrolment_create, .body = SRV_BODY_JSON,
     .max_body = 8192, .name = "enrolment_create", .needs_db = true },

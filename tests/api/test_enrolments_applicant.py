@@ -181,3 +181,30 @@ def test_on_mismatch_must_be_ask_or_review(guichet):
     e = assert_error(r, 400, "invalid_field")
     assert e["field"] == "on_mismatch"
     assert count(guichet) == before
+
+
+# ------------------------------------------------------------ what the page shows around the steps
+
+def test_enrolment_info_defaults(guichet):
+    import requests
+    r = requests.get(guichet.url("/v1/enrolment-info"), timeout=10)
+    assert r.status_code == 200, r.text
+    v = r.json()
+    assert v["app"] == {"name": "Guichet", "app_store_url": None, "play_store_url": None}
+    assert v["contact"] == {"email": None, "phone": None, "hours": None}
+    assert v["links"] == {"help": None, "privacy": None, "legal": None}
+    assert v["review_hours"] == 24 and isinstance(v["session_idle_s"], int)
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_page_links_are_checked_when_the_configuration_loads(guichet):
+    for key, value in [("HELP_URL", "javascript:alert(1)"), ("PRIVACY_URL", "https://x.example/\"><b>"),
+                       ("APP_STORE_URL", "ftp://apps.example/x"), ("CONTACT_EMAIL", "not an address"),
+                       ("APP_NAME", "")]:
+        r = guichet.cli_run("migrate", env=guichet.env(**{f"GUICHET_{key}": value}))
+        assert r.returncode != 0, (key, r.stdout)
+        assert key.lower() in r.stderr + r.stdout, (key, r.stderr)
+        assert value not in (r.stderr + r.stdout) or value == "", "a value is never echoed"
+    r = guichet.cli_run("migrate", env=guichet.env(GUICHET_HELP_URL="https://bank.example/help",
+                                                   GUICHET_CONTACT_EMAIL="help@bank.example"))
+    assert r.returncode == 0, r.stderr

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, test } from "node:test";
 
-import { assertNoProblems, browserSuite, fillForm, openEnrolment, outcome, screenshot } from "./lib/browser.mjs";
+import { assertNoProblems, browserSuite, fillForm, openEnrolment, openPage, outcome, screenshot } from "./lib/browser.mjs";
 import { applicant } from "./lib/mrz.mjs";
 
 const T = { timeout: 90000 };
@@ -226,6 +226,109 @@ describe("typed data against the document", () => {
       assert.equal(out.state, "identity_review", JSON.stringify(out));
       await screenshot(page, "a08-mismatch-kept-review");
       await assertNoProblems(problems);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+// A guichetd on the same database with the page's links configured (and,
+// as the suite's own, the OFAC list and limits no test reaches).
+const SUITE_RATES = Object.fromEntries(["enrolment_per_address", "activation_per_address",
+  "activation_per_challenge", "pin_per_enrolment"].map((k) => [`GUICHET_RATE_${k.toUpperCase()}`, "1000000/s"]));
+const CONFIGURED = {
+  ...SUITE_RATES,
+  GUICHET_SANCTIONS_DIR: new URL("../../../shared/data/sanctions/ofac", import.meta.url).pathname,
+  GUICHET_WEB_ROOT: new URL("../../web", import.meta.url).pathname,
+  GUICHET_APP_NAME: "Banque Appli",
+  GUICHET_APP_STORE_URL: "https://apps.apple.com/app/id000000001",
+  GUICHET_PLAY_STORE_URL: "https://play.google.com/store/apps/details?id=example.bank",
+  GUICHET_CONTACT_EMAIL: "aide@bank.example",
+  GUICHET_CONTACT_PHONE: "+33 1 23 45 67 89",
+  GUICHET_CONTACT_HOURS: "lun.-ven. 9 h-18 h",
+  GUICHET_HELP_URL: "https://bank.example/aide",
+  GUICHET_PRIVACY_URL: "https://bank.example/confidentialite",
+  GUICHET_LEGAL_URL: "https://bank.example/mentions-legales",
+};
+
+async function toDeviceStep (page, base) {
+  await page.goto(base + "/");
+  await page.locator("#view-form").waitFor({ state: "visible" });
+  await fillForm(page, applicant());
+  await page.click("#submit");
+  const out = await outcome(page);
+  assert.equal(out.state, "device", JSON.stringify(out));
+  await page.locator("#qr[data-challenge]").waitFor({ timeout: 15000 });
+}
+
+describe("before the QR code", () => {
+  test("which app, where to get it, which PIN; contact and links in the footer", T, async (t) => {
+    if (!DB || !process.env.GUICHET_MASTER_KEY_FILE)
+      return t.skip("needs GUICHET_DATABASE_URL and GUICHET_MASTER_KEY_FILE");
+    if (S.error)
+      throw S.error;
+    const { startGuichetd } = await import("./lib/payment.mjs");
+    const srv = await startGuichetd(CONFIGURED);
+    const { context, page, problems } = await openPage(S.browser);
+    try {
+      await toDeviceStep(page, srv.base);
+      assert.match(await page.locator("#app-install-heading").innerText(), /Install the Banque Appli app/);
+      assert.equal(await page.getAttribute("#store-apple", "href"), CONFIGURED.GUICHET_APP_STORE_URL);
+      assert.equal(await page.getAttribute("#store-google", "href"), CONFIGURED.GUICHET_PLAY_STORE_URL);
+      assert.ok(await page.locator("#store-apple").isVisible());
+      const pin = await page.locator("#pin-explained").innerText();
+      assert.match(pin, /bank PIN/);
+      assert.match(pin, /not the code that unlocks your phone or the app/);
+      assert.equal(await page.locator("#open-app").isVisible(), false, "a computer shows the QR first");
+      assert.match(await page.getAttribute("#qr-link", "href"), /^\/app\/#guichet:\/\/activate\?v=1&/);
+      // The footer: contact and the bank's pages.
+      assert.equal(await page.getAttribute("#contact-email", "href"), "mailto:aide@bank.example");
+      assert.equal(await page.getAttribute("#contact-phone", "href"), "tel:+33123456789");
+      assert.match(await page.locator("#contact-hours").innerText(), /lun\.-ven\./);
+      assert.equal(await page.getAttribute("#link-help", "href"), CONFIGURED.GUICHET_HELP_URL);
+      assert.equal(await page.getAttribute("#link-privacy", "href"), CONFIGURED.GUICHET_PRIVACY_URL);
+      assert.equal(await page.getAttribute("#link-legal", "href"), CONFIGURED.GUICHET_LEGAL_URL);
+      await screenshot(page, "a09-device-step-configured");
+      await page.click("#lang-fr");
+      assert.match(await page.locator("#app-install-heading").innerText(), /Installez l'application Banque Appli/);
+      assert.match(await page.locator("#pin-explained").innerText(), /code PIN bancaire/);
+      assert.match(await page.locator("#link-legal").innerText(), /Mentions légales/);
+      await screenshot(page, "a10-device-step-configured-fr");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
+      srv.stop();
+    }
+  });
+
+  test("on a phone, open the app on this phone comes before the QR", T, async () => {
+    if (S.error)
+      throw S.error;
+    const context = await S.browser.newContext({
+      viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "en-GB",
+      userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        + "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+    });
+    const page = await context.newPage();
+    try {
+      await toDeviceStep(page, S.base);
+      const open = page.locator("#open-app-link");
+      await open.waitFor({ state: "visible" });
+      assert.match(await open.getAttribute("href"), /^\/app\/#guichet:\/\/activate\?v=1&/);
+      assert.match(await open.innerText(), /Open the app on this phone/);
+      const openBox = await open.boundingBox();
+      const qrBox = await page.locator("#qr").boundingBox();
+      assert.ok(openBox.y < qrBox.y, "the app link comes first");
+      assert.match(await page.locator("#qr-heading").innerText(), /another phone/);
+      assert.equal(await page.locator("#qr-same-phone").isVisible(), false);
+      assert.ok(await page.evaluate(() =>
+        document.documentElement.scrollWidth <= document.documentElement.clientWidth),
+      "no sideways scrolling at 390 px");
+      // Without configured store links: the generic words, no dead link.
+      assert.match(await page.locator("#app-install-where").innerText(), /app store/);
+      assert.equal(await page.locator("#store-links").isVisible(), false);
+      assert.equal(await page.locator("#footer-links").isVisible(), false);
+      await screenshot(page, "a11-device-step-phone");
     } finally {
       await context.close();
     }

@@ -33,6 +33,7 @@ import { askNewCode, startDeviceStep, startReviewWatch, stopWatching } from "./d
 import { clearFieldErrors, FIELD_BY_PATH, fillCountries, readForm,
          showFieldErrors, showMismatch, updateMrzCount } from "./form.js";
 import { forgetPinSet, renderPinOtp, setupPinOtp } from "./pin.js";
+import { applyInfo, idleMinutes, loadInfo } from "./info.js";
 import { FIXABLE_REASONS, fillIdentity } from "./result.js";
 import { chooseLang, clearText, formatTime, getLang, setText, t,
          translateDom } from "./text.js";
@@ -52,6 +53,7 @@ const current = {
 
 function translatePage () {
   translateDom();
+  applyInfo();
   for (const b of document.querySelectorAll("[data-lang]"))
     b.setAttribute("aria-pressed", String(b.dataset.lang === getLang()));
   fillCountries();
@@ -421,7 +423,7 @@ function showSession (id, opts = {}) {
   setStatus(null);
   setProgress(null);
   setText($("session-heading"), `view.${why}.heading`);
-  setText($("session-text"), `view.${why}.text`);
+  setText($("session-text"), `view.${why}.text`, { minutes: idleMinutes() });
   $("send-link").hidden = !id;
   $("resume-sent").hidden = true;
   current.redraw = (o) => showView("session", o);
@@ -543,6 +545,7 @@ function restart () {
 
 function start () {
   translatePage();
+  loadInfo();
   for (const b of document.querySelectorAll("[data-lang]"))
     b.addEventListener("click", () => setLang(b.dataset.lang));
   $("applicant-form").addEventListener("submit", onSubmit);

@@ -27,6 +27,7 @@
 // log or storage.
 
 import { api, paths } from "./api.js";
+import { appName, onPhone } from "./info.js";
 import { clearText, setText } from "./text.js";
 
 const $ = (id) => document.getElementById(id);
@@ -170,8 +171,32 @@ function resetQr () {
   $("qr-placeholder").hidden = false;
   setText($("qr-placeholder"), "device.preparing");
   $("qr-timer").hidden = true;
+  hideAppLinks();
+}
+
+// The web app (/app/) takes the activation payload from the fragment,
+// which no server log or Referer ever sees.
+function appLink (payload) {
+  return "/app/#" + payload;
+}
+
+function showAppLinks (payload) {
+  const phone = onPhone();
+  $("qr-link").setAttribute("href", appLink(payload));
+  $("open-app-link").setAttribute("href", appLink(payload));
+  // On a phone, lead with opening the app here; the QR is for another phone.
+  $("open-app").hidden = !phone;
+  $("qr-same-phone").hidden = phone;
+  $("device-step").classList.toggle("qr-step--phone", phone);
+  $("qr-heading").dataset.appText = phone ? "device.scan_heading_other" : "device.scan_heading";
+  setText($("qr-heading"), $("qr-heading").dataset.appText, { app: appName() });
+}
+
+function hideAppLinks () {
+  for (const id of ["qr-link", "open-app-link"])
+    $(id).setAttribute("href", "#device-step");
   $("qr-same-phone").hidden = true;
-  $("qr-link").setAttribute("href", "#device-step");
+  $("open-app").hidden = true;
 }
 
 async function deviceLoop (w) {
@@ -273,10 +298,8 @@ function showQr (w, c, why) {
     img.src = `${c.svg}?c=${encodeURIComponent(c.id)}`;
   }
   fig.dataset.challenge = c.id;
-  if (c.payload) {
-    $("qr-link").setAttribute("href", c.payload);
-    $("qr-same-phone").hidden = false;
-  }
+  if (c.payload)
+    showAppLinks(c.payload);
   $("qr-timer").hidden = false;
   startCountdown(w, c);
   say($("device-status"), why === "expired" ? "device.renewed_expired"
@@ -292,8 +315,7 @@ function showPaused (w) {
   $("qr-placeholder").hidden = false;
   setText($("qr-placeholder"), "device.expired");
   $("qr-timer").hidden = true;
-  $("qr-same-phone").hidden = true;
-  $("qr-link").setAttribute("href", "#device-step");
+  hideAppLinks();
   say($("device-status"), "device.paused");
 }
 
