@@ -40,7 +40,7 @@ enum {
 enum {
   V_ID, V_REF, V_LOCKED, V_FAILED, V_CREATED, V_CRD, V_KIND, V_TYPE, V_ALG,
   V_DIGITS, V_STATE, V_CRD_CREATED, V_USED, V_REVOKED, V_REASON, V_SERIAL,
-  V_TOKEN, V_UNTIL, V_LOCKOUTS
+  V_TOKEN, V_UNTIL, V_LOCKOUTS, V_REFERENCE
 };
 
 #define TOKEN_FILTER \
@@ -96,7 +96,7 @@ static const struct core_db_stmt tokens_stmts[] = {
     "  k.digits, k.state, " UTC ("k.created_at") ", " UTC ("k.last_used_at")
     ", " UTC ("k.revoked_at") ", k.revoke_reason, t.serial, t.id,"
     "  CASE WHEN c.locked_until > now() AND isfinite(c.locked_until)"
-    "       THEN " UTC ("c.locked_until") " END, c.lockouts"
+    "       THEN " UTC ("c.locked_until") " END, c.lockouts, c.reference"
     " FROM customers c"
     " LEFT JOIN credentials k ON k.customer_id = c.id"
     " LEFT JOIN hw_tokens t ON t.credential_id = k.id"
@@ -393,8 +393,9 @@ customer_json (const PGresult *res)
       }
   if (creds == NULL)
     return NULL;
-  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+  return json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                     "customer_id", jstr (res, 0, V_ID),
+                    "reference", jstr (res, 0, V_REFERENCE),
                     "ref", jstr (res, 0, V_REF),
                     "locked", jbool (res, 0, V_LOCKED),
                     "locked_until", jstr (res, 0, V_UNTIL),

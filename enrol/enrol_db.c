@@ -44,8 +44,11 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_get",
     "SELECT id, state, to_char(expires_at AT TIME ZONE 'UTC',"
     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), identity_result::text,"
-    " expires_at < now(), email, customer_id, credential_kind"
+    " expires_at < now(), email, customer_id, credential_kind,"
+    " (SELECT reference FROM customers c WHERE c.id = enrolments.customer_id)"
     " FROM enrolments WHERE id = $1" },
+  { "enrol_customer_reference",
+    "SELECT reference FROM customers WHERE id = $1" },
   { "enrol_expire",
     "UPDATE enrolments SET state = 'expired', updated_at = now()"
     " WHERE id = $1 AND expires_at < now()"

@@ -576,6 +576,9 @@ view_from_row (PGresult *r)
   if (NULL != v && 0 == strcmp (state, "completed"))
   {
     json_object_set_new (v, "customer_id", json_string (PQgetvalue (r, 0, 6)));
+    if (! PQgetisnull (r, 0, 8))
+      json_object_set_new (v, "customer_reference",
+                           json_string (PQgetvalue (r, 0, 8)));
     json_object_set_new (v, "credential_kind",
                          json_string (PQgetvalue (r, 0, 7)));
   }

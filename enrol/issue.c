@@ -157,10 +157,20 @@ issue_contact (struct core_db *db, const char *id, struct issue_row *row,
   if (CORE_DB_ONE_ROW != st)
     return st;
   if (created)
+  {
+    char grouped[20];
+
+    /* As people read it: 123 456 789 0 */
+    snprintf (grouped, sizeof grouped, "%.3s %.3s %.3s %.3s", row->reference,
+              row->reference + (strlen (row->reference) >= 3 ? 3 : 0),
+              row->reference + (strlen (row->reference) >= 6 ? 6 : 0),
+              row->reference + (strlen (row->reference) >= 9 ? 9 : 0));
     return notify_mail_customer_tx (db, row->customer_id, NOTIFY_WELCOME,
-                                    json_pack ("{s:s, s:s}", "customer_id",
-                                               row->customer_id,
-                                               "credential", kind));
+                                    json_pack ("{s:s, s:s, s:s}",
+                                               "customer_id",
+                                               row->customer_id, "reference",
+                                               grouped, "credential", kind));
+  }
   st = notify_mail_customer_tx (db, row->customer_id,
                                 NOTIFY_DEVICE_REGISTERED,
                                 json_pack ("{s:s}", "credential", kind));
@@ -178,6 +188,27 @@ enrol_issue_answer_code (json_t *answer, const struct issue_row *row)
   if (NULL != answer && '\0' != row->assurance_code[0])
     json_object_set_new (answer, "assurance_code",
                          json_string (row->assurance_code));
+  if (NULL != answer && '\0' != row->reference[0])
+    json_object_set_new (answer, "customer_reference",
+                         json_string (row->reference));
+}
+
+/* The customer's reference for people (drawn by the database when the
+   customer row was made). */
+static enum core_db_status
+issue_reference (struct core_db *db, struct issue_row *row)
+{
+  const char *p[1] = { row->customer_id };
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, "enrol_customer_reference", 1,
+                                         p, &r);
+
+  if (CORE_DB_ONE_ROW == st)
+    snprintf (row->reference, sizeof row->reference, "%s",
+              PQgetvalue (r, 0, 0));
+  if (NULL != r)
+    PQclear (r);
+  return CORE_DB_NO_ROW == st ? CORE_DB_HARD_ERROR : st;
 }
 
 enum core_db_status
@@ -205,6 +236,8 @@ enrol_issue_complete (struct core_db *db, const char *id,
     st = core_db_exec (db, "enrol_device_owner", 2, pd, NULL);
   if (CORE_DB_ONE_ROW == st)    /* passkeys registered on the way */
     st = authn_passkey_attach_tx (db, id, row->customer_id, &passkeys);
+  if (CORE_DB_ONE_ROW == st)
+    st = issue_reference (db, row);
   if (CORE_DB_ONE_ROW == st
       && (st = issue_contact (db, id, row, kind, passkeys)) >= 0)
     st = CORE_DB_ONE_ROW;       /* NO_ROW: no address, nothing queued */

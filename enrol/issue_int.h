@@ -27,6 +27,8 @@ struct issue_row {
   char *assurance_sealed;   /* hex of the code the applicant chose, or NULL */
   char assurance_code[NOTIFY_CODE_LEN + 1]; /* set at completion when chosen
                                                or drawn: the answer's */
+  char reference[16];       /* the customer reference for people, read at
+                               completion (migration 0018) */
 };
 
 /** Lock the enrolment in state `credential`, fill @a row (a customer id is
@@ -50,7 +52,8 @@ enum core_db_status
 enrol_issue_complete (struct core_db *db, const char *id,
                       struct issue_row *row, const char *kind);
 
-/** Add "assurance_code" to a completion answer when one was set now. */
+/** Add "assurance_code" to a completion answer when one was set now, and
+ *  "customer_reference" (the ten digits people read). */
 void
 enrol_issue_answer_code (json_t *answer, const struct issue_row *row);
 

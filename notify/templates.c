@@ -65,7 +65,7 @@ static const struct tmpl tmpls[] = {
     { "Welcome: your account is ready",
       "Bienvenue : votre compte est prêt" },
     { HELLO_EN "Your account is open. Your customer reference is "
-      "{customer_id}: keep it, the bank may ask for it.\n\nFrom now on you "
+      "{reference}: keep it, the bank may ask for it.\n\nFrom now on you "
       "sign in with your PIN and {credential}. Never give your PIN or a "
       "code to anyone, not even to someone who says they are from the "
       "bank.\n\nEvery message we send you ends with your security code, "
@@ -73,7 +73,7 @@ static const struct tmpl tmpls[] = {
       "it, or ends with another one, it is not from us: do not open its "
       "links and do not answer it.\n",
       HELLO_FR "Votre compte est ouvert. Votre référence client est "
-      "{customer_id} : conservez-la, la banque peut vous la demander.\n\n"
+      "{reference} : conservez-la, la banque peut vous la demander.\n\n"
       "Désormais, vous vous connectez avec votre code PIN et {credential}. "
       "Ne communiquez jamais votre code PIN ni un code à personne, pas même "
       "à quelqu'un qui se dit de la banque.\n\nChaque message que nous vous "

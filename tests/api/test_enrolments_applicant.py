@@ -208,3 +208,65 @@ def test_page_links_are_checked_when_the_configuration_loads(guichet):
     r = guichet.cli_run("migrate", env=guichet.env(GUICHET_HELP_URL="https://bank.example/help",
                                                    GUICHET_CONTACT_EMAIL="help@bank.example"))
     assert r.returncode == 0, r.stderr
+
+
+# ------------------------------------------------------------ the customer reference for people
+
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def test_completion_gives_a_reference_for_people(guichet):
+    import re
+    from test_admin import Admin
+    from test_reenrolment import enrol_to_completion
+    from test_devices import challenge
+    from phone import Phone
+    s, v = enrol_to_completion(guichet, body_for(applicant()), "480713")
+    c = challenge(guichet, s)
+    p = Phone()
+    assert p.activate(c["qr_payload"]).status_code == 201
+    url = guichet.url(f"/v1/enrolments/{s.eid}")
+    assert s.post(url + "/pin", json={"pin": "480713"}, timeout=10).status_code == 200
+    assert s.post(url + "/otp-confirm", json={"otp": p.totp()}, timeout=10).status_code == 200
+    r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
+    assert r.status_code == 201, r.text
+    done = r.json()
+    ref, cus = done["customer_reference"], done["customer_id"]
+    assert re.fullmatch(r"[1-9][0-9]{9}", ref) and luhn_ok(ref), ref
+    assert re.fullmatch(r"cus_[A-Za-z0-9_-]{22}", cus), "the internal id stays for APIs"
+    assert guichet.sql_value("SELECT reference FROM customers WHERE id = %s", cus) == ref
+    # the enrolment says it again on a reload
+    g = s.get(url, timeout=10).json()
+    assert g["state"] == "completed" and g["customer_reference"] == ref
+    # the back-office's customer answer carries it
+    a = Admin(guichet, role="admin").login()
+    view = a.get(guichet.url(f"/v1/admin/customers/{cus}"), timeout=10).json()
+    assert view["reference"] == ref and view["customer_id"] == cus
+
+
+def test_references_are_unique_checked_and_given_to_every_customer(guichet):
+    import psycopg2
+    from conftest import create_customer
+    cus = create_customer(guichet).id         # the CLI path gets one too
+    ref = guichet.sql_value("SELECT reference FROM customers WHERE id = %s", cus)
+    assert luhn_ok(ref) and len(ref) == 10
+    assert guichet.sql_value("SELECT count(*) FROM customers WHERE reference IS NULL") == 0
+    assert guichet.sql_value("SELECT count(DISTINCT reference) = count(*) FROM customers")
+    # the database refuses a copy and a wrong check digit
+    wrong = ref[:9] + str((int(ref[9]) + 1) % 10)
+    for bad in (ref, wrong, "0" + ref[1:]):
+        try:
+            guichet.sql("UPDATE customers SET reference = %s WHERE id = (SELECT id FROM customers"
+                        " WHERE id <> %s LIMIT 1)", bad, cus)
+        except psycopg2.Error:
+            continue
+        raise AssertionError(f"reference {bad} was accepted")

@@ -192,7 +192,11 @@ def test_chosen_code_is_sealed_carried_once_and_ends_the_welcome(messaging):
 
     m = box.wait_for(s.email, "Welcome")[0]
     assert CODE_LINE.search(m.text).group(1) == "K7F2Q9", m.text
-    assert cus in m.text and "the codes of the Guichet app on your phone" in m.text
+    ref = g.sql_value("SELECT reference FROM customers WHERE id = %s", cus)
+    grouped = f"{ref[:3]} {ref[3:6]} {ref[6:9]} {ref[9]}"
+    assert f"Your customer reference is {grouped}:" in m.text, m.text
+    assert cus not in m.text, "the internal id is for APIs, not people"
+    assert "the codes of the Guichet app on your phone" in m.text
     assert "<strong>Your security code: K7F2Q9</strong>" in m.html
     assert "480713" not in m.text and phone.seed.hex() not in m.text
     row = outbox(g, customer_id=cus, kind="welcome")[0]

@@ -334,3 +334,52 @@ describe("before the QR code", () => {
     }
   });
 });
+
+describe("the customer reference", () => {
+  test("ten digits in groups, a copy button, the next steps; the id stays for APIs", T, async () => {
+    const { Phone } = await import("./lib/phone.mjs");
+    const { toCredentialStep } = await import("./lib/enrolment.mjs");
+    const { context, page, problems } = await openEnrolment(S, { viewport: { width: 390, height: 844 } });
+    const phone = new Phone();
+    try {
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: S.base });
+      await toCredentialStep(page, phone, "a-qr");
+      await page.check("#kind-device");
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/credential")),
+        page.click("#credential-submit"),
+      ]);
+      const answer = await res.json();
+      await page.locator("[data-testid=view-completed]").waitFor({ state: "visible", timeout: 15000 });
+      const ref = answer.customer_reference;
+      assert.match(ref, /^[1-9]\d{9}$/);
+      const shown = (await page.locator("[data-testid=customer-reference]").innerText()).trim();
+      assert.equal(shown, `${ref.slice(0, 3)} ${ref.slice(3, 6)} ${ref.slice(6, 9)} ${ref.slice(9)}`);
+      assert.equal(await page.locator("[data-testid=customer-id]").isVisible(), false,
+                   "the internal id is not what people are shown");
+      assert.equal((await page.locator("[data-testid=customer-id]").textContent()).trim(), answer.customer_id);
+      assert.match(await page.locator("#completed-reference").innerText(), /also send it to you by e-mail/);
+      assert.match(await page.locator("[data-testid=completed-next]").innerText(), /welcome e-mail/);
+      await page.click("#copy-reference");
+      await page.locator("#copy-status:not(:empty)").waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), ref);
+      if (DB)
+        assert.equal(sql("SELECT reference FROM customers WHERE id = :'v1'", answer.customer_id), ref);
+      assert.ok(await page.evaluate(() =>
+        document.documentElement.scrollWidth <= document.documentElement.clientWidth));
+      await screenshot(page, "a12-completed-reference");
+      // A reload still shows it (the server says it again).
+      await page.evaluate(() => sessionStorage.removeItem("guichet.completed"));
+      await page.reload();
+      await page.locator("[data-testid=customer-reference]").waitFor({ state: "visible" });
+      assert.equal((await page.locator("[data-testid=customer-reference]").innerText()).trim(), shown);
+      await page.click("#lang-fr");
+      assert.match(await page.locator("#completed-reference").innerText(), /Votre référence client/);
+      await screenshot(page, "a13-completed-reference-fr");
+      await assertNoProblems(problems);
+    } finally {
+      phone.close();
+      await context.close();
+    }
+  });
+});

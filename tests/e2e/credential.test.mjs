@@ -59,7 +59,12 @@ async function assertCompleted (page, id, answer, kind) {
   const customer = answer.body.customer_id;
   assert.ok(customer, JSON.stringify(answer.body));
   assert.match(await visibleText(page, "#completed-heading"), /Your account is open/);
-  assert.equal(await visibleText(page, "[data-testid=customer-id]"), customer);
+  // People read ten digits in groups; the internal id is kept for APIs.
+  const ref = answer.body.customer_reference;
+  assert.match(ref, /^[1-9]\d{9}$/, JSON.stringify(answer.body));
+  assert.equal(await visibleText(page, "[data-testid=customer-reference]"),
+               `${ref.slice(0, 3)} ${ref.slice(3, 6)} ${ref.slice(6, 9)} ${ref.slice(9)}`);
+  assert.equal((await page.locator("[data-testid=customer-id]").textContent()).trim(), customer);
   assert.equal(await activeId(page), "completed-heading", "focus moves to the last page");
   assert.equal(await page.getAttribute("[data-testid=enrolment-state]", "data-state"), "completed");
   assert.equal(await page.getAttribute("#progress li[data-step=done]", "aria-current"), "step");
@@ -129,7 +134,8 @@ describe("credential step", () => {
       // A reload shows the same page, reference included.
       await page.reload();
       await page.locator("[data-testid=view-completed]").waitFor({ state: "visible" });
-      assert.equal(await visibleText(page, "[data-testid=customer-id]"), customer);
+      assert.equal((await page.locator("[data-testid=customer-id]").textContent()).trim(), customer);
+      assert.match(await visibleText(page, "[data-testid=customer-reference]"), /^\d{3} \d{3} \d{3} \d$/);
       await page.click("[data-testid=lang-fr]");
       assert.match(await visibleText(page, "#completed-heading"), /Votre compte est ouvert/);
       await page.click("[data-testid=lang-en]");

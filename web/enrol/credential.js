@@ -23,7 +23,8 @@
 //
 // Both states offer "Also use this computer" (passkey.js).
 //
-// State "completed": the customer reference (customer_id), what to use
+// State "completed": the customer reference (ten digits, with a copy
+// button; the internal customer_id only as a technical identifier), what to use
 // to sign in, and the assurance code once (assurance.js).  GET
 // .../enrolments/{id} does not repeat the customer id, so
 // the completing answer's reference and kind are kept in sessionStorage for
@@ -105,6 +106,7 @@ function rememberDone (id, answer) {
   const done = {
     id,
     customer_id: typeof answer.customer_id === "string" ? answer.customer_id : null,
+    customer_reference: typeof answer.customer_reference === "string" ? answer.customer_reference : null,
     kind: KINDS.includes(c.kind) ? c.kind : null,
     serial: typeof c.serial === "string" ? c.serial : null,
   };
@@ -132,13 +134,45 @@ function completed (id, answer) {
   ctx.done();
 }
 
+// "1234567890" -> "123 456 789 0": short groups people read out and type.
+export function groupReference (digits) {
+  const d = String(digits);
+  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(" ");
+}
+
+// Copies the reference (its digits, which any form accepts) and says so.
+async function copyReference () {
+  const digits = $("customer-reference").dataset.digits;
+  if (!digits)
+    return;
+  try {
+    await navigator.clipboard.writeText(digits);
+    setText($("copy-status"), "done.copied");
+  } catch (e) {
+    // No clipboard (an http page, a refusal): select it for the keyboard.
+    const range = document.createRange();
+    range.selectNodeContents($("customer-reference"));
+    const sel = getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    setText($("copy-status"), "done.copy_select");
+  }
+}
+
 // Draws state "completed" (the caller shows the view).
 export function renderCompleted (enrolment) {
   const done = recalledDone(enrolment.id);
-  const ref = done && done.customer_id;
-  $("customer-id").textContent = ref || "";
+  // The reference for people (ten digits, grouped), from the enrolment the
+  // server answered or the completion answer; the internal id only behind
+  // "technical identifier".
+  const ref = enrolment.customer_reference || (done && done.customer_reference) || null;
+  const internal = enrolment.customer_id || (done && done.customer_id) || "";
+  $("customer-reference").textContent = ref ? groupReference(ref) : "";
+  $("customer-reference").dataset.digits = ref || "";
+  $("customer-id").textContent = internal;
   $("completed-reference").hidden = !ref;
   $("completed-no-reference").hidden = Boolean(ref);
+  clearText($("copy-status"));
   const code = $("completed-code");
   if (done && done.kind === "hardware" && done.serial)
     setText(code, "done.code.hardware_serial", { serial: done.serial });
@@ -403,6 +437,7 @@ function onBack () {
 export function setupCredential (c) {
   ctx = c;
   $("credential-form").addEventListener("submit", onChoose);
+  $("copy-reference").addEventListener("click", copyReference);
   for (const k of KINDS)
     $("kind-" + k).addEventListener("change", () => {
       clearKindError();

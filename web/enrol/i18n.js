@@ -255,7 +255,7 @@ const en = {
   "done.heading": "Your account is open",
   "done.text": "Your identity, your PIN and the way you confirm that it is you are all set.",
   "done.reference": "Your customer reference",
-  "done.keep": "Note it down: you will need it to sign in.",
+  "done.keep": "Note it down: you will need it to sign in. We also send it to you by e-mail.",
   "done.no_reference": "Your customer reference was shown when you finished. If you did not note it down, please contact your bank adviser.",
   "done.signin": "To sign in or approve a payment, you will need:",
   "done.need_reference": "your customer reference;",
@@ -344,6 +344,14 @@ const en = {
   "footer.help": "Help",
   "footer.privacy": "Privacy",
   "footer.legal": "Legal notice",
+  "done.copy": "Copy",
+  "done.copied": "Copied. Paste it where you keep your bank details.",
+  "done.copy_select": "Selected: press Ctrl+C (or ⌘+C) to copy it.",
+  "done.internal": "Technical identifier (for the bank's systems)",
+  "done.next": "What happens next",
+  "done.next_mail": "We send you a welcome e-mail with your customer reference. Every message from us ends with your security code.",
+  "done.next_app": "Keep the app on your phone: it gives you your codes, and you approve payments in it.",
+  "done.next_signin": "To sign in, you type your customer reference, your bank PIN and a code.",
 };
 
 const fr = {
@@ -586,11 +594,11 @@ const fr = {
 
   "done.heading": "Votre compte est ouvert",
   "done.text": "Votre identité, votre code PIN et votre moyen d'authentification sont en place.",
-  "done.reference": "Votre identifiant client",
-  "done.keep": "Notez-le : il vous sera demandé pour vous connecter.",
-  "done.no_reference": "Votre identifiant client a été affiché à la fin de votre demande. Si vous ne l'avez pas noté, veuillez contacter votre conseiller bancaire.",
+  "done.reference": "Votre référence client",
+  "done.keep": "Notez-la : vous en aurez besoin pour vous connecter. Nous vous l'envoyons aussi par e-mail.",
+  "done.no_reference": "Votre référence client a été affichée à la fin de votre demande. Si vous ne l'avez pas noté, veuillez contacter votre conseiller bancaire.",
   "done.signin": "Pour vous connecter ou valider un paiement, il vous faudra :",
-  "done.need_reference": "votre identifiant client ;",
+  "done.need_reference": "votre référence client ;",
   "done.need_pin": "le code PIN que vous avez choisi ;",
   "done.code.device": "un code de l'application Guichet de votre téléphone.",
   "done.code.otpauth": "un code de votre application d'authentification (le compte Guichet que vous venez d'ajouter).",
@@ -676,6 +684,14 @@ const fr = {
   "footer.help": "Aide",
   "footer.privacy": "Confidentialité",
   "footer.legal": "Mentions légales",
+  "done.copy": "Copier",
+  "done.copied": "Copiée. Collez-la là où vous gardez vos informations bancaires.",
+  "done.copy_select": "Sélectionnée : appuyez sur Ctrl+C (ou ⌘+C) pour la copier.",
+  "done.internal": "Identifiant technique (pour les systèmes de la banque)",
+  "done.next": "La suite",
+  "done.next_mail": "Nous vous envoyons un e-mail de bienvenue avec votre référence client. Chaque message de notre part se termine par votre code de sécurité.",
+  "done.next_app": "Gardez l'application sur votre téléphone : elle vous donne vos codes, et vous y validez vos paiements.",
+  "done.next_signin": "Pour vous connecter, vous saisissez votre référence client, votre code PIN bancaire et un code.",
 };
 
 export const MESSAGES = { en, fr };
