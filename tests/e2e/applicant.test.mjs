@@ -224,7 +224,20 @@ describe("typed data against the document", () => {
       await page.click("#submit");
       const out = await outcome(page);
       assert.equal(out.state, "identity_review", JSON.stringify(out));
+      // The wait says what happens next and how long it usually takes.
+      assert.match(await page.locator("#review-hours").innerText(), /usually takes 24 hours/);
+      assert.match(await page.locator("[data-testid=review-next]").innerText(),
+                   /compares your details[\s\S]*e-mail address you gave[\s\S]*link to continue/);
       await screenshot(page, "a08-mismatch-kept-review");
+      // A session that ended says what to do and how long the link lasts.
+      await context.clearCookies();
+      await page.reload();
+      await page.locator("[data-testid=view-session]").waitFor({ state: "visible" });
+      const next = await page.locator("[data-testid=session-next]").innerText();
+      assert.match(next, /within a few minutes/);
+      assert.match(next, /within an hour/);
+      assert.match(await page.locator("#session-text").innerText(), /after \d+ minutes without activity/);
+      await screenshot(page, "a14-session-ended-next");
       await assertNoProblems(problems);
     } finally {
       await context.close();
@@ -344,6 +357,11 @@ describe("the customer reference", () => {
     try {
       await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: S.base });
       await toCredentialStep(page, phone, "a-qr");
+      // The choice of credential is a step of its own in the progress bar.
+      assert.equal(await page.locator("#progress li").count(), 5);
+      assert.equal(await page.getAttribute("#progress li[data-step=credential]", "aria-current"), "step");
+      assert.equal(await page.getAttribute("#progress li[data-step=pin]", "class"), "is-done");
+      await screenshot(page, "a15-progress-credential-step");
       await page.check("#kind-device");
       const [res] = await Promise.all([
         page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/credential")),
@@ -379,6 +397,43 @@ describe("the customer reference", () => {
       await assertNoProblems(problems);
     } finally {
       phone.close();
+      await context.close();
+    }
+  });
+});
+
+describe("words and layout", () => {
+  test("no message ends with stray punctuation", async () => {
+    const { MESSAGES } = await import("../../web/enrol/i18n.js");
+    // Texts shown alone (errors, refusals, explanations); list items that
+    // always come with others (rules, steps) may end with ";".
+    const alone = /^(err\.|error\.|pin\.reason\.|pin\.refused|mismatch\.|reason\.|mrz_field\.|next\.|done\.next_|view\.[a-z_]+\.text)/;
+    for (const [lang, msgs] of Object.entries(MESSAGES))
+      for (const [key, text] of Object.entries(msgs)) {
+        if (alone.test(key))
+          assert.doesNotMatch(text, /[;,]\s*$/, `${lang} ${key}: ${text}`);
+        // An error introduces no list: it ends as a sentence.
+        if (/^(err\.|error\.|pin\.reason\.|pin\.refused)/.test(key))
+          assert.match(text, /[.!?)]$/, `${lang} ${key}: ${text}`);
+      }
+  });
+
+  test("the MRZ example and input fit a 390 px screen", T, async () => {
+    const { context, page, problems } = await openEnrolment(S, { viewport: { width: 390, height: 844 } });
+    try {
+      const a = applicant();
+      await fillForm(page, a);
+      const fit = await page.evaluate(() => {
+        const ok = (e) => e.scrollWidth <= e.clientWidth;
+        return { input: ok(document.getElementById("mrz")),
+                 example: ok(document.querySelector(".mrz-example")),
+                 page: ok(document.documentElement) };
+      });
+      assert.deepEqual(fit, { input: true, example: true, page: true });
+      await page.locator("#mrz").scrollIntoViewIfNeeded();
+      await screenshot(page, "a16-mrz-390px");
+      await assertNoProblems(problems);
+    } finally {
       await context.close();
     }
   });

@@ -104,6 +104,9 @@ describe("device step", () => {
       await reason.waitFor({ state: "visible" });
       assert.match(await reason.innerText(), /digits in a row/);
       assert.match(await visibleText(page, "#pin-error"), /This PIN cannot be used/);
+      // Sentences, not a list cut short: no ";" or ":" left hanging (issue 14).
+      assert.doesNotMatch(await visibleText(page, "#pin-error"), /[;:]\s*$/);
+      assert.match(await reason.innerText(), /\.$/);
       assert.equal(await pin.getAttribute("aria-invalid"), "true");
       assert.equal(await activeId(page), "pin", "focus returns to the PIN");
       assert.equal(await pin.inputValue(), "", "a refused PIN is not kept");

@@ -118,12 +118,14 @@ function hideBanner () {
   b.hidden = true;
 }
 
-// Which of the four progress steps a state belongs to (null: none).
+// Which of the five progress steps a state belongs to (null: none); the
+// choice of credential is a step of its own.
 const STEP_OF_STATE = {
   identity: 0, identity_review: 0, rejected: 0,
   device: 1, device_review: 1,
-  pin_otp: 2, credential: 2,
-  completed: 3,
+  pin_otp: 2,
+  credential: 3,
+  completed: 4,
 };
 
 function setProgress (state) {
