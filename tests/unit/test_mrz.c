@@ -30,6 +30,7 @@
 
 #include "enrol/identity.h"
 #include "enrol/mrz.h"
+#include "enrol/phone.h"
 #include "enrol/names.h"
 
 static const struct enrol_date today = { 2025, 6, 1 };
@@ -1070,6 +1071,39 @@ test_mrz_tidy (void **state)
   assert_string_equal (out, "P<UTOABC");
 }
 
+/* Phone numbers as people dial them, read for their country. */
+static void
+test_phone_e164 (void **state)
+{
+  static const struct { const char *raw, *country, *want; } ok[] = {
+    { "06 12 34 56 78", "FRA", "+33612345678" },
+    { "+33 (0)6 12 34 56 78", "FRA", "+33612345678" },
+    { "0033612345678", "DEU", "+33612345678" },
+    { "0151 2345 6789", "DEU", "+4915123456789" },
+    { "06 30 123 4567", "HUN", "+36301234567" },
+    { "(202) 555-0143", "USA", "+12025550143" },
+    { "312 345 6789", "ITA", "+393123456789" },
+  };
+  static const struct { const char *raw, *country; } bad[] = {
+    { "06 12", "FRA" }, { "0612345678", "SRB" }, { "0612345678", NULL },
+    { "+0612345678", "FRA" }, { "06 12 ab 56 78", "FRA" },
+    { "+1234567890123456789", "FRA" }, { "06+12345678", "FRA" },
+  };
+  char out[ENROL_PHONE_MAX];
+
+  (void) state;
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+  {
+    assert_int_equal (enrol_phone_e164 (ok[i].raw, ok[i].country, out), 0);
+    assert_string_equal (out, ok[i].want);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+  {
+    assert_int_equal (enrol_phone_e164 (bad[i].raw, bad[i].country, out), -1);
+    assert_string_equal (out, "");
+  }
+}
+
 int
 main (void)
 {
@@ -1097,6 +1131,7 @@ main (void)
     cmocka_unit_test (test_names_join_initials),
     cmocka_unit_test (test_applicant_view),
     cmocka_unit_test (test_mrz_tidy),
+    cmocka_unit_test (test_phone_e164),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
