@@ -53,8 +53,10 @@ enrolment_table (json_t *root)
   check_str (a->nationality, 3, true);
   check_str (a->residence_country, 3, true);
   check_str (a->email, 254, true);
-  check_str (a->phone, 16, true);
+  check_str (a->phone, 32, true);   /* as typed, or its E.164 form */
   check_str (r.mrz, 200, true);
+  FUZZ_CHECK (r.on_mismatch == NULL || strcmp (r.on_mismatch, "ask") == 0
+              || strcmp (r.on_mismatch, "review") == 0);
 }
 
 static void

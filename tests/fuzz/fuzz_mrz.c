@@ -169,6 +169,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       FUZZ_CHECK (field[0] != '\0');
       FUZZ_CHECK (all_zero (&m, sizeof m));
     }
+  {
+    /* Tidying never grows past its buffer and is done once for all. */
+    char t1[256], t2[256];
+    size_t n1 = enrol_mrz_tidy (ff.f[0], t1, sizeof t1);
+
+    FUZZ_CHECK (n1 == strlen (t1) && n1 < sizeof t1);
+    enrol_mrz_tidy (t1, t2, sizeof t2);
+    FUZZ_CHECK (strlen (ff.f[0]) >= sizeof t1 - 3 || strcmp (t1, t2) == 0);
+  }
   FUZZ_CHECK (enrol_mrz_check_digit (ff.f[0], strlen (ff.f[0])) >= -1
               && enrol_mrz_check_digit (ff.f[0], strlen (ff.f[0])) <= 9);
   if (ff.n >= 3)
