@@ -102,9 +102,10 @@ static const char *const kinds[] = {
 static json_t *
 all_params (void)
 {
-  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
                     "link", "https://bank.example/#resume=enr_x.tok",
-                    "customer_id", "cus_abc", "credential", "device",
+                    "customer_id", "cus_abc", "reference", "123 456 789 0",
+                    "credential", "device",
                     "at", "2026-05-01T14:03:09Z",
                     "locked_at", "2026-05-01T14:03:09Z", "by", "device",
                     "amount", "125.00", "currency", "EUR",
@@ -189,7 +190,7 @@ test_template_refusals (void **state UNUSED)
   assert_int_equal (notify_render (NOTIFY_RESUME_LINK, "en", p, NULL, &t,
                                    &why), -1);          /* no link */
   assert_int_equal (notify_render (NOTIFY_WELCOME, "de", p, NULL, &t, &why),
-                    -1);                               /* no customer_id */
+                    -1);                               /* no reference */
   json_decref (p);
 }
 
