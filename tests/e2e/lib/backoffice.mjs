@@ -133,6 +133,9 @@ export async function activateFromPage (page, name, deviceJson = {}) {
     const i = document.querySelector("[data-testid=qr-img]");
     return i && i.complete && i.naturalWidth > 0;
   }, null, { timeout: 10000 });
+  // The device step explains the app before the code: bring it on screen,
+  // the clip is of the viewport.
+  await img.scrollIntoViewIfNeeded();
   const box = await img.boundingBox();
   const pad = 16;   // a white margin around the code, as a camera would see
   const png = join(ARTIFACTS, `${name}.png`);
