@@ -164,6 +164,7 @@ srv_admin_register_statements (void)
   core_db_register (admin_stmts);
   core_retention_register (admin_jobs);
   srv_admin_session_register_statements ();
+  srv_admin_support_register_statements ();
 }
 
 unsigned int
@@ -194,7 +195,7 @@ static bool
 role_ok (const char *r)
 {
   return NULL != r && (0 == strcmp (r, "reviewer") || 0 == strcmp (r, "advisor")
-                       || 0 == strcmp (r, "admin"));
+                       || 0 == strcmp (r, "support") || 0 == strcmp (r, "admin"));
 }
 
 /* A generated password: 144 random bits as 24 base64url characters. */

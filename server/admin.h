@@ -134,6 +134,28 @@ srv_admin_change_password (struct core_db *db, const char *username,
 enum core_err
 srv_admin_list (struct core_db *db, json_t **admins);
 
+/* ---------------------------------------------------------- admin_support.c */
+
+/** admin_support.c's statements (called by srv_admin_register_statements). */
+void
+srv_admin_support_register_statements (void);
+
+/** Customers whose id, bank reference or e-mail address (any case) is
+ *  @a q, newest first, at most 20: *out a new array.
+ *  @return CORE_OK or a db error. */
+enum core_err
+srv_admin_customer_search (struct core_db *db, const char *q, json_t **out);
+
+/** Adds "devices" (the customer's phones) and "verify_attempts" (their 20
+ *  latest verify/resync attempts) to the customer @a view. */
+enum core_err
+srv_admin_customer_extra (struct core_db *db, const char *customer_id,
+                          json_t *view);
+
+/** Staff's free text: 1..@a max_chars characters, not only white space. */
+bool
+srv_admin_comment_ok (const char *c, size_t max_chars);
+
 /* ---------------------------------------------------------- admin_session.c */
 
 struct srv_request;

@@ -209,7 +209,8 @@ role_allows (const char *have, const char *route_role)
   if (NULL == route_role)
     route_role = "reviewer";
   if (0 == strcmp (route_role, "staff"))
-    return 0 == strcmp (have, "reviewer") || 0 == strcmp (have, "advisor");
+    return 0 == strcmp (have, "reviewer") || 0 == strcmp (have, "advisor")
+           || 0 == strcmp (have, "support");
   return 0 == strcmp (have, route_role);
 }
 

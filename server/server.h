@@ -51,8 +51,9 @@ struct srv_route {
   const char *content_type;  /* for SRV_BODY_RAW */
   size_t max_body;           /* 0: the configured default (64 KiB) */
   const char *name;          /* label for metrics and logs */
-  const char *role;          /* SRV_AUTH_ADMIN: "reviewer", "advisor" (admins
-                                pass both), "admin", or "staff" (anyone) */
+  const char *role;          /* SRV_AUTH_ADMIN: "reviewer", "advisor",
+                                "support" (admins pass all three), "admin",
+                                or "staff" (anyone) */
   bool needs_db;             /* false for /healthz and static files */
 };
 
