@@ -27,6 +27,7 @@
 #include "core/audit.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "enrol/enrol.h"
 #include "enrol/review.h"
 #include "enrol/session.h"
 #include "notify/notify.h"
@@ -330,6 +331,35 @@ enrol_review_list (struct core_db *db, const struct enrol_review_query *q,
                      : "enrol_review_list_newest", 5, p, page);
 }
 
+/* Each sanctions hit of the identity check gets "entry": the listed
+   individual as the list in force describes it (names, birth dates,
+   nationality, programme), or null when that list no longer holds it. */
+static void
+describe_hits (json_t *review)
+{
+  json_t *checks = json_object_get (json_object_get (review, "identity"),
+                                    "checks");
+  json_t *c, *h;
+  size_t i, k;
+
+  json_array_foreach (checks, i, c)
+  {
+    const char *name = json_string_value (json_object_get (c, "check"));
+
+    if (NULL == name || 0 != strcmp (name, "sanctions"))
+      continue;
+    json_array_foreach (json_object_get (c, "hits"), k, h)
+    {
+      json_t *id = json_object_get (h, "entry_id");
+      json_t *entry = json_is_integer (id)
+                      ? enrol_sanctions_describe ((long) json_integer_value (id))
+                      : NULL;
+
+      json_object_set_new (h, "entry", NULL != entry ? entry : json_null ());
+    }
+  }
+}
+
 enum core_err
 enrol_review_get (struct core_db *db, const char *id, json_t **review)
 {
@@ -338,6 +368,8 @@ enrol_review_get (struct core_db *db, const char *id, json_t **review)
   enum core_err err;
 
   err = json_query (db, "enrol_review_detail", 1, p, review);
+  if (CORE_OK == err)
+    describe_hits (*review);
   if (CORE_OK == err)
     err = json_query (db, "enrol_review_history", 1, p, &history);
   if (CORE_OK == err)
