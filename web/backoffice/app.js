@@ -25,13 +25,14 @@ import { initLogin, showLogin } from "./login.js";
 import { initOutbox, showOutbox } from "./outbox.js";
 import { initQueue, showQueue } from "./queue.js";
 import { initReview, showReview } from "./review.js";
+import { en as reviewEn, fr as reviewFr } from "./review_i18n.js";
 import { en as supportEn, fr as supportFr } from "./support_i18n.js";
 import { MESSAGES } from "./i18n.js";
 import { initTokens, showTokens } from "./tokens.js";
 import { chooseLang, getLang, setText, t, translateDom } from "./text.js";
 
-Object.assign(MESSAGES.en, supportEn);
-Object.assign(MESSAGES.fr, supportFr);
+Object.assign(MESSAGES.en, supportEn, reviewEn);
+Object.assign(MESSAGES.fr, supportFr, reviewFr);
 
 let session = null;          // { username, role } when signed in
 let afterLogin = null;       // the hash to return to after signing in
@@ -312,7 +313,7 @@ function start () {
   $("retry").addEventListener("click", checkSession);
   initLogin(signedIn);
   initQueue(go);
-  initReview(() => (session ? session.username : null));
+  initReview(() => (session ? session.username : null), () => (session ? session.role : null));
   initAudit(go);
   initAssist();
   initOutbox(go);
