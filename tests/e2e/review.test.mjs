@@ -18,7 +18,7 @@ import { describe, test } from "node:test";
 import { adminCliProblem, createAdmin, signIn } from "./lib/backoffice.mjs";
 import { assertNoProblems, browserSuite, openPage, screenshot } from "./lib/browser.mjs";
 import { applicant, td3 } from "./lib/mrz.mjs";
-import { psql } from "./lib/phone.mjs";
+import { Phone, psql } from "./lib/phone.mjs";
 
 const T = { timeout: 120000 };
 const SKIP = adminCliProblem() || (process.env.GUICHET_DATABASE_URL ? null : "no database");
@@ -35,6 +35,35 @@ async function enrol (a, mrz = a.mrz) {
   });
   assert.equal(r.status, 201);
   return r.json();
+}
+
+// An applicant whose phone (an emulator) went to review: the enrolment id.
+async function phoneInReview () {
+  const a = applicant();
+  const r = await fetch(`${S.base}/v1/enrolments`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ applicant: { given_names: a.givenNames, surname: a.surname,
+                                        birth_date: a.birthDate, nationality: a.nationality,
+                                        residence_country: a.residence, email: a.email,
+                                        phone: a.phone },
+                           document: { mrz: a.mrz } }),
+  });
+  assert.equal(r.status, 201);
+  const e = await r.json();
+  const cookie = (r.headers.get("set-cookie") || "").split(";")[0];
+  const c = await fetch(`${S.base}/v1/enrolments/${e.id}/device-challenge`, {
+    method: "POST", headers: { "Content-Type": "application/json", Cookie: cookie }, body: "{}",
+  });
+  assert.equal(c.status, 201);
+  const phone = new Phone();
+  try {
+    const act = await phone.cli("activate", (await c.json()).qr_payload, "--device-json",
+                                JSON.stringify({ emulator: true }));
+    assert.equal(act.status, "pending_review", JSON.stringify(act));
+  } finally {
+    phone.close();
+  }
+  return e.id;
 }
 
 const reviewOf = (eid) => psql(`SELECT id FROM reviews WHERE enrolment_id = '${eid}'`);
@@ -160,6 +189,33 @@ describe("back-office review page", () => {
       await assertNoProblems(h.problems);
     } finally {
       await h.context.close();
+    }
+  });
+
+  test("a phone's reject asks to confirm the blocklisting", { ...T, skip: SKIP || false }, async () => {
+    if (S.error)
+      throw S.error;
+    const eid = await phoneInReview();
+    const rid = await reviewOf(eid);
+    const reviewer = await createAdmin("reviewer");
+    const { page, context, problems } = await openReview(reviewer, rid);
+    try {
+      assert.match(await page.locator("#review-summary").innerText(), /Risk score/);
+      await page.check("#decide-reject");
+      assert.match(await page.locator("#decide-reject-hint").innerText(), /blocklisted/);
+      await page.locator("#confirm-field").waitFor({ state: "visible" });
+      await page.fill("#decide-comment", "emulator, same address as a known fraud");
+      await page.click("#decide-submit");
+      assert.match(await page.locator("#decide-confirm-error").innerText(), /Tick this box/);
+      assert.equal(await psql(`SELECT state FROM reviews WHERE id = '${rid}'`), "open");
+      await screenshot(page, "bo-94-confirm-blocklist");
+      await page.check("#decide-confirm");
+      await page.click("#decide-submit");
+      await page.locator("#view-review[data-state=rejected]").waitFor({ timeout: 15000 });
+      assert.equal(await psql(`SELECT count(*) > 0 FROM blocklist WHERE created_by = '${reviewer.username}'`), "t");
+      await assertNoProblems(problems);
+    } finally {
+      await context.close();
     }
   });
 });
