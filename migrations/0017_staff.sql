@@ -20,3 +20,15 @@ COMMENT ON COLUMN admins.role IS
 
 CREATE INDEX customer_contacts_email_lower
   ON customer_contacts (lower(email)) WHERE email IS NOT NULL;
+
+-- The review queue: who works on a review (assign to me), and a review
+-- whose applicant was asked something (the third decision, "ask the
+-- applicant"): it stays open, its enrolment waits, and the queue shows
+-- since when.
+ALTER TABLE reviews
+  ADD COLUMN assigned_to text REFERENCES admins (username),
+  ADD COLUMN assigned_at timestamptz,
+  ADD COLUMN asked_at    timestamptz;
+COMMENT ON COLUMN reviews.assigned_to IS 'The staff member who took the review ("assign to me"), or NULL: a mark for the others, not a lock.';
+COMMENT ON COLUMN reviews.assigned_at IS 'When it was taken.';
+COMMENT ON COLUMN reviews.asked_at IS 'When a reviewer last asked the applicant something (decision "ask", an e-mail through the outbox); the review stays open and the enrolment waits.';

@@ -92,6 +92,7 @@ export const paths = {
   me: "/v1/admin/me",
   reviews: (params) => "/v1/admin/reviews" + query(params),
   review: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}`,
+  assign: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/assign`,
   decision: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/decision`,
   audit: (params) => "/v1/admin/audit" + query(params),
   customers: (params) => "/v1/admin/customers" + query(params),

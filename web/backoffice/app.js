@@ -312,7 +312,7 @@ function start () {
   $("logout").addEventListener("click", signOut);
   $("retry").addEventListener("click", checkSession);
   initLogin(signedIn);
-  initQueue(go);
+  initQueue(go, () => (session ? session.username : null));
   initReview(() => (session ? session.username : null), () => (session ? session.role : null));
   initAudit(go);
   initAssist();

@@ -81,7 +81,7 @@ function clearParts () {
   clearText($("review-attach"));
   $("review-attach").hidden = true;
   for (const id of ["applicant-part", "device-part", "identity-part", "history-part", "decide-part",
-                    "decide-closed"])
+                    "decide-closed", "assign-box", "next-box"])
     $(id).hidden = true;
 }
 
@@ -120,6 +120,7 @@ function draw (r) {
   ]);
 
   drawAttach(r);
+  drawAssign(r);
   const reasons = Array.isArray(r.reasons) && r.reasons.length ? r.reasons
     : (risk.reasons || (r.identity && r.identity.reasons) || []);
   const n = fillReasons($("review-reasons"), reasons, true);
@@ -131,6 +132,67 @@ function draw (r) {
   drawHistory(r.history, r.kind);
   drawDecisions(r.decisions);
   drawDecide(r);
+}
+
+// Who works on it; an open review can be taken or released.
+function drawAssign (r) {
+  const box = $("assign-box");
+  const open = OPEN_STATES.has(r.state);
+  box.hidden = !open;
+  if (!open)
+    return;
+  const mine = r.assigned_to && r.assigned_to === whoami();
+  const p = $("assign-state");
+  if (!r.assigned_to)
+    setText(p, "assign.nobody");
+  else if (mine)
+    setText(p, "assign.me");
+  else
+    setText(p, "assign.other", { name: r.assigned_to });
+  p.dataset.assigned = r.assigned_to || "";
+  $("assign-take").hidden = Boolean(mine);
+  $("assign-release").hidden = !mine;
+}
+
+async function onAssign (release) {
+  if (!shown)
+    return;
+  const id = shown.id;
+  try {
+    await api("POST", paths.assign(id), release ? { release: true } : {});
+    showNotice(release ? "assign.released" : "assign.taken", null, { focus: false });
+    await showReview(id, { keep: true });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) {
+      showDecideError("decide.conflict");
+      showReview(id, { keep: true });
+      return;
+    }
+    handleError(e);
+  }
+}
+
+// After a decision: the oldest open review this person can act on (not
+// taken by someone else, not waiting for the applicant, not a second
+// approval they may not give).
+async function findNext (doneId) {
+  const box = $("next-box");
+  try {
+    const r = await api("GET", paths.reviews({ state: "open", limit: 50 }));
+    const me = whoami();
+    const next = (r && Array.isArray(r.reviews) ? r.reviews : []).find((x) =>
+      x.id !== doneId && (!x.assigned_to || x.assigned_to === me) && !x.asked_at
+      && !(x.state === "awaiting_second_approval"
+           && (myRole() !== "admin" || x.first_approver === me)));
+    const link = $("next-review");
+    link.hidden = !next;
+    $("no-next").hidden = Boolean(next);
+    if (next)
+      link.href = "#/reviews/" + encodeURIComponent(next.id);
+    box.hidden = false;
+  } catch (e) {
+    box.hidden = true;
+  }
 }
 
 // An identity review says plainly what approving does to customers: attach
@@ -703,7 +765,12 @@ function syncChoice () {
     $("decide-confirm").checked = false;
   }
   setText($("decide-submit-label"), choice === "approve" ? "decide.submit_approve"
-    : choice === "reject" ? "decide.submit_reject" : "decide.submit");
+    : choice === "reject" ? "decide.submit_reject"
+      : choice === "ask" ? "decide.submit_ask" : "decide.submit");
+  // "Ask": the comment is the message the applicant reads.
+  setText($("decide-comment-label"), choice === "ask" ? "decide.ask_message" : "decide.comment");
+  setText($("decide-comment-hint"), choice === "ask" ? "decide.ask_message_hint"
+    : "decide.comment_hint");
 }
 
 function chosen () {
@@ -729,7 +796,8 @@ async function onDecide (ev) {
   if (decision === "reject" && !$("confirm-field").hidden && !$("decide-confirm").checked)
     errors.push(["decide-confirm", "decide.err.confirm", "decide-confirm"]);
   if (!comment)
-    errors.push(["decide-comment", "err.comment_required", "decide-comment"]);
+    errors.push(["decide-comment", decision === "ask" ? "decide.err.message"
+      : "err.comment_required", "decide-comment"]);
   if (errors.length) {
     for (const [id, key] of errors)
       setFieldError(id, key);
@@ -750,8 +818,10 @@ async function onDecide (ev) {
                   awaiting_second_approval: "decide.done_first",
                   rejected: shown && shown.kind === "identity" ? "decide.done_rejected_identity"
                     : "decide.done_rejected" }[state] || "decide.done";
-    showNotice(key, { state }, { focus: true });
+    const asked = decision === "ask";
+    showNotice(asked ? "decide.done_asked" : key, { state }, { focus: true });
     await showReview(id, { keep: true });
+    findNext(id);
   } catch (e) {
     decideError(e, id);
   } finally {
@@ -795,6 +865,8 @@ function decideError (e, id) {
 export function initReview (getUsername, getRole) {
   whoami = getUsername;
   myRole = getRole || (() => null);
+  $("assign-take").addEventListener("click", () => onAssign(false));
+  $("assign-release").addEventListener("click", () => onAssign(true));
   $("decide-form").addEventListener("submit", onDecide);
   for (const r of document.querySelectorAll("#decide-form input[name=decision]"))
     r.addEventListener("change", syncChoice);

@@ -77,8 +77,11 @@ export const en = {
   "decide.no_next": "No other review is waiting.",
 
   "state.waiting_applicant": "Waiting for the applicant",
+  "decision.ask": "Asked the applicant",
+  "queue.mark.asked": "Applicant asked",
 
   "queue.col_marks": "Needs",
+  "queue.needs.any": "All",
   "queue.mark.sanctions": "Sanctions",
   "queue.mark.four_eyes": "Four eyes",
   "queue.mark.assigned": "Taken by {name}",
@@ -180,8 +183,11 @@ export const fr = {
   "decide.no_next": "Aucun autre examen n'attend.",
 
   "state.waiting_applicant": "En attente du demandeur",
+  "decision.ask": "Question au demandeur",
+  "queue.mark.asked": "Demandeur interrogé",
 
   "queue.col_marks": "Exige",
+  "queue.needs.any": "Tous",
   "queue.mark.sanctions": "Sanctions",
   "queue.mark.four_eyes": "Quatre yeux",
   "queue.mark.assigned": "Pris par {name}",
