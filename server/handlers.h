@@ -94,6 +94,7 @@ void srv_http_admin_tokens (struct srv_request *rq);
 
 /* http_admin_customers.c */
 void srv_http_admin_customer (struct srv_request *rq);
+void srv_http_admin_audit_export (struct srv_request *rq);
 void srv_http_admin_review_assign (struct srv_request *rq);
 void srv_http_admin_customer_search (struct srv_request *rq);
 void srv_http_admin_customer_unlock (struct srv_request *rq);

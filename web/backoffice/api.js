@@ -95,6 +95,7 @@ export const paths = {
   assign: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/assign`,
   decision: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/decision`,
   audit: (params) => "/v1/admin/audit" + query(params),
+  auditExport: (params) => "/v1/admin/audit/export" + query(params),
   customers: (params) => "/v1/admin/customers" + query(params),
   customer: (id) => `/v1/admin/customers/${encodeURIComponent(id)}`,
   unlock: (id) => `/v1/admin/customers/${encodeURIComponent(id)}/unlock`,

@@ -17,7 +17,7 @@
 
 import { api, ApiError, csrfToken, paths, setCsrfToken } from "./api.js";
 import { initAssist, showAssist } from "./assist.js";
-import { showAudit, initAudit } from "./audit.js";
+import { showAudit, initAudit, retranslateActions } from "./audit.js";
 import { initCustomers, showCustomer, showCustomers } from "./customers.js";
 import { $, current, handleError, hideBanner, hideNotice, onSessionLost, showView,
          updateTitle } from "./frame.js";
@@ -49,6 +49,7 @@ const tabs = typeof BroadcastChannel === "function"
 
 function translatePage () {
   translateDom();
+  retranslateActions();
   for (const b of document.querySelectorAll("[data-lang]"))
     b.setAttribute("aria-pressed", String(b.dataset.lang === getLang()));
   updateHeader();
