@@ -28,8 +28,11 @@ static const struct core_db_stmt support_stmts[] = {
     "         " UTC ("c.created_at") " AS created_at"
     "       FROM customers c"
     "       LEFT JOIN customer_contacts k ON k.customer_id = c.id"
-    "       WHERE c.id = $1 OR c.ref = $1"
-    "          OR (k.email IS NOT NULL AND lower(k.email) = lower($1))"
+    /* three index lookups (primary key, unique ref, lower(email)) */
+    "       WHERE c.id IN (SELECT id FROM customers WHERE id = $1"
+    "         UNION SELECT id FROM customers WHERE ref = $1"
+    "         UNION SELECT customer_id FROM customer_contacts"
+    "               WHERE email IS NOT NULL AND lower(email) = lower($1))"
     "       ORDER BY c.created_at DESC LIMIT 20) x" },
   { "support_customer_devices",
     "SELECT coalesce(json_agg(x ORDER BY x.created_at DESC), '[]')::text"

@@ -42,7 +42,7 @@ def test_search_by_name_email_and_id(guichet):
     s = Admin(guichet, "reviewer").login()
     a, eid, rid = identity_review(guichet, email=f"zoe.{mrz.random_surname('M').lower()}@example.org")
     _, _, other = identity_review(guichet)
-    for q in (a["surname"], a["surname"].lower()[2:7], a["email"].upper(), eid, rid,
+    for q in (a["surname"], a["surname"].lower()[-6:], a["email"].upper(), eid, rid,
               f"{a['given_names']} {a['surname']}"):
         p = page(guichet, s, q=q)
         assert ids(p) == [rid] and p["total"] == 1, q
