@@ -129,8 +129,12 @@ reply_error (struct srv_request *rq, enum core_err err, const char *message,
     LOG_BUG ("answering internal_error on %s", rq->url);
   srv_reply_json (rq, info->http_status, body);
   if (CORE_ERR_METHOD_NOT_ALLOWED == err && NULL != rq->response)
-    MHD_add_response_header (rq->response, MHD_HTTP_HEADER_ALLOW,
-                             "GET, POST");
+  {
+    char allow[64];
+
+    srv_route_allow (rq->url, allow, sizeof allow);
+    MHD_add_response_header (rq->response, MHD_HTTP_HEADER_ALLOW, allow);
+  }
   if (CORE_ERR_RATE_LIMITED == err)
     add_retry_after (rq, retry_after);
 }

@@ -171,6 +171,11 @@ const struct srv_route *
 srv_route_find (const char *method, const char *url, struct srv_request *rq,
                 bool *path_known);
 
+/* The methods some route answers on @a url ("GET, HEAD, POST"), for the
+   Allow header of a 405, written to @a out (at most @a len bytes). */
+void
+srv_route_allow (const char *url, char *out, size_t len);
+
 /** @return the number of routes (for metrics) and the table. */
 const struct srv_route *
 srv_routes (size_t *count);

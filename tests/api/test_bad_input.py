@@ -212,7 +212,18 @@ def test_wrong_method(guichet, api_key, method):
     r = requests.request(method, guichet.url("/v1/authn/verify"),
                          headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
     assert_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == "POST"
     assert requests.get(guichet.url("/readyz"), timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("path,allow", [
+    ("/v1/enrolments/enr_x/assist", "POST, DELETE"),
+    ("/readyz", "GET, HEAD"),
+])
+def test_405_names_the_methods_of_that_path(guichet, path, allow):
+    r = requests.put(guichet.url(path), timeout=10)
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == allow
 
 
 @pytest.mark.parametrize("path", ["/v1/authn/nope", "/v1/authn/verify/extra", "/v2/authn/verify",
