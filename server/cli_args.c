@@ -126,7 +126,7 @@ find_option (const struct cli_command *c, const char *name)
 static int
 check_words (const struct cli_command *c, int argc, char **argv)
 {
-  unsigned int seen[MAX_OPTIONS] = { 0 };
+  unsigned int seen[MAX_OPTIONS + 1] = { 0 };
   unsigned int positional = 0;
   char full[64];
 

@@ -44,12 +44,19 @@ print(json.dumps(out))
 """
 
 
+SKIP = {".git", "build", "build-sanitize", "build-fuzz", "var", "node_modules", "artifacts"}
+
+
 def tracked_files():
     """The working tree's files that git knows or would add (not build/,
-    var/, node_modules or artifacts)."""
+    var/, node_modules or artifacts); without git, the tree less those."""
     r = subprocess.run(["git", "-C", REPO, "ls-files", "-z", "--cached", "--others",
-                        "--exclude-standard"], stdout=subprocess.PIPE, check=True)
-    return [p for p in r.stdout.decode().split("\0") if p and (REPO / p).is_file()]
+                        "--exclude-standard"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL)
+    if r.returncode == 0:
+        return [p for p in r.stdout.decode().split("\0") if p and (REPO / p).is_file()]
+    return [str(p.relative_to(REPO)) for p in REPO.rglob("*")
+            if p.is_file() and not SKIP & set(p.relative_to(REPO).parts)]
 
 
 @pytest.fixture
