@@ -56,9 +56,62 @@ def test_apikey_create_unknown_option(guichet):
 def test_apikey_unknown_subcommand(guichet):
     before = count(guichet, "SELECT count(*) FROM api_keys")
     msg = refused(guichet, "apikey", "craete", "--name", "x", word='"craete"')
-    assert "create" in msg, "names the subcommands there are"
+    assert "create|webhook" in msg, "names the subcommands there are"
     refused(guichet, "apikey", word="missing subcommand")
     assert count(guichet, "SELECT count(*) FROM api_keys") == before
+
+
+def test_apikey_create_webhook_typo_makes_no_key(guichet):
+    """--webhook is known to apikey create; a misspelling of it, the option
+    twice or without its URL stops the command before a key is made."""
+    name = "typo-hook-" + secrets.token_hex(4)
+    url = "https://hooks.example.org/guichet"
+    msg = refused(guichet, "apikey", "create", "--name", name, "--webhok", url,
+                  word="--webhok")
+    assert "--webhook" in msg, "the usage names the option there is"
+    refused(guichet, "apikey", "create", "--name", name, "--webhook", url,
+            "--webhook", url, word="--webhook given twice")
+    refused(guichet, "apikey", "create", "--name", name, "--webhook", "--origin",
+            "https://a.example", word="--webhook needs a value")
+    refused(guichet, "apikey", "create", "--name", name, "--webhook", word="--webhook needs a value")
+    refused(guichet, "apikey", "create", "--name", name, "--url", url, word="--url")
+    assert count(guichet, "SELECT count(*) FROM api_keys WHERE name = %s", name) == 0
+    out = guichet.cli("apikey", "create", "--name", name, "--webhook", url)
+    guichet.secrets.update({out["key"], out["webhook_secret"]})
+    assert out["webhook_url"] == url
+    assert count(guichet, "SELECT count(*) FROM webhook_endpoints w JOIN api_keys k "
+                 "ON k.id = w.api_key_id WHERE k.name = %s", name) == 1
+
+
+def test_apikey_webhook_typo_changes_nothing(guichet):
+    """apikey webhook: a misspelt --url or --remove, a stray word, an option
+    twice, or --webhook (create's spelling) stops it; the endpoint and its
+    secret stay as they were."""
+    name = "typo-hook-" + secrets.token_hex(4)
+    url = "https://hooks.example.org/first"
+    out = guichet.cli("apikey", "create", "--name", name, "--webhook", url)
+    guichet.secrets.update({out["key"], out["webhook_secret"]})
+    sql = ("SELECT w.url || encode(w.secret_sealed, 'hex') FROM webhook_endpoints w "
+           "JOIN api_keys k ON k.id = w.api_key_id WHERE k.name = %s")
+    before = count(guichet, sql, name)
+    other = "https://hooks.example.org/second"
+    refused(guichet, "apikey", "webhook", "--name", name, "--ulr", other, word="--ulr")
+    refused(guichet, "apikey", "webhook", "--name", name, "--webhook", other,
+            word="--webhook")
+    refused(guichet, "apikey", "webhook", "--name", name, "--rmove", word="--rmove")
+    refused(guichet, "apikey", "webhook", "--name", name, "--remove", "--remove",
+            word="--remove given twice")
+    refused(guichet, "apikey", "webhook", "--name", name, "--remove", "now", word='"now"')
+    refused(guichet, "apikey", "webhook", "--name", name, "--url", "--remove",
+            word="--url needs a value")
+    refused(guichet, "apikey", "webhook", "--name", name, "--origin", "https://a.example",
+            word="--origin")
+    assert count(guichet, sql, name) == before
+    again = guichet.cli("apikey", "webhook", "--name", name, "--url", other)
+    guichet.secrets.add(again["webhook_secret"])
+    assert count(guichet, sql, name).startswith(other)
+    assert guichet.cli("apikey", "webhook", "--name", name, "--remove")["webhook"] is False
+    assert count(guichet, sql, name) is None
 
 
 # ------------------------------------------------------------ customer
