@@ -187,7 +187,7 @@ def test_security_matches_each_route(routes, spec):
         for name in used:
             assert name in schemes, f"{r['name']}: unknown scheme {name}"
         if r["auth"] == "admin":
-            want = {"adminSession"} | ({"csrfToken"} if r["method"] in ("POST", "DELETE")
+            want = {"adminSession"} | ({"csrfToken"} if r["method"] not in ("GET", "HEAD")
                                        else set())
         elif r["auth"] == "none":
             want = used & {"approvalSecret"}      # the approval page's own secret
@@ -298,6 +298,22 @@ def test_the_server_answers_as_described(guichet, spec, api_key):
           s.get(guichet.url(f"/v1/enrolments/{eid}/device-challenge"), timeout=10))
     check("POST", "/v1/enrolments/{id}/pin",
           s.post(guichet.url(f"/v1/enrolments/{eid}/pin"), json={"pin": "1"}, timeout=10))
+    r = check("POST", "/v1/enrolments/{id}/assurance-code",
+              s.post(guichet.url(f"/v1/enrolments/{eid}/assurance-code"),
+                     json={"code": "10OI5Z"}, timeout=10))
+    assert r.status_code == 400 and r.json()["field"] == "code", r.text
+    r = check("POST", "/v1/enrolments/{id}/assurance-code",
+              s.post(guichet.url(f"/v1/enrolments/{eid}/assurance-code"),
+                     json={"code": "k7f2q9"}, timeout=10))
+    assert r.status_code == 200, r.text
+    check("PUT", "/v1/devices/{id}/assurance-code",
+          requests.put(guichet.url("/v1/devices/dev_unknown/assurance-code"),
+                       json={"code": "K7F2Q9"}, timeout=10))
+    check("GET", "/v1/admin/outbox", requests.get(guichet.url("/v1/admin/outbox"), timeout=10))
+    check("POST", "/v1/admin/outbox/{id}/retry",
+          requests.post(guichet.url("/v1/admin/outbox/msg_1/retry"), timeout=10))
+    check("PUT", "/v1/admin/customers/{id}/assurance-code",
+          requests.put(guichet.url("/v1/admin/customers/cus_x/assurance-code"), timeout=10))
     check("GET", "/metrics", requests.get(guichet.url("/metrics"), timeout=10))
 
     auth = {"Authorization": f"Bearer {api_key}"}
