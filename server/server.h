@@ -67,6 +67,8 @@ struct srv_request {
   size_t body_len;
   size_t body_cap;
   bool body_too_large;
+  bool body_untyped;         /* JSON route, no Content-Type: must stay empty */
+  bool body_untyped_refused; /* ... and bytes came: 415 */
   json_t *json;              /* parsed body for SRV_BODY_JSON routes */
   char request_id[20];
   char client_addr[64];      /* peer, or first untrusted X-Forwarded-For hop */
