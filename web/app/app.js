@@ -504,7 +504,7 @@ function finishAdding (status) {
   setText($("added-text"), `added.${key}_text`);
   $("added-heading").dataset.status = status;
   show("view-added", "added-heading");
-  reload();
+  reload().catch(showError);
 }
 
 // Asks the browser not to clear the app's storage under pressure (granted
@@ -752,6 +752,14 @@ async function main () {
   const fragment = takeFragment();
   wire();
   setLang();
+  // WebCrypto, service workers and the camera exist only in a secure
+  // context (https://, or localhost while developing).
+  if (!window.isSecureContext || !globalThis.crypto || !crypto.subtle) {
+    show("view-home");
+    $("add-account").hidden = true;
+    banner("error.insecure");
+    return;
+  }
   registerWorker();
   try {
     accounts = await store.listAccounts();

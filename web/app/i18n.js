@@ -118,6 +118,7 @@ const en = {
   "error.database_unavailable": "The service is briefly unavailable. Try again in a moment.",
   "error.storage": "This browser does not let the app keep its keys (private browsing?). Open the app in a normal window.",
   "error.crypto": "This browser lacks what the app needs to keep keys safely. Update it.",
+  "error.insecure": "This app works only over a secure connection (an address starting with https://).",
   "error.generic": "Something went wrong (code {code}). Try again.",
 };
 
@@ -229,6 +230,7 @@ const fr = {
   "error.database_unavailable": "Le service est brièvement indisponible. Réessayez dans un instant.",
   "error.storage": "Ce navigateur ne permet pas à l’application de garder ses clés (navigation privée ?). Ouvrez l’application dans une fenêtre normale.",
   "error.crypto": "Ce navigateur ne dispose pas de ce qu’il faut pour garder les clés en sécurité. Mettez-le à jour.",
+  "error.insecure": "Cette application ne fonctionne que sur une connexion sécurisée (une adresse commençant par https://).",
   "error.generic": "Une erreur est survenue (code {code}). Réessayez.",
 };
 
