@@ -58,11 +58,19 @@ after(async () => {
 });
 
 // The app on the phone's browser, in a context of its own (its storage is
-// the phone's), served with its own policies.
+// the phone's), served with its own policies.  Every console error is
+// kept (h.errors), except while h.offline is set: then failed requests
+// are what a phone without network logs.
 async function openApp () {
   if (S.error || phone.error)
     throw S.error || phone.error;
   const h = await openPage(phone.browser, { viewport: PHONE, locale: "en-GB" });
+  h.errors = [];
+  h.offline = false;
+  h.page.on("console", (msg) => {
+    if (msg.type() === "error" && !h.offline)
+      h.errors.push(msg.text());
+  });
   await gotoApp(h.page);
   return h;
 }
@@ -226,6 +234,7 @@ describe("the Guichet app", { skip: skip || false }, () => {
       // filmed, gives the code the relying party verifies.
       const tx3 = await createTransaction(S.base, rp, customerId, { amount: "42.00" });
       await film(await paymentQrPng(tx3, rp, "86-app-tx-qr"));
+      app.offline = true;
       await app.context.setOffline(true);
       const res = await page.reload();
       assert.ok(res && res.fromServiceWorker(), "the app came from its service worker");
@@ -243,6 +252,9 @@ describe("the Guichet app", { skip: skip || false }, () => {
       assert.equal(await visibleText(page, "[data-testid=response-code]"), `${code.slice(0, 4)} ${code.slice(4)}`);
       await screenshot(page, "87-app-offline-code");
       await app.context.setOffline(false);
+      await page.reload();
+      await page.locator("#view-home").waitFor({ state: "visible" });
+      app.offline = false;
       const v = await fetch(`${S.base}/v1/transactions/${tx3.id}/verify`, {
         method: "POST", body: JSON.stringify({ response: code }),
         headers: { Authorization: `Bearer ${rp.key}`, "Content-Type": "application/json" },
@@ -254,6 +266,7 @@ describe("the Guichet app", { skip: skip || false }, () => {
 
       await assertNoProblems(app.problems);
       await assertNoProblems(desk.problems);
+      assert.deepEqual(app.errors, [], "no console error in the app");
     } finally {
       await shop.close();
       await desk.context.close();
@@ -310,6 +323,7 @@ describe("the Guichet app", { skip: skip || false }, () => {
       assert.deepEqual(k.accounts.map((a) => a.deviceId), [devices[1]]);
       assert.equal(await page.locator(`.account[data-device="${devices[1]}"] [data-testid=code]`).count(), 1);
       await assertNoProblems(app.problems);
+      assert.deepEqual(app.errors, [], "no console error in the app");
     } finally {
       await app.context.close();
     }

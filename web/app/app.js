@@ -130,7 +130,7 @@ function renderHome () {
   $("scan-payment").hidden = !active;
   $("scan-payment-hint").hidden = !active;
   renderPayments();
-  tick();
+  tick().catch(() => {});
 }
 
 function accountCard (a) {
@@ -560,7 +560,7 @@ function openPayment (tx, a, offline) {
     $("pay-account-field").hidden = active.length < 2;
   }
   show("view-payment", "payment-heading");
-  tick();
+  tick().catch(() => {});
 }
 
 function openScannedPayment (text) {
@@ -738,7 +738,7 @@ function wire () {
       route(text);
   });
   document.addEventListener("visibilitychange", startPollers);
-  setInterval(tick, 1000);
+  setInterval(() => { tick().catch(() => {}); }, 1000);
 }
 
 function route (text) {
