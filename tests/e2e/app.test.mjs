@@ -12,9 +12,12 @@
 //      app's code confirms the binding.  After a reload the account and
 //      its keys are still there (non-extractable, nothing in
 //      localStorage).  A payment created through the API appears in the
-//      app, which shows it in full and approves it: the relying party
-//      reads approved with method signature.  Another is declined after a
-//      reload.  Offline (the service worker serves the app), a payment's
+//      app, which shows it in full -- with the customer's assurance code,
+//      the one the enrolment page showed on completion, in the list and
+//      in the payment -- and approves it: the relying party reads
+//      approved with method signature.  Another is declined after a
+//      reload.  With GUICHET_DATABASE_URL, a customer whose code is gone
+//      gets a payment the app says not to approve.  Offline (the service worker serves the app), a payment's
 //      QR code scanned from the camera gives the 8-digit code that
 //      POST /v1/transactions/{id}/verify accepts.
 //   2. On the phone itself, the enrolment page's "Open the Guichet app
@@ -37,6 +40,7 @@ import { ARTIFACTS, assertNoProblems, browserSuite, launch, openEnrolment, openP
 import { CAMERA_ARGS, film, filmNothing, svgToPng } from "./lib/camera.mjs";
 import { fits, PIN, shootQr, toDeviceStep, visibleText } from "./lib/enrolment.mjs";
 import { createTransaction, readTransaction, relyingParty, startShop } from "./lib/payment.mjs";
+import { psql } from "./lib/phone.mjs";
 
 const T = { timeout: 240000 };
 const PHONE = { width: 360, height: 740 };
@@ -189,6 +193,9 @@ describe("the Guichet app", { skip: skip || false }, () => {
       await desk.page.locator("[data-testid=view-completed]").waitFor({ state: "visible" });
       const customerId = await visibleText(desk.page, "[data-testid=customer-id]");
       assert.ok(id && customerId);
+      // No code typed on the credential step: the bank drew one, shown once.
+      const assurance = await visibleText(desk.page, "[data-testid=assurance-code]");
+      assert.match(assurance, /^[A-HJ-NP-Z2-9]{6}$/);
       await screenshot(page, "83-app-code");
 
       // Reloaded, the app still has its account and keys; nothing secret
@@ -206,7 +213,19 @@ describe("the Guichet app", { skip: skip || false }, () => {
       // A payment made through the API appears in the app and is approved.
       const rp = await relyingParty(shop.origin);
       const tx = await createTransaction(S.base, rp, customerId, { amount: "1234.50" });
+      // the list already shows the customer's code with the payment
+      const listed = page.locator(`[data-testid=payment-item][data-tx="${tx.id}"] [data-testid=payment-item-code]`);
+      await listed.waitFor({ state: "visible", timeout: 45000 });
+      assert.equal(await listed.getAttribute("data-code"), assurance);
+      assert.equal(await listed.innerText(), `Security code ${assurance}`);
+      await screenshot(page, "84a-app-pending");
       await openPayment(page, tx.id);
+      // the code the enrolment page showed is the code the payment shows
+      assert.equal(await page.getAttribute("[data-testid=pay-assurance-code]", "data-code"), assurance);
+      assert.equal(await visibleText(page, "[data-testid=pay-assurance-code]"), assurance);
+      assert.match(await visibleText(page, "[data-testid=pay-assurance]"),
+                   new RegExp(`^Your security code: ${assurance}\\s[^]*do not approve\\.$`));
+      assert.ok(await page.locator("[data-testid=pay-no-assurance]").isHidden());
       assert.equal(await visibleText(page, "[data-testid=pay-rp]"), rp.name);
       assert.match(await visibleText(page, "[data-testid=pay-amount]"), /^EUR\s1,234\.50$/);
       assert.equal(await visibleText(page, "[data-testid=pay-payee]"), "ACME SARL");
@@ -226,9 +245,35 @@ describe("the Guichet app", { skip: skip || false }, () => {
       await gotoApp(page);
       await openPayment(page, tx2.id);
       assert.equal(await visibleText(page, "[data-testid=pay-payee]"), "Boulangerie Dupont");
+      assert.equal(await visibleText(page, "[data-testid=pay-assurance-code]"), assurance);
+      await page.click("#lang-fr");
+      assert.match(await visibleText(page, "[data-testid=pay-assurance]"),
+                   new RegExp(`^Votre code de sécurité : ${assurance}\\s`));
+      await page.click("#lang-en");
       await page.click("#pay-decline");
       await page.locator("[data-testid=pay-status][data-outcome=declined]").waitFor({ timeout: 20000 });
       assert.equal((await readTransaction(S.base, rp, tx2.id)).status, "declined");
+
+      // A customer whose code the server cannot give (none kept): the
+      // payment comes without one, and the app says not to approve it.
+      if (process.env.GUICHET_DATABASE_URL) {
+        await psql("UPDATE customer_contacts SET assurance_sealed = NULL WHERE customer_id = :'cus'",
+                   { cus: customerId });
+        const tx4 = await createTransaction(S.base, rp, customerId, { payee_name: "Look-alike Ltd" });
+        await gotoApp(page);
+        const bare = page.locator(`[data-testid=payment-item][data-tx="${tx4.id}"] [data-testid=payment-item-code]`);
+        await bare.waitFor({ state: "visible", timeout: 45000 });
+        assert.equal(await bare.getAttribute("data-code"), null);
+        assert.match(await bare.innerText(), /No security code/);
+        await openPayment(page, tx4.id);
+        assert.ok(await page.locator("[data-testid=pay-assurance]").isHidden());
+        assert.match(await visibleText(page, "[data-testid=pay-no-assurance]"),
+                     /No security code came with this payment[^]*Do not approve it\./);
+        await screenshot(page, "85b-app-no-assurance");
+        await page.click("#pay-decline");
+        await page.locator("[data-testid=pay-status][data-outcome=declined]").waitFor({ timeout: 20000 });
+        assert.equal((await readTransaction(S.base, rp, tx4.id)).status, "declined");
+      }
 
       // Offline: the service worker serves the app; the payment's QR code,
       // filmed, gives the code the relying party verifies.
@@ -245,6 +290,9 @@ describe("the Guichet app", { skip: skip || false }, () => {
       assert.match(await visibleText(page, "[data-testid=pay-amount]"), /^EUR\s42\.00$/);
       assert.equal(await visibleText(page, "[data-testid=pay-iban]"), "FR76 3000 6000 0112 3456 7890 189");
       assert.ok(await page.locator("[data-testid=response-code]").isHidden(), "shown, then asked");
+      // a scanned QR code carries no assurance code: nothing is said of one
+      assert.ok(await page.locator("[data-testid=pay-assurance]").isHidden());
+      assert.ok(await page.locator("[data-testid=pay-no-assurance]").isHidden());
       assert.deepEqual(await everyFieldLabelled(page), []);
       await page.click("#pay-show-code");
       const code = await page.getAttribute("[data-testid=response-code]", "data-code");

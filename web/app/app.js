@@ -223,8 +223,22 @@ function renderPayments () {
     b.className = "btn btn--secondary payment-item";
     b.dataset.testid = "payment-item";
     b.dataset.tx = tx.id;
-    setText(b, "payments.open", { amount: formatAmount(tx.amount, tx.currency, getLang()),
-                                  payee: tx.payee_name });
+    const what = document.createElement("span");
+    setText(what, "payments.open", { amount: formatAmount(tx.amount, tx.currency, getLang()),
+                                     payee: tx.payee_name });
+    // the customer's assurance code, so a look-alike stands out already
+    // in the list (API.md: every pending transaction carries it)
+    const code = document.createElement("span");
+    code.className = "payment-item__code";
+    code.dataset.testid = "payment-item-code";
+    if (tx.assurance_code) {
+      code.dataset.code = tx.assurance_code;
+      setText(code, "payments.code", { code: tx.assurance_code });
+    } else {
+      code.classList.add("payment-item__code--missing");
+      setText(code, "payments.no_code");
+    }
+    b.append(what, code);
     b.addEventListener("click", () => openPayment(tx, a, false));
     li.append(b);
     return li;
@@ -535,10 +549,18 @@ function openPayment (tx, a, offline) {
   $("pay-iban").textContent = groupIban(tx.payee_iban);
   $("pay-account-row").hidden = offline;
   $("pay-account-name").textContent = a ? accountName(a) : "";
-  const code = tx.assurance_code;
+  // The customer's assurance code from the pending list; a payment from
+  // the list without one is said not to be approved.  A scanned QR code
+  // carries none: nothing is said about it offline.
+  const code = offline ? null : tx.assurance_code;
   $("pay-assurance").hidden = !code;
+  $("pay-no-assurance").hidden = offline || Boolean(code);
+  const shown = $("pay-assurance-code");
+  shown.textContent = code || "";
   if (code)
-    setText($("pay-assurance"), "pay.assurance", { code });
+    shown.dataset.code = code;
+  else
+    delete shown.dataset.code;
   $("pay-expires").hidden = true;
   $("pay-online").hidden = offline;
   $("pay-offline").hidden = !offline;

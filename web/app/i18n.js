@@ -37,6 +37,8 @@ const en = {
 
   "payments.heading": "Payments to approve",
   "payments.open": "Check: {amount} to {payee}",
+  "payments.code": "Security code {code}",
+  "payments.no_code": "No security code: do not approve",
   "payments.none": "No payment is waiting.",
 
   "scan.add_heading": "Scan the code on the bank's page",
@@ -84,7 +86,9 @@ const en = {
   "pay.iban": "IBAN",
   "pay.account": "Account",
   "pay.expires": "Time left: {t}",
-  "pay.assurance": "Your security code: {code} — if it is missing or wrong, do not approve.",
+  "pay.assurance_label": "Your security code:",
+  "pay.assurance_hint": "It is the code you chose or were given when you opened your account. If it is missing or wrong, do not approve.",
+  "pay.no_assurance": "No security code came with this payment: it may not be from your bank. Do not approve it.",
   "pay.check": "Approve only if you started this payment and the amount and the payee are right.",
   "pay.approve": "Approve",
   "pay.decline": "Decline",
@@ -149,6 +153,8 @@ const fr = {
 
   "payments.heading": "Paiements à valider",
   "payments.open": "Vérifier : {amount} à {payee}",
+  "payments.code": "Code de sécurité {code}",
+  "payments.no_code": "Sans code de sécurité : ne validez pas",
   "payments.none": "Aucun paiement en attente.",
 
   "scan.add_heading": "Scannez le code affiché par la banque",
@@ -196,7 +202,9 @@ const fr = {
   "pay.iban": "IBAN",
   "pay.account": "Compte",
   "pay.expires": "Temps restant : {t}",
-  "pay.assurance": "Votre code de sécurité : {code} — s’il manque ou s’il est faux, ne validez pas.",
+  "pay.assurance_label": "Votre code de sécurité :",
+  "pay.assurance_hint": "C’est le code que vous avez choisi ou reçu à l’ouverture de votre compte. S’il manque ou s’il est faux, ne validez pas.",
+  "pay.no_assurance": "Aucun code de sécurité n’accompagne ce paiement : il ne vient peut-être pas de votre banque. Ne le validez pas.",
   "pay.check": "Ne validez que si vous avez lancé ce paiement et que le montant et le bénéficiaire sont exacts.",
   "pay.approve": "Valider",
   "pay.decline": "Refuser",
