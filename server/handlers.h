@@ -21,6 +21,9 @@ void srv_http_backoffice_index (struct srv_request *rq);
 void srv_http_backoffice_file (struct srv_request *rq);
 void srv_http_approve_index (struct srv_request *rq);
 void srv_http_approve_file (struct srv_request *rq);
+void srv_http_app_index (struct srv_request *rq);
+void srv_http_app_file (struct srv_request *rq);
+void srv_http_app_vendor_file (struct srv_request *rq);
 void srv_http_signin_index (struct srv_request *rq);
 void srv_http_signin_file (struct srv_request *rq);
 

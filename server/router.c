@@ -29,6 +29,13 @@ static const struct srv_route routes[] = {
     .name = "web_approve" },
   { .method = "GET", .path = "/approve/{file}",
     .handler = &srv_http_approve_file, .name = "web_approve_file" },
+  /* the Guichet app, an installable web app (docs/app.md) */
+  { .method = "GET", .path = "/app/", .handler = &srv_http_app_index,
+    .name = "web_app" },
+  { .method = "GET", .path = "/app/{file}", .handler = &srv_http_app_file,
+    .name = "web_app_file" },
+  { .method = "GET", .path = "/app/vendor/{file}",
+    .handler = &srv_http_app_vendor_file, .name = "web_app_vendor" },
   { .method = "GET", .path = "/signin/", .handler = &srv_http_signin_index,
     .name = "web_signin" },
   { .method = "GET", .path = "/signin/{file}", .handler = &srv_http_signin_file,

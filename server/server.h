@@ -127,6 +127,18 @@ void
 srv_reply_bytes (struct srv_request *rq, unsigned int status,
                  const char *mime, const void *data, size_t len);
 
+/**
+ * Reply with raw bytes of @a mime (copied) under a page's own
+ * Content-Security-Policy @a csp and Permissions-Policy @a permissions
+ * (NULL: no camera, microphone or location), with every other security
+ * header as usual.  For the Guichet app, which needs a camera and
+ * workers (server/http_static.c).
+ */
+void
+srv_reply_bytes_policy (struct srv_request *rq, unsigned int status,
+                        const char *mime, const void *data, size_t len,
+                        const char *csp, const char *permissions);
+
 /** Add the security headers every response carries. */
 void
 srv_add_security_headers (struct MHD_Response *resp, bool is_html);

@@ -111,16 +111,16 @@ def test_spec_and_route_table_agree(routes, spec):
 def test_the_check_names_what_drifted(routes, spec):
     """The comparison itself: a route the spec lacks and an operation the
     server lacks are each named, method and path."""
-    fake_routes = routes + [{"method": "POST", "path": "/v1/outbox/{}/retry",
-                             "name": "outbox_retry"}]
+    fake_routes = routes + [{"method": "POST", "path": "/v1/nowhere/{}/retry",
+                             "name": "nowhere_retry"}]
     fake_spec = json.loads(json.dumps(spec))
-    fake_spec["paths"]["/app/{file}"] = {"get": {"operationId": "web_app"}}
+    fake_spec["paths"]["/nowhere/{file}"] = {"get": {"operationId": "web_nowhere"}}
     del fake_spec["paths"]["/v1/authn/verify"]
     missing, extra, renamed = drift(fake_routes, fake_spec)
     msg = drift_message(missing, extra, renamed)
     assert missing == ["POST /v1/authn/verify (route authn_verify)",
-                       "POST /v1/outbox/{}/retry (route outbox_retry)"], msg
-    assert extra == ["GET /app/{file}"], msg
+                       "POST /v1/nowhere/{}/retry (route nowhere_retry)"], msg
+    assert extra == ["GET /nowhere/{file}"], msg
     assert "missing from docs/openapi.yaml" in msg and "not served by guichetd" in msg
 
 
