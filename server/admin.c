@@ -131,13 +131,13 @@ static const struct core_db_stmt admin_stmts[] = {
     " 'last_login_at', " TS ("a.last_login_at") ") ORDER BY a.username),"
     " '[]')::text FROM admins a"
     " LEFT JOIN admin_lockouts l ON l.username = a.username" },
-  /* Sessions idle (or ended) for SRV_ADMIN_IDLE_S + $2 seconds: dead for
-     that long.  $1 batch. */
+  /* Sessions idle (or ended) for SRV_ADMIN_IDLE_MAX_S + $2 seconds: dead
+     for at least $2 seconds whatever admin_idle_s is.  $1 batch. */
   { "admin_sessions_purge",
     "DELETE FROM admin_sessions WHERE ctid = ANY (ARRAY ("
     " SELECT ctid FROM admin_sessions"
     "  WHERE last_seen_at < now() - make_interval(secs => $2::integer + "
-    STR (SRV_ADMIN_IDLE_S) ")"
+    STR (SRV_ADMIN_IDLE_MAX_S) ")"
     "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
   /* Login failures of usernames idle for $2 seconds with no lock in
      force.  $1 batch. */

@@ -18,7 +18,7 @@
 #include "core/db.h"
 #include "core/error.h"
 
-#define SRV_ADMIN_IDLE_S 900          /* 15 minutes idle ends a session */
+#define SRV_ADMIN_IDLE_MAX_S 3600     /* the largest admin_idle_s */
 #define SRV_ADMIN_NAME_MAX 64
 #define SRV_ADMIN_PASSWORD_MIN 12     /* a password an admin chooses */
 #define SRV_ADMIN_PASSWORD_MAX 256

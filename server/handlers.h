@@ -21,6 +21,9 @@ void srv_http_backoffice_index (struct srv_request *rq);
 void srv_http_backoffice_file (struct srv_request *rq);
 void srv_http_approve_index (struct srv_request *rq);
 void srv_http_approve_file (struct srv_request *rq);
+void srv_http_app_index (struct srv_request *rq);
+void srv_http_app_file (struct srv_request *rq);
+void srv_http_app_vendor_file (struct srv_request *rq);
 void srv_http_signin_index (struct srv_request *rq);
 void srv_http_signin_file (struct srv_request *rq);
 
@@ -134,7 +137,7 @@ void srv_http_admin_outbox_retry (struct srv_request *rq);
 
 /* admin_session.c */
 /**
- * SRV_AUTH_ADMIN: check the back-office session cookie (15 minutes idle),
+ * SRV_AUTH_ADMIN: check the back-office session cookie (admin_idle_s idle, 15 minutes by default),
  * the X-CSRF-Token header on state-changing methods, and the route's role.
  * Sets rq->admin_username and rq->admin_role.
  * @return false once an error reply (401/403) is queued.

@@ -29,6 +29,13 @@ static const struct srv_route routes[] = {
     .name = "web_approve" },
   { .method = "GET", .path = "/approve/{file}",
     .handler = &srv_http_approve_file, .name = "web_approve_file" },
+  /* the Guichet app, an installable web app (docs/app.md) */
+  { .method = "GET", .path = "/app/", .handler = &srv_http_app_index,
+    .name = "web_app" },
+  { .method = "GET", .path = "/app/{file}", .handler = &srv_http_app_file,
+    .name = "web_app_file" },
+  { .method = "GET", .path = "/app/vendor/{file}",
+    .handler = &srv_http_app_vendor_file, .name = "web_app_vendor" },
   { .method = "GET", .path = "/signin/", .handler = &srv_http_signin_index,
     .name = "web_signin" },
   { .method = "GET", .path = "/signin/{file}", .handler = &srv_http_signin_file,
@@ -345,4 +352,27 @@ srv_route_find (const char *method, const char *url, struct srv_request *rq,
     return &routes[i];
   }
   return NULL;
+}
+
+void
+srv_route_allow (const char *url, char *out, size_t len)
+{
+  static const char *const methods[] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"
+  };
+  size_t used = 0;
+
+  out[0] = '\0';
+  for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++)
+  {
+    const char *want = 0 == strcmp (methods[m], "HEAD") ? "GET" : methods[m];
+    bool found = false;
+
+    for (size_t i = 0; i < N_ROUTES && ! found; i++)
+      found = 0 == strcmp (routes[i].method, want)
+              && path_match (routes[i].path, url, NULL);
+    if (found && used + strlen (methods[m]) + 3 < len)
+      used += (size_t) snprintf (out + used, len - used, "%s%s",
+                                 0 == used ? "" : ", ", methods[m]);
+  }
 }

@@ -60,7 +60,7 @@ describe("device step", () => {
         const [m, ss] = document.getElementById("qr-countdown").textContent.split(":");
         return Number(m) * 60 + Number(ss) < s;
       }, left, { timeout: 5000 });
-      assert.match(await page.getAttribute("#qr-link", "href"), /^guichet:\/\/activate\?v=1&/);
+      assert.match(await page.getAttribute("#qr-link", "href"), /^\/app\/#guichet:\/\/activate\?v=1&/);
       assert.ok(await fits(page), "no sideways scrolling at 360 px on the device step");
       await screenshot(page, "20-device-qr");
 

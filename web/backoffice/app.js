@@ -9,7 +9,7 @@
 // (customers.js) and /tokens (tokens.js) for support and admins.  Every other view needs a session: the
 // page asks GET /v1/admin/me on load; without one it shows the login and,
 // once signed in, goes where it was asked.  A 401 anywhere later means the
-// session ended (15 minutes idle, or signed out elsewhere): back to the
+// session ended (admin_idle_s idle, 15 minutes by default, or signed out elsewhere): back to the
 // login with "your session expired", then back to the same place.
 //
 // The server is the only judge of roles and states; this page only hides

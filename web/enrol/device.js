@@ -274,7 +274,9 @@ function showQr (w, c, why) {
   }
   fig.dataset.challenge = c.id;
   if (c.payload) {
-    $("qr-link").setAttribute("href", c.payload);
+    // The Guichet web app on this phone, the payload in the fragment: no
+    // browser sends a fragment to a server (docs/app.md).
+    $("qr-link").setAttribute("href", `/app/#${c.payload}`);
     $("qr-same-phone").hidden = false;
   }
   $("qr-timer").hidden = false;
