@@ -149,13 +149,15 @@ authn_admin_customer (struct core_db *db, const char *customer_id,
                       json_t **out);
 
 /**
- * Clear a customer's failures and lock; audited ("customer.unlock").
+ * Clear a customer's failures and lock; audited ("customer.unlock", with
+ * what it was and @a comment: staff's reason, stored in the audit row
+ * only).
  * @return CORE_OK (also when it was not locked), CORE_ERR_NOT_FOUND,
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
 authn_admin_unlock (struct core_db *db, const char *customer_id,
-                    const char *actor);
+                    const char *actor, const char *comment);
 
 /** A revocation reason: 1..AUTHN_REVOKE_REASON_MAX characters of UTF-8,
  *  not only white space (credentials and passkeys alike). */

@@ -40,6 +40,7 @@ authn_admin_customer (struct core_db *db, const char *customer_id,
 struct unlock_tx {
   const char *customer_id;
   const char *actor;
+  const char *comment;
   bool found;
 };
 
@@ -56,16 +57,18 @@ unlock_tx_run (struct core_db *db, void *cls)
   if (st != CORE_DB_ONE_ROW)
     return st;
   return core_audit_append (db, u->actor, "customer.unlock", u->customer_id,
-                            json_pack ("{s:b, s:I}", "was_locked", locked,
-                                       "failed_attempts",
-                                       (json_int_t) failed));
+                            json_pack ("{s:b, s:I, s:s?}", "was_locked",
+                                       locked, "failed_attempts",
+                                       (json_int_t) failed, "comment",
+                                       u->comment));
 }
 
 enum core_err
 authn_admin_unlock (struct core_db *db, const char *customer_id,
-                    const char *actor)
+                    const char *actor, const char *comment)
 {
-  struct unlock_tx u = { .customer_id = customer_id, .actor = actor };
+  struct unlock_tx u = { .customer_id = customer_id, .actor = actor,
+                         .comment = comment };
   enum core_db_status st = core_db_tx (db, false, &unlock_tx_run, &u);
 
   if (st < 0)

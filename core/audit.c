@@ -43,7 +43,8 @@ static const struct core_db_stmt audit_stmts[] = {
     " action, target, details::text, encode(prev_hash, 'hex'),"
     " encode(hash, 'hex')"
     " FROM audit_log WHERE id > $1::bigint ORDER BY id LIMIT " WALK_BATCH },
-  /* $1 actor, $2 action, $3 target, $4 since, $5 before id, $6 limit */
+  /* $1 actor, $2 action, $3 target, $4 since, $5 before id, $6 limit,
+     $7 until (rows before it) */
   { "audit_list",
     "SELECT id, to_char(at AT TIME ZONE 'UTC', " AT_FORMAT "), actor,"
     " action, target, details::text, encode(hash, 'hex')"
@@ -53,6 +54,7 @@ static const struct core_db_stmt audit_stmts[] = {
     "   AND ($3::text IS NULL OR target = $3)"
     "   AND ($4::timestamptz IS NULL OR at >= $4::timestamptz)"
     "   AND ($5::bigint IS NULL OR id < $5::bigint)"
+    "   AND ($7::timestamptz IS NULL OR at < $7::timestamptz)"
     " ORDER BY id DESC LIMIT $6::integer" },
   { NULL, NULL }
 };
@@ -381,8 +383,8 @@ core_audit_list (struct core_db *db, const struct core_audit_filter *f,
                  json_t **entries, long long *next_before_id)
 {
   char before[24], limit[16];
-  const char *p[6] = { f->actor, f->action, f->target, f->since,
-                       f->before_id > 0 ? before : NULL, limit };
+  const char *p[7] = { f->actor, f->action, f->target, f->since,
+                       f->before_id > 0 ? before : NULL, limit, f->until };
   PGresult *r = NULL;
   enum core_db_status st;
   int n;
@@ -391,7 +393,7 @@ core_audit_list (struct core_db *db, const struct core_audit_filter *f,
   *next_before_id = 0;
   snprintf (before, sizeof before, "%lld", f->before_id);
   snprintf (limit, sizeof limit, "%d", f->limit + 1);
-  st = core_db_exec (db, "audit_list", 6, p, &r);
+  st = core_db_exec (db, "audit_list", 7, p, &r);
   if (st < 0)
     return 0 == strncmp (core_db_last_sqlstate (), "22", 2)
            ? CORE_ERR_INVALID_FIELD

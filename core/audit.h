@@ -107,8 +107,9 @@ struct core_audit_filter {
   const char *action;
   const char *target;
   const char *since;       /* RFC 3339 time: rows at or after it */
+  const char *until;       /* RFC 3339 time: rows before it */
   long long before_id;     /* rows with a smaller id (paging) */
-  int limit;               /* 1..200 */
+  int limit;               /* 1..200 (the CSV export: up to 10000) */
 };
 
 /**

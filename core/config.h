@@ -53,6 +53,8 @@ struct core_config {
   unsigned int challenge_ttl_s;    /* default 180 */
   unsigned int admin_session_max_s; /* a back-office session ends this long
                                        after login, however busy (28800) */
+  unsigned int admin_idle_s;       /* ... and this long after its last call
+                                      (900) */
   unsigned int review_hours;       /* what an applicant waiting for a
                                       review is told it usually takes
                                       (default 24) */

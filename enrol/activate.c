@@ -136,21 +136,30 @@ static const char *
 check_device_object (struct activation *a, struct risk_device *d)
 {
   const char *bad = NULL;
+  /* What an app cannot know it leaves out (or sends as null): the web app
+     has no OS version or model it could trust, and no integrity checks.
+     An unreported flag is "unknown" to the risk rules, never "false". */
+  bool has_rooted = false, has_emulator = false, has_debugger = false,
+       has_hooking = false;
   const struct core_json_field f[] = {
     { .name = "platform", .type = CORE_JSON_STRING, .max_len = 32,
       .out = &d->platform },
     { .name = "os_version", .type = CORE_JSON_STRING, .max_len = 32,
-      .out = &d->os_version },
+      .optional = true, .out = &d->os_version },
     { .name = "model", .type = CORE_JSON_STRING, .max_len = 64,
-      .out = &d->model },
+      .optional = true, .out = &d->model },
     { .name = "app_version", .type = CORE_JSON_STRING, .max_len = 32,
       .out = &d->app_version },
     { .name = "install_id", .type = CORE_JSON_STRING, .max_len = 128,
       .out = &d->install_id },
-    { .name = "rooted", .type = CORE_JSON_BOOL, .out = &d->rooted },
-    { .name = "emulator", .type = CORE_JSON_BOOL, .out = &d->emulator },
-    { .name = "debugger", .type = CORE_JSON_BOOL, .out = &d->debugger },
-    { .name = "hooking", .type = CORE_JSON_BOOL, .out = &d->hooking },
+    { .name = "rooted", .type = CORE_JSON_BOOL, .optional = true,
+      .out = &d->rooted, .present = &has_rooted },
+    { .name = "emulator", .type = CORE_JSON_BOOL, .optional = true,
+      .out = &d->emulator, .present = &has_emulator },
+    { .name = "debugger", .type = CORE_JSON_BOOL, .optional = true,
+      .out = &d->debugger, .present = &has_debugger },
+    { .name = "hooking", .type = CORE_JSON_BOOL, .optional = true,
+      .out = &d->hooking, .present = &has_hooking },
     { .name = "sim_country", .type = CORE_JSON_STRING, .max_len = 2,
       .optional = true, .out = &d->sim_country },
     { .name = "locale", .type = CORE_JSON_STRING, .max_len = 35,
@@ -163,6 +172,10 @@ check_device_object (struct activation *a, struct risk_device *d)
 
   if (CORE_OK == core_json_parse (a->req->device, f, &bad))
   {
+    d->rooted_unknown = ! has_rooted;
+    d->emulator_unknown = ! has_emulator;
+    d->debugger_unknown = ! has_debugger;
+    d->hooking_unknown = ! has_hooking;
     a->install_id = d->install_id;
     a->platform = d->platform;
     return NULL;

@@ -32,7 +32,8 @@ static const char *const identity_told[] = {
 };
 
 static const char *const device_told[] = {
-  "rooted", "emulator", "debugger", "hooking", "os_outdated", "app_outdated",
+  "rooted", "emulator", "debugger", "hooking", "web_app", "os_outdated",
+  "app_outdated",
   "tor_exit_node", "public_proxy", "residential_proxy", "anonymous_vpn",
   "hosting_provider", "anonymous_network",
   "compromised_device_on_anonymous_network", "sim_ip_country_mismatch",

@@ -31,6 +31,18 @@ int
 enrol_sanctions_reload (void);
 
 /**
+ * The listed individual @a entry_id of the list in force, for a reviewer
+ * deciding a sanctions hit: {"entry_id", "list", "names": [{"name",
+ * "alias"}], "birth_dates", "places_of_birth", "nationalities",
+ * "citizenships", "programmes", "title"}, read from the list's own fields
+ * (its Remarks cut at ";"; passport and other identity numbers are left
+ * out).  @return a new object, or NULL when no list is loaded or it does
+ * not hold that entry (any more).
+ */
+json_t *
+enrol_sanctions_describe (long entry_id);
+
+/**
  * Bring the identifiers stored with enrolments to the current token key
  * (tokens.c): recompute identity keys from the applicant data, wrap the
  * unkeyed document hashes written before tokenisation.  Safe to run from

@@ -147,12 +147,21 @@ check_mrz (struct enrol_identity *idn, const struct enrol_applicant *a,
     return false;
   }
   masked_number (m->document_number, masked);
+  /* What the document says, for the reviewer to set beside what was
+     typed (the number masked); the applicant's view leaves it out. */
   json_array_append_new (idn->checks,
-                         json_pack ("{s:s, s:s, s:s, s:s, s:s}", "check",
+                         json_pack ("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s,"
+                                    " s:s, s:s, s:s, s:b}}", "check",
                                     "mrz", "result", "pass", "document_code",
                                     m->document_code, "issuing_state",
                                     m->issuing_state, "document_number",
-                                    masked));
+                                    masked, "document", "surname",
+                                    m->surname, "given_names",
+                                    m->given_names, "birth_date",
+                                    m->birth_date, "nationality",
+                                    m->nationality, "expiry_date",
+                                    m->expiry_date, "expiry_derived",
+                                    m->expiry_derived));
   idn->has_doc = true;
   if (0 != enrol_tokens_doc (m->issuing_state, m->document_number, &idn->doc))
     idn->tokens_ok = false;

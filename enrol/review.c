@@ -27,6 +27,7 @@
 #include "core/audit.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "enrol/enrol.h"
 #include "enrol/review.h"
 #include "enrol/session.h"
 #include "notify/notify.h"
@@ -53,6 +54,23 @@ static const struct core_db_stmt stmts[] = {
      first (REVIEW_PAGE's ASC, >) for the queue, newest first (DESC, <)
      for the closed ones.  A page of $5 + 1 rows tells whether another
      follows; "next" is the cursor of the last one shown. */
+/* $6 a search as an ILIKE pattern ("%text%", its own % _ \\ escaped) or
+   NULL, $9 the same text as typed: part of a name or e-mail address (any
+   case), or a review, enrolment or customer id; $7 "sanctions" or "four_eyes"
+   or NULL; $8 who took it ("" for nobody) or NULL. */
+#define REVIEW_FILTER \
+    "   AND ($6::text IS NULL" \
+    "        OR (e.applicant->>'surname') ILIKE $6" \
+    "        OR (e.applicant->>'given_names') ILIKE $6" \
+    "        OR (coalesce(e.applicant->>'given_names', '') || ' '" \
+    "            || coalesce(e.applicant->>'surname', '')) ILIKE $6" \
+    "        OR e.email ILIKE $6" \
+    "        OR $9 IN (r.id, r.enrolment_id, r.attach_customer_id," \
+    "                  e.customer_id, e.reenrols_customer_id))" \
+    "   AND ($7::text IS NULL OR ($7 = 'sanctions'" \
+    "        AND r.reasons ? 'sanctions_match') OR ($7 = 'four_eyes'" \
+    "        AND r.four_eyes))" \
+    "   AND ($8::text IS NULL OR coalesce(r.assigned_to, '') = $8)"
 #define REVIEW_PAGE(order, after) \
     "WITH page AS (" \
     " SELECT r.created_at AS t, r.id, json_build_object('id', r.id," \
@@ -61,12 +79,16 @@ static const struct core_db_stmt stmts[] = {
     "  'four_eyes', r.four_eyes, 'first_approver', r.first_approver," \
     "  'decided_by', r.decided_by," \
     "  'attach_customer_id', r.attach_customer_id," \
+    "  'sanctions', r.reasons ? 'sanctions_match'," \
+    "  'assigned_to', r.assigned_to," \
+    "  'asked_at', " TS ("r.asked_at") "," \
     "  'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint," \
     "  'created_at', " TS ("r.created_at") "," \
     "  'applicant', json_build_object('surname', e.applicant->>'surname'," \
     "   'given_names', e.applicant->>'given_names')) AS j" \
     " FROM reviews r JOIN enrolments e ON e.id = r.enrolment_id" \
     " WHERE r.state = ANY ($1::text[]) AND ($2::text IS NULL OR r.kind = $2)" \
+    REVIEW_FILTER \
     "   AND ($3::bigint IS NULL OR (r.created_at, r.id) " after \
     "        ('epoch'::timestamptz + $3::bigint * interval '1 microsecond'," \
     "         $4::text))" \
@@ -82,8 +104,9 @@ static const struct core_db_stmt stmts[] = {
     "      FROM shown ORDER BY t " order ", id " order \
     "     OFFSET $5::integer - 1) END," \
     "  'total', (SELECT count(*) FROM reviews r" \
+    "    JOIN enrolments e ON e.id = r.enrolment_id" \
     "    WHERE r.state = ANY ($1::text[])" \
-    "      AND ($2::text IS NULL OR r.kind = $2)))::text"
+    "      AND ($2::text IS NULL OR r.kind = $2)" REVIEW_FILTER "))::text"
   { "enrol_review_list_oldest", REVIEW_PAGE ("ASC", ">") },
   { "enrol_review_list_newest", REVIEW_PAGE ("DESC", "<") },
   { "enrol_review_detail",
@@ -92,6 +115,10 @@ static const struct core_db_stmt stmts[] = {
     " 'score', r.score, 'reasons', r.reasons, 'four_eyes', r.four_eyes,"
     " 'first_approver', r.first_approver, 'decided_by', r.decided_by,"
     " 'attach_customer_id', r.attach_customer_id,"
+    " 'sanctions', r.reasons ? 'sanctions_match',"
+    " 'assigned_to', r.assigned_to,"
+    " 'assigned_at', " TS ("r.assigned_at") ","
+    " 'asked_at', " TS ("r.asked_at") ","
     " 'age_seconds', floor(extract(epoch FROM now() - r.created_at))::bigint,"
     " 'created_at', " TS ("r.created_at") ","
     " 'decided_at', " TS ("r.decided_at") ","
@@ -165,6 +192,19 @@ static const struct core_db_stmt stmts[] = {
     " AND ($5 = 'rejected' OR NOT four_eyes"
     "      OR (state = 'awaiting_second_approval' AND first_approver <> $2))"
     " RETURNING id" },
+  /* $1 review, $2 by, $3 role, $4 the question: the review stays as it is */
+  { "enrol_review_ask",
+    "UPDATE reviews SET asked_at = now(), " COMMENT_JSON ("'ask'")
+    " WHERE id = $1 AND state IN ('open', 'awaiting_second_approval')"
+    " RETURNING state" },
+  /* $1 review, $2 who takes it or NULL; answers whom it was taken from */
+  { "enrol_review_assign",
+    "UPDATE reviews r SET assigned_to = $2,"
+    " assigned_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END"
+    " FROM (SELECT id, assigned_to FROM reviews WHERE id = $1 FOR UPDATE) o"
+    " WHERE r.id = o.id AND r.state IN ('open', 'awaiting_second_approval')"
+    " RETURNING coalesce(o.assigned_to, '')" },
+  { "enrol_review_exists", "SELECT 1 FROM reviews WHERE id = $1" },
   /* $1 enrolment, $2 from, $3 to; moving on needs an enrolment alive */
   { "enrol_review_enrolment_move",
     "UPDATE enrolments SET state = $3, updated_at = now()"
@@ -311,12 +351,18 @@ enrol_review_list (struct core_db *db, const struct enrol_review_query *q,
                                   || 0 == strcmp (q->state,
                                                   "awaiting_second_approval"));
   char us[24], id[72], size[16];
-  const char *p[5] = { states, q->kind, NULL, NULL, size };
+  char pattern[2 * ENROL_REVIEW_SEARCH_MAX + 3];
+  const char *p[9] = { states, q->kind, NULL, NULL, size, NULL,
+                       q->needs, q->assigned, q->search };
+  enum core_err err;
 
   *page = NULL;
   if (NULL == states || (NULL != q->kind && 0 != strcmp (q->kind, "identity")
                          && 0 != strcmp (q->kind, "device"))
-      || q->limit < 1 || q->limit > ENROL_REVIEW_PAGE_MAX)
+      || q->limit < 1 || q->limit > ENROL_REVIEW_PAGE_MAX
+      || (NULL != q->needs && 0 != strcmp (q->needs, "sanctions")
+          && 0 != strcmp (q->needs, "four_eyes"))
+      || (NULL != q->search && strlen (q->search) > ENROL_REVIEW_SEARCH_MAX))
     return CORE_ERR_BAD_REQUEST;
   if (NULL != q->after)
   {
@@ -326,8 +372,53 @@ enrol_review_list (struct core_db *db, const struct enrol_review_query *q,
     p[3] = id;
   }
   snprintf (size, sizeof size, "%u", q->limit);
-  return json_query (db, queue ? "enrol_review_list_oldest"
-                     : "enrol_review_list_newest", 5, p, page);
+  if (NULL != q->search)
+  {
+    size_t o = 0;
+
+    pattern[o++] = '%';
+    for (const char *c = q->search; '\0' != *c; c++)
+    {
+      if (NULL != strchr ("%_\\", *c))
+        pattern[o++] = '\\';
+      pattern[o++] = *c;
+    }
+    pattern[o++] = '%';
+    pattern[o] = '\0';
+    p[5] = pattern;
+  }
+  err = json_query (db, queue ? "enrol_review_list_oldest"
+                    : "enrol_review_list_newest", 9, p, page);
+  return err;
+}
+
+/* Each sanctions hit of the identity check gets "entry": the listed
+   individual as the list in force describes it (names, birth dates,
+   nationality, programme), or null when that list no longer holds it. */
+static void
+describe_hits (json_t *review)
+{
+  json_t *checks = json_object_get (json_object_get (review, "identity"),
+                                    "checks");
+  json_t *c, *h;
+  size_t i, k;
+
+  json_array_foreach (checks, i, c)
+  {
+    const char *name = json_string_value (json_object_get (c, "check"));
+
+    if (NULL == name || 0 != strcmp (name, "sanctions"))
+      continue;
+    json_array_foreach (json_object_get (c, "hits"), k, h)
+    {
+      json_t *id = json_object_get (h, "entry_id");
+      json_t *entry = json_is_integer (id)
+                      ? enrol_sanctions_describe ((long) json_integer_value (id))
+                      : NULL;
+
+      json_object_set_new (h, "entry", NULL != entry ? entry : json_null ());
+    }
+  }
 }
 
 enum core_err
@@ -338,6 +429,8 @@ enrol_review_get (struct core_db *db, const char *id, json_t **review)
   enum core_err err;
 
   err = json_query (db, "enrol_review_detail", 1, p, review);
+  if (CORE_OK == err)
+    describe_hits (*review);
   if (CORE_OK == err)
     err = json_query (db, "enrol_review_history", 1, p, &history);
   if (CORE_OK == err)
@@ -626,6 +719,33 @@ approve (struct core_db *db, struct decide_tx *t)
   return approve_final (db, t);
 }
 
+/* Ask the applicant: an e-mail with the reviewer's question; the review
+   stays open and the enrolment waits where it is. */
+static enum core_db_status
+ask (struct core_db *db, struct decide_tx *t)
+{
+  enum core_db_status st;
+
+  if (t->expired || 0 != strcmp (t->enrolment_state, waiting_state (t)))
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  st = update_review (db, t, "enrol_review_ask", NULL);
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  t->new_state = t->state;
+  if (st >= 0)
+    st = enrol_outbox_applicant_tx (db, t->enrolment_id,
+                                    NOTIFY_REVIEW_QUESTION,
+                                    json_pack ("{s:s}", "question",
+                                               t->d->comment), NULL);
+  if (st >= 0)
+    st = core_audit_append (db, t->d->username, "review.ask",
+                            t->d->review_id,
+                            json_pack ("{s:s, s:s, s:s}", "kind", t->kind,
+                                       "enrolment_id", t->enrolment_id,
+                                       "question", t->d->comment));
+  return st;
+}
+
 static enum core_db_status
 decide_tx_run (struct core_db *db, void *cls)
 {
@@ -642,6 +762,8 @@ decide_tx_run (struct core_db *db, void *cls)
     return st;
   if (0 == strcmp (t->state, "approved") || 0 == strcmp (t->state, "rejected"))
     return refuse (t, CORE_ERR_WRONG_STATE);
+  if (t->d->ask)
+    return ask (db, t);
   return t->d->approve ? approve (db, t) : reject (db, t);
 }
 
@@ -666,6 +788,56 @@ enrol_review_decide (struct core_db *db,
                        ? t.new_enrolment_state : t.enrolment_state,
                        "attach_customer_id", t.attach[0] ? t.attach : NULL);
   LOG_INFO ("review %s: %s by %s -> %s", d->review_id,
-            d->approve ? "approve" : "reject", d->username, t.new_state);
+            d->ask ? "ask" : d->approve ? "approve" : "reject", d->username,
+            t.new_state);
   return NULL != *result ? CORE_OK : CORE_ERR_INTERNAL;
+}
+
+/* ============================================================ assign */
+
+struct assign_tx {
+  const char *review_id, *to, *actor;
+  enum core_err err;
+};
+
+static enum core_db_status
+assign_tx_run (struct core_db *db, void *cls)
+{
+  struct assign_tx *a = cls;
+  const char *p[2] = { a->review_id, a->to };
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, "enrol_review_assign", 2, p, &r);
+  char from[72] = "";
+
+  a->err = CORE_OK;
+  if (CORE_DB_ONE_ROW == st)
+    snprintf (from, sizeof from, "%s", PQgetvalue (r, 0, 0));
+  PQclear (r);
+  if (CORE_DB_NO_ROW == st)
+  {
+    st = core_db_exec (db, "enrol_review_exists", 1, p, NULL);
+    if (st >= 0)
+      a->err = CORE_DB_ONE_ROW == st ? CORE_ERR_WRONG_STATE
+                                     : CORE_ERR_NOT_FOUND;
+    return st;
+  }
+  if (st < 0)
+    return st;
+  return core_audit_append (db, a->actor, NULL != a->to ? "review.assign"
+                                                        : "review.release",
+                            a->review_id,
+                            json_pack ("{s:s?, s:s?}", "to", a->to, "from",
+                                       from[0] ? from : NULL));
+}
+
+enum core_err
+enrol_review_assign (struct core_db *db, const char *review_id,
+                     const char *to, const char *actor)
+{
+  struct assign_tx a = { .review_id = review_id, .to = to, .actor = actor };
+  enum core_db_status st = core_db_tx (db, false, &assign_tx_run, &a);
+
+  if (st < 0)
+    return enrol_db_err (db);
+  return a.err;
 }

@@ -57,7 +57,12 @@ struct enrol_review_query {
   const char *kind;      /* "identity", "device" or NULL (both) */
   const char *after;     /* the "next" of the page before, or NULL */
   unsigned int limit;    /* 1..ENROL_REVIEW_PAGE_MAX */
+  const char *search;    /* part of a name or e-mail, or an id; NULL: all */
+  const char *needs;     /* "sanctions", "four_eyes" or NULL */
+  const char *assigned;  /* a username, "" for nobody, NULL: anyone */
 };
+
+#define ENROL_REVIEW_SEARCH_MAX 254
 
 /**
  * One page of the review queue: the queue (open, awaiting a second
@@ -88,7 +93,8 @@ enrol_review_get (struct core_db *db, const char *id, json_t **review);
 
 struct enrol_review_decision {
   const char *review_id;
-  bool approve;                /* false: reject */
+  bool approve;                /* false: reject (unless ask) */
+  bool ask;                    /* ask the applicant: comment is the message */
   const char *comment;         /* 1..2000 characters, checked by caller */
   bool blocklist_address;      /* reject: list the phone's address too */
   const char *username;        /* who decides */
@@ -114,6 +120,16 @@ struct enrol_review_decision {
  *         approver approving again), CORE_ERR_FORBIDDEN (second approval by
  *         a reviewer), CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
+/**
+ * Take a review (@a to = the actor) or release it (@a to = NULL); audited
+ * as review.assign (with whom it was taken from) or review.release.
+ * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_WRONG_STATE (closed),
+ *         CORE_ERR_DATABASE_UNAVAILABLE.
+ */
+enum core_err
+enrol_review_assign (struct core_db *db, const char *review_id,
+                     const char *to, const char *actor);
+
 enum core_err
 enrol_review_decide (struct core_db *db,
                      const struct enrol_review_decision *d, json_t **result);

@@ -85,6 +85,29 @@ enrol_sanctions_entries (const struct enrol_sanctions_list *list);
 size_t
 enrol_sanctions_names (const struct enrol_sanctions_list *list);
 
+/** Names of one entry kept by enrol_sanctions_entry. */
+#define ENROL_SANCTIONS_ENTRY_NAMES 16
+
+/** One listed individual as staff read it.  Pointers into the list: valid
+ *  while it lives. */
+struct enrol_sanctions_entry_info {
+  long entry_id;
+  const char *program;          /* "SDGT] [IRAQ2": the list's Program field */
+  const char *title;            /* "" when none */
+  const char *remarks;          /* DOB, POB, nationality ... as listed */
+  size_t nnames;                /* the primary name first, then aliases */
+  const char *names[ENROL_SANCTIONS_ENTRY_NAMES];
+  bool alias[ENROL_SANCTIONS_ENTRY_NAMES];
+};
+
+/**
+ * Look an individual up by the list's ent_num (a hit's entry_id).
+ * @return true if found, with @a out filled
+ */
+bool
+enrol_sanctions_entry (const struct enrol_sanctions_list *list, long entry_id,
+                       struct enrol_sanctions_entry_info *out);
+
 /**
  * Screen one person.  Order of names does not matter; only the first 12
  * tokens count.  Takes some tens of microseconds (see

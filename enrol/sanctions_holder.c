@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -57,6 +58,92 @@ enrol_sanctions_reload (void)
             enrol_sanctions_version (fresh), enrol_sanctions_entries (fresh),
             enrol_sanctions_names (fresh));
   return 0;
+}
+
+/* ------------------------------------------------------------ describe */
+
+/* Appends the trimmed text after @a label (compared without case) of each
+   ";"-separated part of @a remarks that starts with it, to @a out. */
+static void
+remarks_values (const char *remarks, const char *label, json_t *out)
+{
+  size_t ll = strlen (label);
+
+  for (const char *p = remarks; NULL != p && '\0' != *p;)
+  {
+    const char *end = strchr (p, ';');
+    size_t n = NULL != end ? (size_t) (end - p) : strlen (p);
+
+    while (n > 0 && ' ' == *p)
+    {
+      p++;
+      n--;
+    }
+    if (n > ll && 0 == strncasecmp (p, label, ll))
+    {
+      const char *v = p + ll;
+      size_t vn = n - ll;
+
+      while (vn > 0 && (' ' == v[vn - 1] || '.' == v[vn - 1]))
+        vn--;
+      if (vn > 0)
+        json_array_append_new (out, json_stringn (v, vn));
+    }
+    p = NULL != end ? end + 1 : NULL;
+  }
+}
+
+/* "SDGT] [IRAQ2" -> ["SDGT", "IRAQ2"] */
+static json_t *
+programmes (const char *program)
+{
+  json_t *a = json_array ();
+  const char *p = program;
+
+  while (NULL != p && '\0' != *p)
+  {
+    size_t n = strcspn (p, "[] ");
+
+    if (n > 0)
+      json_array_append_new (a, json_stringn (p, n));
+    p += n;
+    p += strspn (p, "[] ");
+  }
+  return a;
+}
+
+json_t *
+enrol_sanctions_describe (long entry_id)
+{
+  struct enrol_sanctions_entry_info e;
+  json_t *out = NULL, *names, *dobs, *pobs, *nat, *cit;
+
+  pthread_rwlock_rdlock (&lock);
+  if (enrol_sanctions_entry (current, entry_id, &e))
+  {
+    names = json_array ();
+    for (size_t i = 0; i < e.nnames; i++)
+      json_array_append_new (names, json_pack ("{s:s, s:b}", "name",
+                                               e.names[i], "alias",
+                                               e.alias[i]));
+    dobs = json_array ();
+    pobs = json_array ();
+    nat = json_array ();
+    cit = json_array ();
+    remarks_values (e.remarks, "DOB ", dobs);
+    remarks_values (e.remarks, "POB ", pobs);
+    remarks_values (e.remarks, "nationality ", nat);
+    remarks_values (e.remarks, "citizen ", cit);
+    out = json_pack ("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}",
+                     "entry_id", (json_int_t) entry_id, "list",
+                     enrol_sanctions_version (current), "names", names,
+                     "birth_dates", dobs, "places_of_birth", pobs,
+                     "nationalities", nat, "citizenships", cit,
+                     "programmes", programmes (e.program), "title",
+                     '\0' != e.title[0] ? e.title : NULL);
+  }
+  pthread_rwlock_unlock (&lock);
+  return out;
 }
 
 /* The names one applicant is screened under. */

@@ -57,6 +57,9 @@ struct sx_entry {
   long id;                      /* ent_num */
   uint32_t dob;                 /* first range in dobs */
   uint32_t ndob;
+  uint32_t program;             /* offsets in pool: the Program field, */
+  uint32_t title;               /* the Title field, */
+  uint32_t remarks;             /* the Remarks field (for staff to read) */
 };
 
 /* A date of birth as an inclusive range of yyyymmdd numbers. */

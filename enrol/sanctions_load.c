@@ -331,7 +331,11 @@ read_sdn (struct builder *b, char *buf, size_t len)
         return false;
       e = &b->l->entries[b->l->nentries];
       e->id = id;
-      if (!add_dobs (b, e, f[11])
+      e->program = pool_add (b, f[3], strlen (f[3]));
+      e->title = pool_add (b, f[4], strlen (f[4]));
+      e->remarks = pool_add (b, f[11], strlen (f[11]));
+      if (e->program == UINT32_MAX || e->title == UINT32_MAX
+          || e->remarks == UINT32_MAX || !add_dobs (b, e, f[11])
           || !add_name (b, (uint32_t) b->l->nentries++, f[1], false))
         return false;
     }
@@ -506,6 +510,42 @@ build_vocab (struct builder *b)
 /* ------------------------------------------------------------------ */
 /* Entry points                                                       */
 /* ------------------------------------------------------------------ */
+
+bool
+enrol_sanctions_entry (const struct enrol_sanctions_list *l, long entry_id,
+                       struct enrol_sanctions_entry_info *out)
+{
+  size_t e;
+
+  memset (out, 0, sizeof *out);
+  if (l == NULL)
+    return false;
+  for (e = 0; e < l->nentries && l->entries[e].id != entry_id; e++)
+    ;
+  if (e == l->nentries)
+    return false;
+  out->entry_id = entry_id;
+  out->program = l->pool + l->entries[e].program;
+  out->title = l->pool + l->entries[e].title;
+  out->remarks = l->pool + l->entries[e].remarks;
+  /* A name with an alternative is indexed twice under one display text. */
+  for (size_t i = 0; i < l->nnames
+       && out->nnames < ENROL_SANCTIONS_ENTRY_NAMES; i++)
+    {
+      const char *d = l->pool + l->names[i].display;
+      bool seen = false;
+
+      if (l->names[i].entry != e)
+        continue;
+      for (size_t k = 0; k < out->nnames && !seen; k++)
+        seen = out->names[k] == d;
+      if (seen)
+        continue;
+      out->alias[out->nnames] = l->names[i].alias;
+      out->names[out->nnames++] = d;
+    }
+  return true;
+}
 
 void
 enrol_sanctions_free (struct enrol_sanctions_list *l)

@@ -26,6 +26,7 @@
 #define NOTIFY_RESUME_LINK        "resume_link"        /* applicant; {link} */
 #define NOTIFY_REVIEW_APPROVED    "review_approved"    /* applicant; {link} */
 #define NOTIFY_REVIEW_REJECTED    "review_rejected"    /* applicant; {} */
+#define NOTIFY_REVIEW_QUESTION    "review_question"    /* applicant; {question} */
 #define NOTIFY_WELCOME            "welcome"            /* customer; {customer_id, credential} */
 #define NOTIFY_DEVICE_REGISTERED  "device_registered"  /* customer; {credential, at} */
 #define NOTIFY_CREDENTIAL_REVOKED "credential_revoked" /* customer; {credential, serial?, at} */

@@ -61,6 +61,16 @@ static const struct tmpl tmpls[] = {
       "ligne. Si vous le souhaitez, contactez votre banque, qui vous "
       "indiquera la marche à suivre.\n\nCe message n'appelle pas de "
       "réponse.\n" } },
+  { NOTIFY_REVIEW_QUESTION,
+    { "Your account opening: a question", "Votre ouverture de compte : une question" },
+    { HELLO_EN "The person checking your account opening needs something "
+      "from you before it can go on:\n\n{question}\n\nYour application "
+      "waits for your answer. Please contact your bank to give it; never "
+      "give your PIN or a code to anyone.\n",
+      HELLO_FR "La personne qui examine votre ouverture de compte a besoin "
+      "d'une précision avant de poursuivre :\n\n{question}\n\nVotre demande "
+      "attend votre réponse. Contactez votre banque pour la donner ; ne "
+      "communiquez jamais votre code PIN ni un code à personne.\n" } },
   { NOTIFY_WELCOME,
     { "Welcome: your account is ready",
       "Bienvenue : votre compte est prêt" },

@@ -36,7 +36,8 @@ enum risk_decision {
 /** What the phone reported (API.md "device" object).  Strings are
  *  borrowed; NULL means "not reported". */
 struct risk_device {
-  const char *platform;        /* "android", "ios", ... */
+  const char *platform;        /* "android", "ios", "web" (the web app,
+                                  web/app/), ... */
   const char *os_version;      /* "14", "17.4.1" */
   const char *model;
   const char *app_version;     /* "1.0.0" */
@@ -45,6 +46,13 @@ struct risk_device {
   bool emulator;
   bool debugger;
   bool hooking;
+  /* The app did not report the flag above (a web app cannot know it):
+     its rule is skipped, and an unknown "rooted" or "hooking" counts as
+     possibly modified for compromised_device_on_anonymous_network. */
+  bool rooted_unknown;
+  bool emulator_unknown;
+  bool debugger_unknown;
+  bool hooking_unknown;
   const char *sim_country;     /* ISO 3166 alpha-2, e.g. "FR" */
   const char *locale;          /* BCP 47, e.g. "fr-FR" */
   const char *timezone;        /* IANA, e.g. "Europe/Paris" */

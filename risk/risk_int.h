@@ -33,6 +33,7 @@ enum risk_rule {
   RISK_R_EMULATOR,
   RISK_R_DEBUGGER,
   RISK_R_HOOKING,
+  RISK_R_WEB_APP,
   RISK_R_OS_OUTDATED,
   RISK_R_APP_OUTDATED,
   RISK_R_TOR_EXIT_NODE,           /* network group: the strongest counts */

@@ -41,6 +41,7 @@ static const struct {
   [RISK_R_EMULATOR] = { "emulator", 40, RISK_ALLOW },
   [RISK_R_DEBUGGER] = { "debugger", 20, RISK_ALLOW },
   [RISK_R_HOOKING] = { "hooking", 30, RISK_ALLOW },
+  [RISK_R_WEB_APP] = { "web_app", 20, RISK_ALLOW },
   [RISK_R_OS_OUTDATED] = { "os_outdated", 15, RISK_ALLOW },
   [RISK_R_APP_OUTDATED] = { "app_outdated", 10, RISK_ALLOW },
   [RISK_R_TOR_EXIT_NODE] = { "tor_exit_node", 40, RISK_ALLOW },

@@ -139,21 +139,49 @@ rule_versions (struct eval *e, const struct risk_device *d)
            "is %s.", shown (d->app_version), e->rules->min_app_version);
 }
 
+#define NOT_REPORTED \
+  "not reported: the app cannot tell (the web app has no integrity checks)"
+
+/* The web app (web/app/, docs/app.md): keys in the browser's storage,
+   not a secure element, and nothing checks the phone it runs on. */
+static bool
+is_web_app (const struct risk_device *d)
+{
+  return NULL != d->platform && 0 == strcasecmp (d->platform, "web");
+}
+
 static void
 rules_device (struct eval *e)
 {
   const struct risk_device *d = &e->f->in->device;
 
-  verdict (e, RISK_R_ROOTED, json_boolean (d->rooted), d->rooted,
-           "The phone reports that it is rooted or jailbroken: its "
-           "security checks can be bypassed.");
-  verdict (e, RISK_R_EMULATOR, json_boolean (d->emulator), d->emulator,
-           "The app runs in an emulator, not on a real phone.");
-  verdict (e, RISK_R_DEBUGGER, json_boolean (d->debugger), d->debugger,
-           "A debugger is attached to the app.");
-  verdict (e, RISK_R_HOOKING, json_boolean (d->hooking), d->hooking,
-           "A hooking framework (such as Frida or Xposed) is active in "
-           "the app.");
+  if (d->rooted_unknown)
+    skip (e, RISK_R_ROOTED, NULL, NOT_REPORTED);
+  else
+    verdict (e, RISK_R_ROOTED, json_boolean (d->rooted), d->rooted,
+             "The phone reports that it is rooted or jailbroken: its "
+             "security checks can be bypassed.");
+  if (d->emulator_unknown)
+    skip (e, RISK_R_EMULATOR, NULL, NOT_REPORTED);
+  else
+    verdict (e, RISK_R_EMULATOR, json_boolean (d->emulator), d->emulator,
+             "The app runs in an emulator, not on a real phone.");
+  if (d->debugger_unknown)
+    skip (e, RISK_R_DEBUGGER, NULL, NOT_REPORTED);
+  else
+    verdict (e, RISK_R_DEBUGGER, json_boolean (d->debugger), d->debugger,
+             "A debugger is attached to the app.");
+  if (d->hooking_unknown)
+    skip (e, RISK_R_HOOKING, NULL, NOT_REPORTED);
+  else
+    verdict (e, RISK_R_HOOKING, json_boolean (d->hooking), d->hooking,
+             "A hooking framework (such as Frida or Xposed) is active in "
+             "the app.");
+  verdict (e, RISK_R_WEB_APP, json_pack ("{s:s?}", "platform", d->platform),
+           is_web_app (d),
+           "The authenticator is the web app: its keys are kept by the "
+           "browser, not a secure element, and nothing can check whether "
+           "the phone is rooted, emulated or hooked.");
   rule_versions (e, d);
 }
 
@@ -229,23 +257,32 @@ rules_network (struct eval *e)
     || g->residential_proxy || g->hosting;
 }
 
+/* Rooted or hooked -- or not known to be neither (an app that cannot
+   tell, like the web app): nothing rules out a modified phone. */
 static void
 rule_compromised (struct eval *e, bool anonymised)
 {
   const struct risk_device *d = &e->f->in->device;
-  json_t *v = json_pack ("{s:b, s:b, s:b}", "rooted", d->rooted,
-                         "hooking", d->hooking, "anonymous_network",
-                         anonymised);
+  bool rooted = d->rooted && ! d->rooted_unknown;
+  bool hooking = d->hooking && ! d->hooking_unknown;
+  bool unknown = d->rooted_unknown || d->hooking_unknown;
+  bool maybe = rooted || hooking || unknown;
+  json_t *v = json_pack ("{s:o, s:o, s:b}",
+                         "rooted", d->rooted_unknown ? json_null ()
+                         : json_boolean (d->rooted),
+                         "hooking", d->hooking_unknown ? json_null ()
+                         : json_boolean (d->hooking),
+                         "anonymous_network", anonymised);
 
-  if (! e->f->phone.anon_known && (d->rooted || d->hooking))
+  if (! e->f->phone.anon_known && maybe)
     skip (e, RISK_R_COMPROMISED_ON_ANON, v,
           unknown_why (&e->f->phone, e->f->anonymous_db));
   else
-    verdict (e, RISK_R_COMPROMISED_ON_ANON, v,
-             (d->rooted || d->hooking) && anonymised,
+    verdict (e, RISK_R_COMPROMISED_ON_ANON, v, maybe && anonymised,
              "A %s phone connects through an anonymising network: the "
              "usual set-up of remote account takeover.",
-             d->rooted ? "rooted" : "hooked");
+             rooted ? "rooted" : hooking ? "hooked"
+             : "possibly modified (the app cannot tell)");
 }
 
 /* ======================================================= consistency */

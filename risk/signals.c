@@ -187,16 +187,27 @@ geo_json (const struct risk_geo *g)
                     "anonymous", anon);
 }
 
+/* A flag as reported, or null when the app did not report it (the same
+   facts as before for an app that reports them all). */
+static json_t *
+flag (bool value, bool unknown)
+{
+  return unknown ? json_null () : json_boolean (value);
+}
+
 static json_t *
 device_json (const struct risk_device *d)
 {
-  return json_pack ("{s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b,"
+  return json_pack ("{s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:o, s:o, s:o,"
                     " s:s?, s:s?, s:s?}",
                     "platform", d->platform, "os_version", d->os_version,
                     "model", d->model, "app_version", d->app_version,
-                    "install_id", d->install_id, "rooted", d->rooted,
-                    "emulator", d->emulator, "debugger", d->debugger,
-                    "hooking", d->hooking, "sim_country", d->sim_country,
+                    "install_id", d->install_id,
+                    "rooted", flag (d->rooted, d->rooted_unknown),
+                    "emulator", flag (d->emulator, d->emulator_unknown),
+                    "debugger", flag (d->debugger, d->debugger_unknown),
+                    "hooking", flag (d->hooking, d->hooking_unknown),
+                    "sim_country", d->sim_country,
                     "locale", d->locale, "timezone", d->timezone);
 }
 

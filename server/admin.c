@@ -131,13 +131,13 @@ static const struct core_db_stmt admin_stmts[] = {
     " 'last_login_at', " TS ("a.last_login_at") ") ORDER BY a.username),"
     " '[]')::text FROM admins a"
     " LEFT JOIN admin_lockouts l ON l.username = a.username" },
-  /* Sessions idle (or ended) for SRV_ADMIN_IDLE_S + $2 seconds: dead for
-     that long.  $1 batch. */
+  /* Sessions idle (or ended) for SRV_ADMIN_IDLE_MAX_S + $2 seconds: dead
+     for at least $2 seconds whatever admin_idle_s is.  $1 batch. */
   { "admin_sessions_purge",
     "DELETE FROM admin_sessions WHERE ctid = ANY (ARRAY ("
     " SELECT ctid FROM admin_sessions"
     "  WHERE last_seen_at < now() - make_interval(secs => $2::integer + "
-    STR (SRV_ADMIN_IDLE_S) ")"
+    STR (SRV_ADMIN_IDLE_MAX_S) ")"
     "  LIMIT $1::integer FOR UPDATE SKIP LOCKED))" },
   /* Login failures of usernames idle for $2 seconds with no lock in
      force.  $1 batch. */
@@ -164,6 +164,7 @@ srv_admin_register_statements (void)
   core_db_register (admin_stmts);
   core_retention_register (admin_jobs);
   srv_admin_session_register_statements ();
+  srv_admin_support_register_statements ();
 }
 
 unsigned int
@@ -194,7 +195,7 @@ static bool
 role_ok (const char *r)
 {
   return NULL != r && (0 == strcmp (r, "reviewer") || 0 == strcmp (r, "advisor")
-                       || 0 == strcmp (r, "admin"));
+                       || 0 == strcmp (r, "support") || 0 == strcmp (r, "admin"));
 }
 
 /* A generated password: 144 random bits as 24 base64url characters. */

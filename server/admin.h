@@ -18,7 +18,7 @@
 #include "core/db.h"
 #include "core/error.h"
 
-#define SRV_ADMIN_IDLE_S 900          /* 15 minutes idle ends a session */
+#define SRV_ADMIN_IDLE_MAX_S 3600     /* the largest admin_idle_s */
 #define SRV_ADMIN_NAME_MAX 64
 #define SRV_ADMIN_PASSWORD_MIN 12     /* a password an admin chooses */
 #define SRV_ADMIN_PASSWORD_MAX 256
@@ -133,6 +133,28 @@ srv_admin_change_password (struct core_db *db, const char *username,
 /** The staff list. @return CORE_OK (*admins a new array) or a db error. */
 enum core_err
 srv_admin_list (struct core_db *db, json_t **admins);
+
+/* ---------------------------------------------------------- admin_support.c */
+
+/** admin_support.c's statements (called by srv_admin_register_statements). */
+void
+srv_admin_support_register_statements (void);
+
+/** Customers whose id, bank reference or e-mail address (any case) is
+ *  @a q, newest first, at most 20: *out a new array.
+ *  @return CORE_OK or a db error. */
+enum core_err
+srv_admin_customer_search (struct core_db *db, const char *q, json_t **out);
+
+/** Adds "devices" (the customer's phones) and "verify_attempts" (their 20
+ *  latest verify/resync attempts) to the customer @a view. */
+enum core_err
+srv_admin_customer_extra (struct core_db *db, const char *customer_id,
+                          json_t *view);
+
+/** Staff's free text: 1..@a max_chars characters, not only white space. */
+bool
+srv_admin_comment_ok (const char *c, size_t max_chars);
 
 /* ---------------------------------------------------------- admin_session.c */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later
  *
  * admin_session.c -- back-office sessions: the guichet_admin cookie, the
- * CSRF token of state-changing calls, the 15-minute idle limit, the
+ * CSRF token of state-changing calls, the idle limit (admin_idle_s), the
  * absolute lifetime (admin_session_max_s, 8 hours by default: a session
  * kept busy by a stolen cookie still ends), and the role each route asks
  * for (SRV_AUTH_ADMIN in request.c calls
@@ -160,7 +160,7 @@ struct session {
 static void
 limits (char idle[16], char max[16])
 {
-  snprintf (idle, 16, "%d", SRV_ADMIN_IDLE_S);
+  snprintf (idle, 16, "%u", core_cfg->admin_idle_s);
   snprintf (max, 16, "%u", core_cfg->admin_session_max_s);
 }
 
@@ -209,7 +209,8 @@ role_allows (const char *have, const char *route_role)
   if (NULL == route_role)
     route_role = "reviewer";
   if (0 == strcmp (route_role, "staff"))
-    return 0 == strcmp (have, "reviewer") || 0 == strcmp (have, "advisor");
+    return 0 == strcmp (have, "reviewer") || 0 == strcmp (have, "advisor")
+           || 0 == strcmp (have, "support");
   return 0 == strcmp (have, route_role);
 }
 
@@ -233,15 +234,14 @@ session_touch (struct core_db *db, const char *th)
 
 /* "8 hours", "90 minutes": admin_session_max_s in words. */
 static const char *
-lifetime_text (void)
+duration_text (unsigned int s)
 {
   static __thread char buf[32];
-  unsigned int s = core_cfg->admin_session_max_s;
 
   if (0 == s % 3600)
     snprintf (buf, sizeof buf, "%u hour%s", s / 3600, 3600 == s ? "" : "s");
   else if (0 == s % 60)
-    snprintf (buf, sizeof buf, "%u minutes", s / 60);
+    snprintf (buf, sizeof buf, "%u minute%s", s / 60, 60 == s ? "" : "s");
   else
     snprintf (buf, sizeof buf, "%u seconds", s);
   return buf;
@@ -281,12 +281,18 @@ srv_admin_authenticate (struct srv_request *rq)
     char msg[128];
 
     snprintf (msg, sizeof msg, "a back-office session lasts at most %s: "
-              "log in again", lifetime_text ());
+              "log in again", duration_text (core_cfg->admin_session_max_s));
     return unauthorized (rq, msg);
   }
   if (CORE_DB_NO_ROW == st || ! s.fresh)
-    return unauthorized (rq, "the back-office session is unknown, ended or "
-                         "was idle for 15 minutes: log in again");
+  {
+    char msg[160];
+
+    snprintf (msg, sizeof msg, "the back-office session is unknown, ended "
+              "or was idle for %s: log in again",
+              duration_text (core_cfg->admin_idle_s));
+    return unauthorized (rq, msg);
+  }
   if (state_changing (rq->method) && ! csrf_ok (rq, &s))
   {
     srv_reply_error (rq, CORE_ERR_FORBIDDEN,

@@ -38,6 +38,16 @@ srv_cli_secret_opt (int argc, char **argv, const char *name, char *buf,
 bool
 srv_cli_flag (int argc, char **argv, const char *name);
 
+/**
+ * Check the words after the global options (@a argv[0] is the command)
+ * against the command table in cli_args.c; print the error naming the
+ * unknown command, subcommand or option, the option given twice or
+ * without its value, the stray or missing argument.
+ * @return 0 when they fit, else the exit code (the error is printed)
+ */
+int
+srv_cli_check_args (int argc, char **argv);
+
 /** guichetd customer create|unlock ... @return exit code */
 int
 srv_cli_customer (int argc, char **argv);

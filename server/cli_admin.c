@@ -35,12 +35,12 @@ admin_create (int argc, char **argv, struct core_db *db)
 
   if (NULL == user || NULL == role)
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: admin create "
-                         "--username U --role reviewer|advisor|admin");
+                         "--username U --role reviewer|advisor|support|admin");
   err = srv_admin_create (db, user, role, &password, &uri);
   if (CORE_ERR_INVALID_FIELD == err)
     return srv_cli_fail (err, "the user name must be 1-63 of a-z 0-9 . _ - "
                          "(not starting with . _ -) and the role reviewer, "
-                         "advisor or admin");
+                         "advisor, support or admin");
   if (CORE_OK != err)
     return srv_cli_fail (err, CORE_ERR_CONFLICT == err
                          ? "a back-office user with that name exists" : NULL);

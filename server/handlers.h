@@ -21,6 +21,9 @@ void srv_http_backoffice_index (struct srv_request *rq);
 void srv_http_backoffice_file (struct srv_request *rq);
 void srv_http_approve_index (struct srv_request *rq);
 void srv_http_approve_file (struct srv_request *rq);
+void srv_http_app_index (struct srv_request *rq);
+void srv_http_app_file (struct srv_request *rq);
+void srv_http_app_vendor_file (struct srv_request *rq);
 void srv_http_signin_index (struct srv_request *rq);
 void srv_http_signin_file (struct srv_request *rq);
 
@@ -95,6 +98,9 @@ void srv_http_admin_tokens (struct srv_request *rq);
 
 /* http_admin_customers.c */
 void srv_http_admin_customer (struct srv_request *rq);
+void srv_http_admin_audit_export (struct srv_request *rq);
+void srv_http_admin_review_assign (struct srv_request *rq);
+void srv_http_admin_customer_search (struct srv_request *rq);
 void srv_http_admin_customer_unlock (struct srv_request *rq);
 void srv_http_admin_credential_revoke (struct srv_request *rq);
 
@@ -132,7 +138,7 @@ void srv_http_admin_outbox_retry (struct srv_request *rq);
 
 /* admin_session.c */
 /**
- * SRV_AUTH_ADMIN: check the back-office session cookie (15 minutes idle),
+ * SRV_AUTH_ADMIN: check the back-office session cookie (admin_idle_s idle, 15 minutes by default),
  * the X-CSRF-Token header on state-changing methods, and the route's role.
  * Sets rq->admin_username and rq->admin_role.
  * @return false once an error reply (401/403) is queued.

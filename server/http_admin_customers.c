@@ -9,19 +9,50 @@
  * assurance code was set, the last messages; http_assurance.c changes the
  * code.
  *
- * The admin role and the CSRF header are checked before these run
- * (admin_session.c); authn/tokens_admin.c does the work and writes the
+ * Support staff find a customer first (GET /v1/admin/customers?q= an id,
+ * the bank's reference or an e-mail address); the view also lists the
+ * customer's phones and latest verify attempts (admin_support.c).  An
+ * unlock needs a comment, as a revocation needs a reason: both go to the
+ * audit log.
+ *
+ * The support (or admin) role and the CSRF header are checked before these
+ * run (admin_session.c); authn/tokens_admin.c does the work and writes the
  * audit row in the same transaction.  No answer carries a PIN hash or a
- * seed; a revocation reason is stored and audited, never logged.
+ * seed; a comment or revocation reason is stored and audited, never logged.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "authn/tokens.h"
 #include "authn/transaction.h"
 #include "notify/notify.h"
+#include "server/admin.h"
 #include "server/handlers.h"
 
 #define ADMIN_TX_LIST 50
+#define SEARCH_MAX 254          /* an e-mail address at most */
+#define UNLOCK_COMMENT_MAX 2000
+
+void
+srv_http_admin_customer_search (struct srv_request *rq)
+{
+  const char *q = srv_query (rq, "q");
+  json_t *list = NULL;
+  enum core_err err;
+
+  if (NULL == q || '\0' == q[0] || strlen (q) > SEARCH_MAX)
+  {
+    srv_reply_error (rq, CORE_ERR_BAD_REQUEST, "q must be a customer id, "
+                     "the bank's reference or an e-mail address (1 to 254 "
+                     "characters)", NULL);
+    return;
+  }
+  err = srv_admin_customer_search (rq->db, q, &list);
+  if (CORE_OK != err)
+    srv_reply_error (rq, err, NULL, NULL);
+  else
+    srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:o}", "customers", list));
+}
 
 void
 srv_http_admin_customer (struct srv_request *rq)
@@ -40,6 +71,8 @@ srv_http_admin_customer (struct srv_request *rq)
     json_object_set_new (out, "contact", contact);
   if (CORE_OK == err)
     err = srv_admin_customer_passkeys (rq, out);
+  if (CORE_OK == err)
+    err = srv_admin_customer_extra (rq->db, rq->args[0], out);
   if (CORE_OK != err && NULL != out)
   {
     json_decref (out);
@@ -55,9 +88,22 @@ srv_http_admin_customer (struct srv_request *rq)
 void
 srv_http_admin_customer_unlock (struct srv_request *rq)
 {
-  enum core_err err = authn_admin_unlock (rq->db, rq->args[0],
-                                          rq->admin_username);
+  const char *comment = NULL;
+  const struct core_json_field fields[] = {
+    { .name = "comment", .type = CORE_JSON_STRING,
+      .max_len = 4 * UNLOCK_COMMENT_MAX, .out = &comment },
+    CORE_JSON_FIELD_END
+  };
+  enum core_err err;
 
+  if (! srv_parse_fields (rq, fields))
+    return;
+  if (! srv_admin_comment_ok (comment, UNLOCK_COMMENT_MAX))
+  {
+    srv_reply_bad_field (rq, "comment");
+    return;
+  }
+  err = authn_admin_unlock (rq->db, rq->args[0], rq->admin_username, comment);
   if (err != CORE_OK)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err
                      ? "no such customer" : NULL, NULL);

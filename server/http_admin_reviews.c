@@ -7,7 +7,9 @@
  *
  * The route lets reviewers and admins in; the per-record rule (the second
  * approval of a four-eyes review needs another user with role admin) is
- * the domain's, answered here as 403 or 409.  A comment is mandatory and
+ * the domain's, answered here as 403 or 409.  The third decision, "ask",
+ * e-mails the comment to the applicant as a question and leaves the review
+ * open; "assign" marks who works on a review.  A comment is mandatory and
  * bounded; it is stored and audited, never logged.
  */
 #include <stdlib.h>
@@ -39,17 +41,37 @@ srv_http_admin_reviews (struct srv_request *rq)
   json_t *page = NULL;
   struct enrol_review_query q = {
     .state = srv_query (rq, "state"), .kind = srv_query (rq, "kind"),
-    .after = srv_query (rq, "after"), .limit = page_size (srv_query (rq, "limit"))
+    .after = srv_query (rq, "after"), .limit = page_size (srv_query (rq, "limit")),
+    .search = srv_query (rq, "q"), .needs = srv_query (rq, "needs"),
+    .assigned = srv_query (rq, "assigned")
   };
   enum core_err err;
 
   if (NULL != q.kind && '\0' == q.kind[0])
     q.kind = NULL;                      /* ?kind= : both */
+  if (NULL != q.search && '\0' == q.search[0])
+    q.search = NULL;
+  if (NULL != q.needs && '\0' == q.needs[0])
+    q.needs = NULL;
+  /* ?assigned=me (this user), none (nobody), or empty (anyone) */
+  if (NULL != q.assigned && '\0' == q.assigned[0])
+    q.assigned = NULL;
+  else if (NULL != q.assigned && 0 == strcmp (q.assigned, "me"))
+    q.assigned = rq->admin_username;
+  else if (NULL != q.assigned && 0 == strcmp (q.assigned, "none"))
+    q.assigned = "";
+  else if (NULL != q.assigned)
+  {
+    srv_reply_error (rq, CORE_ERR_BAD_REQUEST, "assigned must be me or none",
+                     NULL);
+    return;
+  }
   err = enrol_review_list (rq->db, &q, &page);
   if (CORE_ERR_BAD_REQUEST == err)
     srv_reply_error (rq, err, "state must be open, awaiting_second_approval, "
                      "approved, rejected or all; kind identity or device; "
-                     "after the \"next\" of a page; limit 1 to 200", NULL);
+                     "after the \"next\" of a page; limit 1 to 200; needs "
+                     "sanctions or four_eyes; q at most 254 bytes", NULL);
   else if (CORE_OK != err)
     srv_reply_error (rq, err, NULL, NULL);
   else
@@ -119,7 +141,8 @@ srv_http_admin_review_decision (struct srv_request *rq)
 
   if (! srv_parse_fields (rq, fields))
     return;
-  if (0 != strcmp (decision, "approve") && 0 != strcmp (decision, "reject"))
+  if (0 != strcmp (decision, "approve") && 0 != strcmp (decision, "reject")
+      && 0 != strcmp (decision, "ask"))
   {
     srv_reply_bad_field (rq, "decision");
     return;
@@ -130,9 +153,44 @@ srv_http_admin_review_decision (struct srv_request *rq)
     return;
   }
   d.approve = 0 == strcmp (decision, "approve");
+  d.ask = 0 == strcmp (decision, "ask");
+  if (d.ask && d.blocklist_address)
+  {
+    srv_reply_bad_field (rq, "blocklist_address");
+    return;
+  }
   err = enrol_review_decide (rq->db, &d, &result);
   if (CORE_OK != err)
     reply_decision_error (rq, err);
   else
     srv_reply_json (rq, MHD_HTTP_OK, result);
+}
+
+/* POST /v1/admin/reviews/{id}/assign {"release": false}: take the review
+   (whoever had it), or with "release": true give it back to nobody. */
+void
+srv_http_admin_review_assign (struct srv_request *rq)
+{
+  bool release = false;
+  const struct core_json_field fields[] = {
+    { .name = "release", .type = CORE_JSON_BOOL, .optional = true,
+      .out = &release },
+    CORE_JSON_FIELD_END
+  };
+  enum core_err err;
+
+  if (! srv_parse_fields (rq, fields))
+    return;
+  err = enrol_review_assign (rq->db, rq->args[0],
+                             release ? NULL : rq->admin_username,
+                             rq->admin_username);
+  if (CORE_ERR_WRONG_STATE == err)
+    srv_reply_error (rq, err, "this review is closed", NULL);
+  else if (CORE_OK != err)
+    srv_reply_error (rq, err, NULL, NULL);
+  else
+    srv_reply_json (rq, MHD_HTTP_OK,
+                    json_pack ("{s:s, s:s?}", "id", rq->args[0],
+                               "assigned_to", release ? NULL
+                                                      : rq->admin_username));
 }

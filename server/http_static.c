@@ -2,8 +2,9 @@
  *
  * http_static.c -- the browser pages: web/enrol/index.html at "/", and the
  * files of web/enrol/, web/backoffice/ and web/common/ (the modules both
- * apps share) by name; web/signin/, the passkey sign-in demonstration,
- * when signin_demo is on.
+ * apps share) by name; the Guichet app (web/app/ at /app/, with its QR
+ * decoder in web/app/vendor/) under policies of its own; web/signin/, the
+ * passkey sign-in demonstration, when signin_demo is on.
  *
  * Only plain file names reach this file (the router's {file} capture has
  * no '/' and no leading '.'), so a path can never climb out of web_root.
@@ -34,6 +35,7 @@ static const struct {
   { ".png", "image/png" },
   { ".ico", "image/x-icon" },
   { ".json", "application/json; charset=utf-8" },
+  { ".webmanifest", "application/manifest+json" },
 };
 
 static const char *
@@ -61,32 +63,50 @@ web_root (void)
 #endif
 }
 
-static void
-serve_file (struct srv_request *rq, const char *dir, const char *name)
+/* The file @a name of web_root/@a dir, read whole into *@a buf (malloc'd,
+   caller frees).  @return its type, or NULL (nothing allocated) when it
+   has no known type, does not exist or is too large. */
+static const char *
+read_file (const char *dir, const char *name, char **buf, size_t *len)
 {
   const char *mime = mime_of (name);
   char path[4096];
   FILE *f;
-  char *buf = NULL;
-  long len;
+  long n;
 
+  *buf = NULL;
   if (NULL == mime
       || (size_t) snprintf (path, sizeof path, "%s/%s/%s", web_root (), dir,
                             name) >= sizeof path
       || NULL == (f = fopen (path, "rb")))
-  {
-    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
-    return;
-  }
-  if (0 == fseek (f, 0, SEEK_END) && (len = ftell (f)) >= 0
-      && len <= MAX_STATIC && 0 == fseek (f, 0, SEEK_SET)
-      && NULL != (buf = malloc ((size_t) len + 1))
-      && (size_t) len == fread (buf, 1, (size_t) len, f))
-    srv_reply_bytes (rq, MHD_HTTP_OK, mime, buf, (size_t) len);
+    return NULL;
+  if (0 == fseek (f, 0, SEEK_END) && (n = ftell (f)) >= 0
+      && n <= MAX_STATIC && 0 == fseek (f, 0, SEEK_SET)
+      && NULL != (*buf = malloc ((size_t) n + 1))
+      && (size_t) n == fread (*buf, 1, (size_t) n, f))
+    *len = (size_t) n;
   else
-    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
-  free (buf);
+  {
+    free (*buf);
+    *buf = NULL;
+    mime = NULL;
+  }
   fclose (f);
+  return mime;
+}
+
+static void
+serve_file (struct srv_request *rq, const char *dir, const char *name)
+{
+  char *buf;
+  size_t len;
+  const char *mime = read_file (dir, name, &buf, &len);
+
+  if (NULL == mime)
+    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
+  else
+    srv_reply_bytes (rq, MHD_HTTP_OK, mime, buf, len);
+  free (buf);
 }
 
 void
@@ -129,6 +149,74 @@ void
 srv_http_approve_file (struct srv_request *rq)
 {
   serve_file (rq, "approve", rq->args[0]);
+}
+
+/* ---------------------------------------------------------------- app */
+
+/* The Guichet app's page may use the camera (to scan QR codes), run its
+   service worker and QR decoding worker, and load nothing from anywhere
+   else; Trusted Types admit only the script URLs its policy names
+   (web/app/app.js).  Its scripts run as workers under their own
+   response's policy: importScripts() and fetch() of its own files. */
+#define APP_PAGE_CSP \
+  "default-src 'none'; script-src 'self'; style-src 'self'; " \
+  "img-src 'self'; connect-src 'self'; worker-src 'self'; " \
+  "manifest-src 'self'; object-src 'none'; base-uri 'none'; " \
+  "form-action 'none'; frame-ancestors 'none'; " \
+  "require-trusted-types-for 'script'; trusted-types guichet-app"
+#define APP_SCRIPT_CSP \
+  "default-src 'none'; script-src 'self'; connect-src 'self'; " \
+  "frame-ancestors 'none'"
+#define APP_OTHER_CSP "default-src 'none'; frame-ancestors 'none'"
+#define APP_PERMISSIONS "camera=(self), microphone=(), geolocation=()"
+
+static void
+serve_app (struct srv_request *rq, const char *dir, const char *name)
+{
+  char *buf;
+  size_t len;
+  const char *mime = read_file (dir, name, &buf, &len);
+
+  if (NULL == mime)
+  {
+    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
+    return;
+  }
+  if (0 == strncmp (mime, "text/html", 9))
+    srv_reply_bytes_policy (rq, MHD_HTTP_OK, mime, buf, len, APP_PAGE_CSP,
+                            APP_PERMISSIONS);
+  else
+    srv_reply_bytes_policy (rq, MHD_HTTP_OK, mime, buf, len,
+                            0 == strncmp (mime, "text/javascript", 15)
+                            ? APP_SCRIPT_CSP : APP_OTHER_CSP, NULL);
+  free (buf);
+}
+
+void
+srv_http_app_index (struct srv_request *rq)
+{
+  serve_app (rq, "app", "index.html");
+}
+
+/* The app's files.  No .json: the manifest is .webmanifest, and
+   package.json beside the files is npm's, not the browser's. */
+void
+srv_http_app_file (struct srv_request *rq)
+{
+  const char *dot = strrchr (rq->args[0], '.');
+
+  if (NULL != dot && 0 == strcmp (dot, ".json"))
+    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
+  else
+    serve_app (rq, "app", rq->args[0]);
+}
+
+/* What ./dev build copies from npm packages (the QR decoder) into
+   web/app/vendor/, which git ignores. */
+void
+srv_http_app_vendor_file (struct srv_request *rq)
+{
+  serve_app (rq, "app/vendor", rq->args[0]);
 }
 
 /* The passkey sign-in demonstration: only with signin_demo = 1. */

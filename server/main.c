@@ -16,9 +16,12 @@
  *   guichetd admin passwd|unlock --username U
  *   guichetd audit verify
  *   guichetd tx evidence ID
+ *   guichetd routes
  *
  * Every command prints exactly one JSON object on stdout (an error object
- * and a non-zero exit on failure); logs go to stderr.  Secrets printed by a
+ * and a non-zero exit on failure); logs go to stderr.  cli_args.c checks
+ * the words of every command before it runs: an unknown option or a stray
+ * argument is an error, never ignored.  Secrets printed by a
  * command (a new API key, an otpauth URI) are shown once and never logged.
  */
 #include <stdio.h>
@@ -433,6 +436,36 @@ cmd_purge (void)
   return 0;
 }
 
+/* The route table as JSON: what docs/openapi.yaml must describe
+   (tests/api/test_openapi.py compares the two both ways). */
+static int
+cmd_routes (void)
+{
+  static const char *const auth[] = {
+    [SRV_AUTH_NONE] = "none", [SRV_AUTH_API_KEY] = "api_key",
+    [SRV_AUTH_APPLICANT] = "applicant", [SRV_AUTH_DEVICE] = "device",
+    [SRV_AUTH_ADMIN] = "admin",
+  };
+  static const char *const body[] = {
+    [SRV_BODY_NONE] = "none", [SRV_BODY_JSON] = "json",
+    [SRV_BODY_RAW] = "raw",
+  };
+  size_t n;
+  const struct srv_route *r = srv_routes (&n);
+  json_t *list = json_array ();
+
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (list, json_pack (
+      "{s:s, s:s, s:s, s:s, s:s*, s:s, s:s*, s:I}", "method", r[i].method,
+      "path", r[i].path, "name", r[i].name, "auth", auth[r[i].auth],
+      "role", r[i].role, "body", body[r[i].body], "content_type",
+      r[i].content_type, "max_body", (json_int_t) (0 != r[i].max_body
+                                                   ? r[i].max_body
+                                                   : config.max_body)));
+  srv_cli_print (json_pack ("{s:o}", "routes", list));
+  return 0;
+}
+
 static void
 usage (void)
 {
@@ -448,11 +481,13 @@ usage (void)
          "  customer unlock --customer ID\n"
          "  tokens import FILE [--key HEX | --password P] [--partial]\n"
          "  tokens list [--state S] [--serial X]\n"
-         "  admin create --username U --role reviewer|admin\n"
+         "  admin create --username U --role reviewer|advisor|admin\n"
          "  admin passwd|unlock --username U\n"
-         "  audit verify                            check the audit hash chain\n"
+         "  audit verify [--anchor ID:HASH]         check the audit hash chain\n"
          "  purge                                   one retention pass now\n"
-         "  tx evidence ID                          an approved transaction's evidence\n",
+         "  tx evidence ID                          an approved transaction's evidence\n"
+         "  routes                                  the HTTP route table as JSON\n"
+         "An unknown option or a stray argument stops any command (exit 1).\n",
          stderr);
 }
 
@@ -475,6 +510,9 @@ main (int argc, char **argv)
     usage ();
     return argc < 2 ? 2 : 0;
   }
+  /* the command line first: a typo stops here, before anything runs */
+  if (0 != (rc = srv_cli_check_args (argc - 1, argv + 1)))
+    return rc;
   if (0 != core_config_load (config_file, &config, err, sizeof err))
     return srv_cli_fail (CORE_ERR_BAD_REQUEST, err);
   core_cfg = &config;
@@ -506,6 +544,8 @@ main (int argc, char **argv)
     rc = cmd_migrate ();
   else if (0 == strcmp (argv[1], "purge"))
     rc = cmd_purge ();
+  else if (0 == strcmp (argv[1], "routes"))
+    rc = cmd_routes ();
   else if (0 == strcmp (argv[1], "keyring"))
     rc = cmd_keyring (argc - 2, argv + 2);
   else if (0 == strcmp (argv[1], "apikey"))

@@ -14,24 +14,32 @@
 #include "core/log.h"
 #include "server/server.h"
 
-void
-srv_add_security_headers (struct MHD_Response *resp, bool is_html)
+#define PERMISSIONS_NONE "camera=(), microphone=(), geolocation=()"
+
+static void
+add_security_headers (struct MHD_Response *resp, const char *csp,
+                      const char *permissions)
 {
   MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header (resp, "Referrer-Policy", "no-referrer");
   MHD_add_response_header (resp, "X-Frame-Options", "DENY");
   MHD_add_response_header (resp, "Cross-Origin-Opener-Policy", "same-origin");
   MHD_add_response_header (resp, "Cross-Origin-Resource-Policy", "same-origin");
-  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
-                           is_html
-                           ? "default-src 'self'; script-src 'self'; "
-                             "style-src 'self'; img-src 'self' data:; "
-                             "connect-src 'self'; object-src 'none'; "
-                             "base-uri 'none'; form-action 'self'; "
-                             "frame-ancestors 'none'"
-                           : "default-src 'none'; frame-ancestors 'none'");
-  MHD_add_response_header (resp, "Permissions-Policy",
-                           "camera=(), microphone=(), geolocation=()");
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, csp);
+  MHD_add_response_header (resp, "Permissions-Policy", permissions);
+}
+
+void
+srv_add_security_headers (struct MHD_Response *resp, bool is_html)
+{
+  add_security_headers (resp, is_html
+                        ? "default-src 'self'; script-src 'self'; "
+                          "style-src 'self'; img-src 'self' data:; "
+                          "connect-src 'self'; object-src 'none'; "
+                          "base-uri 'none'; form-action 'self'; "
+                          "frame-ancestors 'none'"
+                        : "default-src 'none'; frame-ancestors 'none'",
+                        PERMISSIONS_NONE);
 }
 
 static void
@@ -73,6 +81,26 @@ srv_reply_bytes (struct srv_request *rq, unsigned int status,
   }
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
   srv_add_security_headers (resp, html);
+  set_response (rq, status, resp);
+}
+
+void
+srv_reply_bytes_policy (struct srv_request *rq, unsigned int status,
+                        const char *mime, const void *data, size_t len,
+                        const char *csp, const char *permissions)
+{
+  struct MHD_Response *resp;
+
+  resp = MHD_create_response_from_buffer (len, (void *) data,
+                                          MHD_RESPMEM_MUST_COPY);
+  if (NULL == resp)
+  {
+    LOG_BUG ("cannot allocate response");
+    return;
+  }
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
+  add_security_headers (resp, csp,
+                        NULL != permissions ? permissions : PERMISSIONS_NONE);
   set_response (rq, status, resp);
 }
 
@@ -129,8 +157,12 @@ reply_error (struct srv_request *rq, enum core_err err, const char *message,
     LOG_BUG ("answering internal_error on %s", rq->url);
   srv_reply_json (rq, info->http_status, body);
   if (CORE_ERR_METHOD_NOT_ALLOWED == err && NULL != rq->response)
-    MHD_add_response_header (rq->response, MHD_HTTP_HEADER_ALLOW,
-                             "GET, POST");
+  {
+    char allow[64];
+
+    srv_route_allow (rq->url, allow, sizeof allow);
+    MHD_add_response_header (rq->response, MHD_HTTP_HEADER_ALLOW, allow);
+  }
   if (CORE_ERR_RATE_LIMITED == err)
     add_retry_after (rq, retry_after);
 }

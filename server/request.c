@@ -5,6 +5,7 @@
  * libmicrohttpd calls srv_access_handler() for the headers, for each chunk
  * of the body and once the body is complete; this file refuses what the
  * protocol alone refuses (404, 405, 413, 415) before any handler runs,
+ * reads an empty body as {} (docs/api.md, "Common rules"),
  * accumulates the body under the route's cap, checks authentication,
  * dispatches, and queues exactly one response per request.  It must never
  * let a client's input turn into a 500.  srv_request_completed() counts,
@@ -155,7 +156,21 @@ request_begin (struct srv_request *rq)
     return false;
   }
   if (SRV_BODY_JSON == rq->route->body
-      && ! content_type_is (rq, "application/json"))
+      && NULL == srv_header (rq, MHD_HTTP_HEADER_CONTENT_TYPE))
+  {
+    /* An empty body needs no Content-Type (curl -X POST sends none) and
+       reads as {}; a body with bytes must say it is JSON: refused now
+       when its length is announced, else at its first byte. */
+    if (NULL != clen && 0 != strtoull (clen, NULL, 10))
+    {
+      srv_reply_error (rq, CORE_ERR_UNSUPPORTED_MEDIA_TYPE,
+                       "expected Content-Type: application/json", NULL);
+      return false;
+    }
+    rq->body_untyped = true;
+  }
+  else if (SRV_BODY_JSON == rq->route->body
+           && ! content_type_is (rq, "application/json"))
   {
     srv_reply_error (rq, CORE_ERR_UNSUPPORTED_MEDIA_TYPE,
                      "expected Content-Type: application/json", NULL);
@@ -180,6 +195,11 @@ request_accumulate (struct srv_request *rq, const char *data, size_t len)
 
   if (rq->body_too_large || SRV_BODY_NONE == rq->route->body)
     return;
+  if (rq->body_untyped && 0 != len)
+  {
+    rq->body_untyped_refused = true;   /* dropped; 415 once it ends */
+    return;
+  }
   if (rq->body_len + len > cap)
   {
     rq->body_too_large = true;
@@ -279,6 +299,17 @@ request_run (struct srv_request *rq)
     srv_reply_error (rq, CORE_ERR_BODY_TOO_LARGE, NULL, NULL);
     return;
   }
+  if (rq->body_untyped_refused)
+  {
+    srv_reply_error (rq, CORE_ERR_UNSUPPORTED_MEDIA_TYPE,
+                     "expected Content-Type: application/json", NULL);
+    return;
+  }
+  /* An empty body (POST or DELETE) is read as {}, with or
+     without Content-Type: application/json. */
+  if (SRV_BODY_JSON == rq->route->body && NULL == rq->json
+      && 0 == rq->body_len)
+    rq->json = json_object ();
   if (SRV_BODY_JSON == rq->route->body && NULL == rq->json)
   {
     if (CORE_OK != core_json_load (rq->body ? rq->body : "", rq->body_len,

@@ -29,6 +29,13 @@ static const struct srv_route routes[] = {
     .name = "web_approve" },
   { .method = "GET", .path = "/approve/{file}",
     .handler = &srv_http_approve_file, .name = "web_approve_file" },
+  /* the Guichet app, an installable web app (docs/app.md) */
+  { .method = "GET", .path = "/app/", .handler = &srv_http_app_index,
+    .name = "web_app" },
+  { .method = "GET", .path = "/app/{file}", .handler = &srv_http_app_file,
+    .name = "web_app_file" },
+  { .method = "GET", .path = "/app/vendor/{file}",
+    .handler = &srv_http_app_vendor_file, .name = "web_app_vendor" },
   { .method = "GET", .path = "/signin/", .handler = &srv_http_signin_index,
     .name = "web_signin" },
   { .method = "GET", .path = "/signin/{file}", .handler = &srv_http_signin_file,
@@ -202,6 +209,13 @@ static const struct srv_route routes[] = {
     .handler = &srv_http_admin_review_decision, .auth = SRV_AUTH_ADMIN,
     .role = "reviewer", .body = SRV_BODY_JSON, .max_body = 16384,
     .name = "admin_review_decision", .needs_db = true },
+  { .method = "POST", .path = "/v1/admin/reviews/{}/assign",
+    .handler = &srv_http_admin_review_assign, .auth = SRV_AUTH_ADMIN,
+    .role = "reviewer", .body = SRV_BODY_JSON, .max_body = 1024,
+    .name = "admin_review_assign", .needs_db = true },
+  { .method = "GET", .path = "/v1/admin/audit/export",
+    .handler = &srv_http_admin_audit_export, .auth = SRV_AUTH_ADMIN,
+    .role = "reviewer", .name = "admin_audit_export", .needs_db = true },
   { .method = "GET", .path = "/v1/admin/audit",
     .handler = &srv_http_admin_audit, .auth = SRV_AUTH_ADMIN,
     .role = "reviewer", .name = "admin_audit", .needs_db = true },
@@ -221,32 +235,37 @@ static const struct srv_route routes[] = {
   { .method = "DELETE", .path = "/v1/admin/assist/{}",
     .handler = &srv_http_assist_leave, .auth = SRV_AUTH_ADMIN,
     .role = "advisor", .name = "assist_leave", .needs_db = true },
-  /* hardware token inventory and credential lifecycle (admin role) */
+  /* hardware token inventory and credential lifecycle (support and
+     admin roles) */
   { .method = "POST", .path = "/v1/admin/tokens/import",
     .handler = &srv_http_admin_tokens_import, .auth = SRV_AUTH_ADMIN,
-    .role = "admin", .body = SRV_BODY_RAW,
+    .role = "support", .body = SRV_BODY_RAW,
     .content_type = "application/pskc+xml", .max_body = 32 * 1024 * 1024,
     .name = "admin_tokens_import", .needs_db = true },
   { .method = "GET", .path = "/v1/admin/tokens",
     .handler = &srv_http_admin_tokens, .auth = SRV_AUTH_ADMIN,
-    .role = "admin", .name = "admin_tokens", .needs_db = true },
+    .role = "support", .name = "admin_tokens", .needs_db = true },
+  { .method = "GET", .path = "/v1/admin/customers",
+    .handler = &srv_http_admin_customer_search, .auth = SRV_AUTH_ADMIN,
+    .role = "support", .name = "admin_customer_search", .needs_db = true },
   { .method = "GET", .path = "/v1/admin/customers/{}",
     .handler = &srv_http_admin_customer, .auth = SRV_AUTH_ADMIN,
-    .role = "admin", .name = "admin_customer", .needs_db = true },
+    .role = "support", .name = "admin_customer", .needs_db = true },
   { .method = "POST", .path = "/v1/admin/customers/{}/unlock",
     .handler = &srv_http_admin_customer_unlock, .auth = SRV_AUTH_ADMIN,
-    .role = "admin", .name = "admin_customer_unlock", .needs_db = true },
+    .role = "support", .body = SRV_BODY_JSON, .max_body = 8192,
+    .name = "admin_customer_unlock", .needs_db = true },
   { .method = "POST", .path = "/v1/admin/credentials/{}/revoke",
     .handler = &srv_http_admin_credential_revoke, .auth = SRV_AUTH_ADMIN,
-    .role = "admin", .body = SRV_BODY_JSON, .max_body = 2048,
+    .role = "support", .body = SRV_BODY_JSON, .max_body = 2048,
     .name = "admin_credential_revoke", .needs_db = true },
   { .method = "POST", .path = "/v1/admin/passkeys/{}/revoke",
     .handler = &srv_http_admin_passkey_revoke, .auth = SRV_AUTH_ADMIN,
-    .role = "admin", .body = SRV_BODY_JSON, .max_body = 2048,
+    .role = "support", .body = SRV_BODY_JSON, .max_body = 2048,
     .name = "admin_passkey_revoke", .needs_db = true },
   { .method = "PUT", .path = "/v1/admin/customers/{}/assurance-code",
     .handler = &srv_http_admin_customer_assurance_code,
-    .auth = SRV_AUTH_ADMIN, .role = "admin", .body = SRV_BODY_JSON,
+    .auth = SRV_AUTH_ADMIN, .role = "support", .body = SRV_BODY_JSON,
     .max_body = 1024, .name = "admin_customer_assurance_code",
     .needs_db = true },
   /* the delivery queue (notify/) */
@@ -335,4 +354,27 @@ srv_route_find (const char *method, const char *url, struct srv_request *rq,
     return &routes[i];
   }
   return NULL;
+}
+
+void
+srv_route_allow (const char *url, char *out, size_t len)
+{
+  static const char *const methods[] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"
+  };
+  size_t used = 0;
+
+  out[0] = '\0';
+  for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++)
+  {
+    const char *want = 0 == strcmp (methods[m], "HEAD") ? "GET" : methods[m];
+    bool found = false;
+
+    for (size_t i = 0; i < N_ROUTES && ! found; i++)
+      found = 0 == strcmp (routes[i].method, want)
+              && path_match (routes[i].path, url, NULL);
+    if (found && used + strlen (methods[m]) + 3 < len)
+      used += (size_t) snprintf (out + used, len - used, "%s%s",
+                                 0 == used ? "" : ", ", methods[m]);
+  }
 }

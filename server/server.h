@@ -51,8 +51,9 @@ struct srv_route {
   const char *content_type;  /* for SRV_BODY_RAW */
   size_t max_body;           /* 0: the configured default (64 KiB) */
   const char *name;          /* label for metrics and logs */
-  const char *role;          /* SRV_AUTH_ADMIN: "reviewer", "advisor" (admins
-                                pass both), "admin", or "staff" (anyone) */
+  const char *role;          /* SRV_AUTH_ADMIN: "reviewer", "advisor",
+                                "support" (admins pass all three), "admin",
+                                or "staff" (anyone) */
   bool needs_db;             /* false for /healthz and static files */
 };
 
@@ -67,6 +68,8 @@ struct srv_request {
   size_t body_len;
   size_t body_cap;
   bool body_too_large;
+  bool body_untyped;         /* JSON route, no Content-Type: must stay empty */
+  bool body_untyped_refused; /* ... and bytes came: 415 */
   json_t *json;              /* parsed body for SRV_BODY_JSON routes */
   char request_id[20];
   char client_addr[64];      /* peer, or first untrusted X-Forwarded-For hop */
@@ -133,6 +136,18 @@ void
 srv_reply_bytes (struct srv_request *rq, unsigned int status,
                  const char *mime, const void *data, size_t len);
 
+/**
+ * Reply with raw bytes of @a mime (copied) under a page's own
+ * Content-Security-Policy @a csp and Permissions-Policy @a permissions
+ * (NULL: no camera, microphone or location), with every other security
+ * header as usual.  For the Guichet app, which needs a camera and
+ * workers (server/http_static.c).
+ */
+void
+srv_reply_bytes_policy (struct srv_request *rq, unsigned int status,
+                        const char *mime, const void *data, size_t len,
+                        const char *csp, const char *permissions);
+
 /** Add the security headers every response carries. */
 void
 srv_add_security_headers (struct MHD_Response *resp, bool is_html);
@@ -178,6 +193,11 @@ srv_parse_fields (struct srv_request *rq,
 const struct srv_route *
 srv_route_find (const char *method, const char *url, struct srv_request *rq,
                 bool *path_known);
+
+/* The methods some route answers on @a url ("GET, HEAD, POST"), for the
+   Allow header of a 405, written to @a out (at most @a len bytes). */
+void
+srv_route_allow (const char *url, char *out, size_t len);
 
 /** @return the number of routes (for metrics) and the table. */
 const struct srv_route *

@@ -230,7 +230,7 @@ def messaging():
     from relays import Mailbox, Receiver
     box = Mailbox().start()
     hooks = Receiver().start()
-    env = dict(FAST_ARGON2, GUICHET_LOG_LEVEL="debug",
+    env = dict(FAST_ARGON2, **SUITE_LIMITS, GUICHET_LOG_LEVEL="debug",
                GUICHET_SANCTIONS_DIR=str(SHARED / "data" / "sanctions" / "ofac"),
                GUICHET_SMTP_URL=box.url, GUICHET_MAIL_FROM="guichet@bank.example",
                GUICHET_NOTIFY_POLL_MS="100", GUICHET_NOTIFY_RETRY_BASE_MS="200",

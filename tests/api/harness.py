@@ -1,10 +1,17 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """harness -- a throwaway PostgreSQL cluster and a real guichetd, for tests.
 
-Used by the API tests (conftest.py) and by tests/bench/verify.  Nothing here
-mocks Guichet: the cluster is a real PostgreSQL 15 on a Unix socket in a
-temporary folder (no TCP), and guichetd is the built binary speaking HTTP
-on a free loopback port.
+Used by the API tests (conftest.py), the browser tests (tests/run_all) and
+the benchmarks in tests/bench.  Nothing here mocks Guichet: the cluster is
+a real PostgreSQL 15 on a Unix socket in a temporary folder (no TCP), and
+guichetd is the built binary speaking HTTP on a free loopback port.
+
+The checkout may sit where the `postgres` user cannot go (a root user's
+~/guichet under /root, mode 0700): everything the cluster's processes
+open -- data, socket, log -- is under the temporary folder in /tmp, never
+under the checkout.  The cluster's log is copied to tests/artifacts when
+the stack closes (tests/api/test_checkout_path.py runs a stack from such
+a folder).
 
 PostgreSQL refuses to run as root, so the cluster belongs to the `postgres`
 user; guichetd and the tests run as root.  Access follows `./dev`'s
@@ -71,11 +78,15 @@ class Cluster:
     """A private PostgreSQL 15 cluster under @base (created by init())."""
 
     def __init__(self, base, durable=False, log_path=None):
+        """@log_path: where the server's log ends up (copied there by
+        keep_log()); the server itself writes in @base, which the
+        `postgres` user can reach wherever the checkout is."""
         self.base = Path(base)
         self.data = self.base / "pg"
         self.sock = self.base / "run"
         self.durable = durable
-        self.log_path = Path(log_path) if log_path else self.base / "postgresql.log"
+        self.log_path = self.base / "postgresql.log"
+        self.keep_path = Path(log_path) if log_path else None
 
     def init(self):
         os.chmod(self.base, 0o755)
@@ -102,9 +113,18 @@ class Cluster:
             conf += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         with open(self.data / "postgresql.conf", "a") as f:
             f.write("\n# --- test harness\n" + "\n".join(conf) + "\n")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
         shutil.chown(self.log_path, "postgres", "postgres")
+
+    def keep_log(self):
+        """Copy the server's log to the @log_path given (tests/artifacts)."""
+        if self.keep_path is None or not self.log_path.is_file():
+            return
+        try:
+            self.keep_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.log_path, self.keep_path)
+        except OSError:
+            pass
 
     def start(self):
         r = _as_postgres([PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log_path,
@@ -290,4 +310,5 @@ class Stack:
             self.server.stop()
         if (self.cluster.data / "PG_VERSION").exists():
             self.cluster.stop("immediate" if not self.cluster.durable else "fast")
+        self.cluster.keep_log()
         shutil.rmtree(self.base, ignore_errors=True)

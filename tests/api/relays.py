@@ -7,9 +7,10 @@ stopped and started again on the same port (the relay down for a while),
 slowed down (to kill guichetd mid-delivery) or made to refuse.
 
 Receiver is an HTTP server that checks Guichet-Signature with its own
-HMAC code, written from API.md (not from guichetd's), records every
-delivery, can answer non-2xx for a while, and notes when two deliveries
-for one key overlap."""
+HMAC code, written from docs/messages.md (not from guichetd's), records
+every delivery, can answer non-2xx for a while, and notes when two
+deliveries for one key overlap.  matches_spec() checks a delivery against
+the webhooks docs/openapi.yaml describes."""
 import email
 import email.policy
 import hashlib
@@ -19,9 +20,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jsonschema
+import yaml
 from aiosmtpd.controller import Controller
 
-from harness import free_port
+from harness import REPO, free_port
 
 
 def wait_until(pred, timeout=20, step=0.05, what="condition"):
@@ -181,6 +184,7 @@ class Receiver:
                         box.deliveries.append({"name": name, "event": event, "raw": body,
                                                "verified": verified, "status": status,
                                                "content_type": self.headers.get("Content-Type"),
+                                               "signature": sig,
                                                "at": time.time()})
                 finally:
                     with box.lock:
@@ -211,3 +215,32 @@ class Receiver:
         return wait_until(lambda: (lambda ds: ds if len(ds) >= n else None)(
             self.got(name, type_)), timeout=timeout,
             what=f"{n} event(s) {type_} for {name}")
+
+
+_SPEC = None
+
+
+def matches_spec(delivery):
+    """@delivery (a Receiver record) is one of the webhooks of
+    docs/openapi.yaml: its body validates against the schema of the webhook
+    whose type list holds its type, and its Guichet-Signature header has
+    the documented form.  @return the name of that webhook."""
+    global _SPEC
+    if _SPEC is None:
+        with open(REPO / "docs" / "openapi.yaml") as f:
+            _SPEC = yaml.safe_load(f)
+    event = json.loads(delivery["raw"])
+    for name, item in _SPEC["webhooks"].items():
+        op = item["post"]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        types = schema["allOf"][1]["properties"]["type"]
+        if event["type"] not in types.get("enum", [types.get("const")]):
+            continue
+        v = jsonschema.Draft202012Validator(schema, resolver=jsonschema.RefResolver("", _SPEC))
+        errors = list(v.iter_errors(event))
+        assert not errors, f"webhook {name}: {errors[0].message}: {event}"
+        header = _SPEC["components"]["parameters"]["GuichetSignature"]
+        assert jsonschema.Draft202012Validator(header["schema"]).is_valid(
+            delivery["signature"]), delivery["signature"]
+        return name
+    raise AssertionError(f"docs/openapi.yaml describes no webhook for {event['type']}")

@@ -102,7 +102,8 @@ def test_unlock_ends_a_lock_and_its_history(guichet, http):
     admin = Admin(guichet, "admin").login()
     view = admin.get(guichet.url(f"/v1/admin/customers/{c.id}"), timeout=10).json()
     assert view["locked"] is True and view["lockouts"] == 1 and view["locked_until"]
-    r = post(guichet, admin, f"/v1/admin/customers/{c.id}/unlock")
+    r = post(guichet, admin, f"/v1/admin/customers/{c.id}/unlock",
+             {"comment": "customer called"})
     assert r.status_code == 200, r.text
     assert guichet.sql("SELECT lockouts, locked_until FROM customers WHERE id = %s",
                        c.id)[0] == (0, None)

@@ -325,6 +325,36 @@ def test_idle_session_expires(guichet):
     assert_error(s.get(guichet.url("/v1/admin/me"), timeout=10), 401, "unauthorized")
 
 
+def test_the_idle_limit_is_the_banks_to_set(guichet):
+    """admin_idle_s: a bank that wants desks to lock after 2 minutes."""
+    from types import SimpleNamespace
+    from abuse import client, extra_server
+    a = Admin(guichet)
+    with extra_server(guichet, "admin-idle", GUICHET_ADMIN_IDLE_S=120) as srv:
+        # from an address of its own: this instance has the default rate
+        # limits, whose state in the database the suite's address shares
+        a.g = SimpleNamespace(url=srv.url, secrets=guichet.secrets)
+        s, r = a.login_raw(session=client())
+        assert r.status_code == 200, r.text
+        guichet.secrets.update({r.json()["csrf_token"], s.cookies["guichet_admin"]})
+        h = hashlib.sha256(s.cookies["guichet_admin"].encode()).digest()
+        guichet.sql("UPDATE admin_sessions SET last_seen_at = now() - interval '110 seconds'"
+                    " WHERE token_hash = %s", h)
+        assert s.get(srv.url("/v1/admin/me"), timeout=10).status_code == 200
+        guichet.sql("UPDATE admin_sessions SET last_seen_at = now() - interval '121 seconds'"
+                    " WHERE token_hash = %s", h)
+        b = assert_error(s.get(srv.url("/v1/admin/me"), timeout=10), 401, "unauthorized")
+        assert "idle for 2 minutes" in b["error"]["message"], b
+        # the same session is alive for an instance with the default 15 minutes
+        assert s.get(guichet.url("/v1/admin/me"), timeout=10).status_code == 200
+
+
+def test_the_idle_limit_is_checked_at_start(guichet):
+    for bad in ("59", "3601"):
+        r = guichet.cli_run("migrate", env=guichet.env(GUICHET_ADMIN_IDLE_S=bad))
+        assert r.returncode != 0 and "admin_idle_s" in r.stderr + r.stdout, r
+
+
 def test_logout_ends_the_session(guichet):
     s = Admin(guichet).login()
     token = s.cookies["guichet_admin"]

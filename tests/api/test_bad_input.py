@@ -5,11 +5,17 @@ ready.  The bodies name a real customer with its real PIN and a currently
 valid code, so a server that acted on any of them would show it (a spent
 code, a counted failure)."""
 import json
+import subprocess
 
 import pytest
 import requests
 
 from helpers import assert_error, raw_http, wait_fresh_step
+from test_enrolments import applicant, body_for
+
+
+def enrolment_body():
+    return body_for(applicant())
 
 MIB = 1024 * 1024
 
@@ -55,7 +61,8 @@ def body_of(victim, **override):
 # (name, body maker, status, allowed codes, field the message must name)
 JSON_CASES = [
     ("truncated", lambda v: json.dumps(body_of(v))[:-5].encode(), 400, {"malformed_json"}, None),
-    ("empty", lambda v: b"", 400, {"malformed_json"}, None),
+    # an empty body is read as {} (docs/api.md): then judged on its fields
+    ("empty", lambda v: b"", 400, {"invalid_field"}, "customer_id"),
     ("not an object", lambda v: json.dumps([v.id, v.pin, v.code()]).encode(), 400,
      {"malformed_json"}, None),
     ("a string", lambda v: b'"hello"', 400, {"malformed_json"}, None),
@@ -161,6 +168,68 @@ def test_wrong_content_type(guichet, api_key, victim, ctype):
     check_unchanged(guichet, before)
 
 
+def test_empty_body_with_a_wrong_content_type(guichet, api_key, victim):
+    """An empty body needs no Content-Type, but one that names another
+    media type is still refused: the client does not speak JSON."""
+    before = snapshot(guichet)
+    for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+        assert_error(post(guichet, api_key, b"", content_type=ctype), 415,
+                     "unsupported_media_type")
+    check_unchanged(guichet, before)
+
+
+def test_curl_post_without_a_body_reads_as_empty_object(guichet, api_key, victim):
+    """`curl -X POST` sends neither a body nor Content-Type (nor
+    Content-Length): the body is read as {} and judged on its fields."""
+    before = snapshot(guichet)
+    r = subprocess.run(["curl", "-sS", "-v", "-X", "POST", "-w", "\n%{http_code}",
+                        "-H", f"Authorization: Bearer {api_key}",
+                        guichet.url("/v1/authn/verify")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    sent = [line.lower() for line in r.stderr.splitlines() if line.startswith("> ")]
+    assert sent and sent[0].startswith("> post /v1/authn/verify"), r.stderr
+    assert not any(line.startswith(("> content-type", "> content-length")) for line in sent), sent
+    body, status = r.stdout.rsplit("\n", 1)
+    assert status == "400", f"answered {status}: {body[-300:]}"
+    err = json.loads(body)
+    assert err["error"]["code"] == "invalid_field" and err.get("field") == "customer_id", err
+    check_unchanged(guichet, before)
+
+
+def test_untyped_empty_body_acts_as_empty_object(guichet):
+    """On a route where {} is a whole request (a new QR challenge), an
+    untyped empty POST does what {} does: a challenge row appears."""
+    s = requests.Session()
+    r = s.post(guichet.url("/v1/enrolments"), json=enrolment_body(), timeout=30)
+    assert r.status_code == 201 and r.json()["state"] == "device", r.text
+    eid = r.json()["id"]
+    cookie = "; ".join(f"{k}={v}" for k, v in s.cookies.items())
+    port = guichet.base_url.rsplit(":", 1)[1]
+    before = guichet.sql_value("SELECT count(*) FROM device_challenges WHERE enrolment_id = %s", eid)
+    r = raw_http(guichet.base_url, f"POST /v1/enrolments/{eid}/device-challenge HTTP/1.1\r\n"
+                 f"Host: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close")
+    assert r.status_code == 201, r.text
+    assert r.json()["challenge_id"]
+    after = guichet.sql_value("SELECT count(*) FROM device_challenges WHERE enrolment_id = %s", eid)
+    assert after == before + 1
+
+
+def test_untyped_chunked_body_is_refused(guichet, api_key, victim):
+    """No Content-Type and no Content-Length, but bytes arrive (chunked):
+    415 at the end, nothing buffered or acted on."""
+    before = snapshot(guichet)
+    port = guichet.base_url.rsplit(":", 1)[1]
+    head = ("POST /v1/authn/verify HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n"
+            "Authorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close" % (port, api_key))
+    data = json.dumps(body_of(victim)).encode()
+    r = raw_http(guichet.base_url, head,
+                 body_chunks=[b"%x\r\n" % len(data) + data + b"\r\n", b"0\r\n\r\n"])
+    assert_error(r, 415, "unsupported_media_type")
+    check_unchanged(guichet, before)
+
+
 def test_json_with_charset_is_accepted(guichet, api_key, victim):
     r = post(guichet, api_key, json.dumps(body_of(victim)).encode(),
              content_type="application/json; charset=utf-8")
@@ -212,7 +281,18 @@ def test_wrong_method(guichet, api_key, method):
     r = requests.request(method, guichet.url("/v1/authn/verify"),
                          headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
     assert_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == "POST"
     assert requests.get(guichet.url("/readyz"), timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("path,allow", [
+    ("/v1/enrolments/enr_x/assist", "POST, DELETE"),
+    ("/readyz", "GET, HEAD"),
+])
+def test_405_names_the_methods_of_that_path(guichet, path, allow):
+    r = requests.put(guichet.url(path), timeout=10)
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == allow
 
 
 @pytest.mark.parametrize("path", ["/v1/authn/nope", "/v1/authn/verify/extra", "/v2/authn/verify",

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import ARTIFACTS, REPO, Guichetd  # noqa: E402
 from phone import parse_tx_payload  # noqa: E402
 from helpers import wrong_code  # noqa: E402
-from relays import wait_until  # noqa: E402
+from relays import matches_spec, wait_until  # noqa: E402
 from test_admin import Admin, decide, review_of  # noqa: E402
 from test_enrolments import applicant, body_for  # noqa: E402
 from test_identity_trust import docnum  # noqa: E402
@@ -290,6 +290,7 @@ def the_event(g, shop, tx_id, type_):
     ev = json.loads(d["raw"])
     assert set(ev) == {"id", "type", "created_at", "data"} and ev["type"] == type_
     assert re.fullmatch(r"evt_[A-Za-z0-9_-]{22}", ev["id"]), ev["id"]
+    assert matches_spec(d) == "transaction.decided"
     return ev["data"]
 
 

@@ -91,6 +91,46 @@ def test_rooted_phone_on_a_tor_exit(guichet):
                                  a["device_id"])
 
 
+# What the Guichet web app (web/app/) sends: it cannot know an OS version,
+# a model, a SIM country, or whether the phone is rooted, emulated, debugged
+# or hooked, so it leaves them out (docs/app.md).
+WEB_APP = {"platform": "web", "app_version": "1.0.0", "locale": "fr-FR",
+           "timezone": "Europe/Paris"}
+
+
+def web_phone(**extra):
+    p = Phone()
+    p.device = dict(WEB_APP, install_id=p.device["install_id"], **extra)
+    return p
+
+
+def test_the_web_app_reports_only_what_it_knows(guichet):
+    """Unreported integrity flags are skipped, not read as false; the
+    web app is allowed with its own reason, and null means not reported."""
+    for phone in (web_phone(), web_phone(rooted=None, emulator=None, debugger=None,
+                                         hooking=None, os_version=None, model=None)):
+        s, a = activate(guichet, phone)
+        assert (a["status"], a["risk"]["decision"]) == ("active", "allow"), a
+        assert "web_app" in a["risk"]["reasons"], a
+        assert set(a["risk"]["reasons"]) <= {"web_app", "geo_unavailable"}, a
+        sig, dev = guichet.sql("SELECT signals, inputs->'device' FROM risk_decisions"
+                               " WHERE device_id = %s", a["device_id"])[0]
+        for flag in ("rooted", "emulator", "debugger", "hooking"):
+            assert sig[flag]["fired"] is False and "not reported" in sig[flag]["skipped"], sig[flag]
+            assert dev[flag] is None, dev
+        assert sig["web_app"]["fired"] is True and sig["web_app"]["contribution"] == 20
+        assert dev["platform"] == "web" and dev["os_version"] is None
+
+
+def test_the_web_app_on_a_tor_exit_goes_to_review(guichet):
+    """Nothing rules out a modified phone behind the web app: on an
+    anonymising network it is looked at, like a rooted phone."""
+    s, a = activate(guichet, web_phone(), addr=TOR_EXIT)
+    reasons = set(a["risk"]["reasons"])
+    assert {"web_app", "tor_exit_node", "compromised_device_on_anonymous_network"} <= reasons, a
+    assert (a["status"], a["risk"]["decision"]) == ("pending_review", "review"), a
+
+
 def test_untrusted_forwarded_for_is_ignored(guichet):
     """Behind the trusted proxy the client is the first hop, from the right,
     that is not a trusted proxy: a Tor address forged in front of it is not

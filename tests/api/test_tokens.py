@@ -395,8 +395,10 @@ def test_customer_view_unlock_and_revoke(guichet, http, a, admin, customer):
             cred["state"], cred["token_serial"]) == ("otpauth", "totp", "SHA1", 6, "active", None)
     assert "pin_hash" not in r.text and "seed" not in r.text and c.secret not in r.text
     # unlock: CSRF first, then for real
-    assert_error(post(guichet, a, f"/v1/admin/customers/{c.id}/unlock", csrf=False), 403)
-    r = post(guichet, a, f"/v1/admin/customers/{c.id}/unlock")
+    assert_error(post(guichet, a, f"/v1/admin/customers/{c.id}/unlock",
+                      {"comment": "called, identity checked"}, csrf=False), 403)
+    r = post(guichet, a, f"/v1/admin/customers/{c.id}/unlock",
+             {"comment": "called, identity checked"})
     assert r.status_code == 200 and r.json() == {"customer_id": c.id, "locked": False}, r.text
     assert guichet.sql("SELECT failed_attempts, locked_at FROM customers WHERE id = %s",
                        c.id) == [(0, None)]
@@ -430,7 +432,8 @@ def test_customer_view_unlock_and_revoke(guichet, http, a, admin, customer):
                       {"reason": " "}), 400, "invalid_field")
     assert_error(post(guichet, a, f"/v1/admin/credentials/{cred['id']}/revoke", {}), 400)
     assert_error(a.get(guichet.url("/v1/admin/customers/cus_nope"), timeout=10), 404)
-    assert_error(post(guichet, a, "/v1/admin/customers/cus_nope/unlock"), 404)
+    assert_error(post(guichet, a, "/v1/admin/customers/cus_nope/unlock",
+                      {"comment": "x"}), 404)
 
 
 def claimed_hotp_credential(g, customer_id, token_id, seed, counter):

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import ARTIFACTS, CliError, Guichetd  # noqa: E402
 from helpers import assert_error, unseal, wrong_code  # noqa: E402
-from relays import wait_until  # noqa: E402
+from relays import matches_spec, wait_until  # noqa: E402
 from test_admin import Admin, post  # noqa: E402
 from test_messages import CODE_LINE, complete, keep_code, start_enrolment  # noqa: E402
 
@@ -117,6 +117,7 @@ def test_revocation_sends_the_signed_event_and_the_customer_mail(messaging):
     assert list(ev) == ["id", "type", "created_at", "data"], ev
     assert ev["data"] == {"customer_id": cus, "credential_id": cred}
     assert ev["id"].startswith("evt_") and ev["created_at"].endswith("Z")
+    assert matches_spec(d) == "credential.revoked"
     assert "phone stolen" not in d["raw"].decode() and code not in d["raw"].decode()
     row = wait_until(lambda: [e for e in events(g, name, "credential.revoked")
                               if e["state"] == "delivered"], what="delivered")[0]
@@ -148,6 +149,7 @@ def test_lockout_sends_one_mail_and_one_event(messaging):
     until = g.sql_value("SELECT to_char(locked_until AT TIME ZONE 'UTC',"
                         " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM customers WHERE id = %s", cus)
     assert d["event"]["data"]["unlocks_at"] == until
+    assert matches_spec(d) == "customer.locked"
     m = box.wait_for(s.email, "Votre accès est bloqué")[0]
     day, hour = until[:10].split("-"), until[11:16]
     assert (f"Elle se débloquera d'elle-même le {day[2]}/{day[1]}/{day[0]} à {hour} UTC."

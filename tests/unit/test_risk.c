@@ -173,6 +173,74 @@ test_version_rules (void **state)
   risk_result_free (&x.r);
 }
 
+/* The web app (web/app/, docs/app.md): platform "web", no OS version,
+   model or SIM, and the four integrity flags not reported. */
+static void
+web_app (struct fx *x)
+{
+  clean (x);
+  x->in.device = (struct risk_device) {
+    .platform = "web", .app_version = "1.0.0", .install_id = "inst-web",
+    .rooted_unknown = true, .emulator_unknown = true,
+    .debugger_unknown = true, .hooking_unknown = true,
+    .locale = "fr-FR", .timezone = "Europe/Paris" };
+}
+
+static void
+test_web_app (void **state)
+{
+  static const char *const flags[] = { "rooted", "emulator", "debugger",
+                                       "hooking" };
+  struct fx x = { 0 };
+  json_t *inputs, *dev;
+
+  (void) state;
+  web_app (&x);
+  expect (&x, 20, RISK_ALLOW, "web_app", NULL);
+  /* what it cannot know is skipped, not taken as "false" */
+  for (size_t i = 0; i < 4; i++)
+    {
+      assert_non_null (json_object_get (signal (&x, flags[i]), "skipped"));
+      assert_true (json_is_false (json_object_get (signal (&x, flags[i]),
+                                                   "fired")));
+    }
+  assert_non_null (json_object_get (signal (&x, "os_outdated"), "skipped"));
+  assert_non_null (json_object_get (signal (&x, "sim_ip_country_mismatch"),
+                                    "skipped"));
+  inputs = risk_facts_json (&x.f);
+  dev = json_object_get (inputs, "device");
+  assert_true (json_is_null (json_object_get (dev, "rooted")));
+  assert_true (json_is_null (json_object_get (dev, "os_version")));
+  json_decref (inputs);
+  /* an unknown phone on an anonymising network: possibly modified */
+  x.f.phone.vpn = x.f.phone.anonymous = true;
+  expect (&x, 50, RISK_REVIEW, "web_app", "anonymous_vpn",
+          "compromised_device_on_anonymous_network", NULL);
+  assert_non_null (strstr (json_string_value (json_object_get (
+    signal (&x, "compromised_device_on_anonymous_network"), "explanation")),
+                           "possibly modified"));
+  x.f.phone.vpn = false;
+  x.f.phone.hosting = true;
+  expect (&x, 45, RISK_REVIEW, "web_app", "hosting_provider",
+          "compromised_device_on_anonymous_network", NULL);
+  /* a native app that reports its flags is scored as before */
+  clean (&x);
+  x.in.device.platform = "WEB";
+  expect (&x, 20, RISK_ALLOW, "web_app", NULL);
+  clean (&x);
+  x.f.phone.vpn = x.f.phone.anonymous = true;
+  expect (&x, 20, RISK_ALLOW, "anonymous_vpn", NULL);
+  inputs = risk_facts_json (&x.f);
+  dev = json_object_get (inputs, "device");
+  assert_true (json_is_false (json_object_get (dev, "rooted")));
+  json_decref (inputs);
+  /* a bank that wants every web app looked at */
+  web_app (&x);
+  x.rules.floor[RISK_R_WEB_APP] = RISK_REVIEW;
+  expect (&x, 20, RISK_REVIEW, "web_app", NULL);
+  risk_result_free (&x.r);
+}
+
 static void
 test_network_rules (void **state)
 {
@@ -1000,6 +1068,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_clean_allows),
     cmocka_unit_test (test_device_rules),
+    cmocka_unit_test (test_web_app),
     cmocka_unit_test (test_version_rules),
     cmocka_unit_test (test_network_rules),
     cmocka_unit_test (test_network_counts_once),

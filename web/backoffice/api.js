@@ -37,9 +37,11 @@ export function setCsrfToken (token) {
 }
 
 // Sends one request.  body: undefined (none) or a value to serialise.
-// Answers the parsed JSON (or null) on 2xx, throws ApiError otherwise.
-export async function api (method, path, body) {
-  const headers = { Accept: "application/json" };
+// opts.raw: send body as it is with opts.contentType (a file), plus
+// opts.headers.  Answers the parsed JSON (or null) on 2xx, throws ApiError
+// otherwise.
+export async function api (method, path, body, opts = {}) {
+  const headers = { Accept: "application/json", ...(opts.headers || {}) };
   const init = { method, headers, credentials: "same-origin", cache: "no-store",
                  redirect: "error" };
   if (method !== "GET" && method !== "HEAD") {
@@ -47,7 +49,10 @@ export async function api (method, path, body) {
     if (token)
       headers["X-CSRF-Token"] = token;
   }
-  if (body !== undefined) {
+  if (body !== undefined && opts.raw) {
+    headers["Content-Type"] = opts.contentType;
+    init.body = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -87,8 +92,17 @@ export const paths = {
   me: "/v1/admin/me",
   reviews: (params) => "/v1/admin/reviews" + query(params),
   review: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}`,
+  assign: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/assign`,
   decision: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/decision`,
   audit: (params) => "/v1/admin/audit" + query(params),
+  auditExport: (params) => "/v1/admin/audit/export" + query(params),
+  customers: (params) => "/v1/admin/customers" + query(params),
+  customer: (id) => `/v1/admin/customers/${encodeURIComponent(id)}`,
+  unlock: (id) => `/v1/admin/customers/${encodeURIComponent(id)}/unlock`,
+  revokeCredential: (id) => `/v1/admin/credentials/${encodeURIComponent(id)}/revoke`,
+  revokePasskey: (id) => `/v1/admin/passkeys/${encodeURIComponent(id)}/revoke`,
+  tokens: (params) => "/v1/admin/tokens" + query(params),
+  tokensImport: (params) => "/v1/admin/tokens/import" + query(params),
   outbox: (params) => "/v1/admin/outbox" + query(params),
   outboxRetry: (id) => `/v1/admin/outbox/${encodeURIComponent(id)}/retry`,
 };

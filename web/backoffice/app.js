@@ -5,10 +5,11 @@
 //
 // Routes (the part after "#"): /login, /reviews (queue.js), /reviews/<id>
 // (review.js), /audit (audit.js), /assist (assist.js; an advisor's home),
-// /outbox (outbox.js; admins only).  Every other view needs a session: the
+// /outbox (outbox.js; admins only), /customers and /customers/<id>
+// (customers.js) and /tokens (tokens.js) for support and admins.  Every other view needs a session: the
 // page asks GET /v1/admin/me on load; without one it shows the login and,
 // once signed in, goes where it was asked.  A 401 anywhere later means the
-// session ended (15 minutes idle, or signed out elsewhere): back to the
+// session ended (admin_idle_s idle, 15 minutes by default, or signed out elsewhere): back to the
 // login with "your session expired", then back to the same place.
 //
 // The server is the only judge of roles and states; this page only hides
@@ -16,14 +17,22 @@
 
 import { api, ApiError, csrfToken, paths, setCsrfToken } from "./api.js";
 import { initAssist, showAssist } from "./assist.js";
-import { showAudit, initAudit } from "./audit.js";
+import { showAudit, initAudit, retranslateActions } from "./audit.js";
+import { initCustomers, showCustomer, showCustomers } from "./customers.js";
 import { $, current, handleError, hideBanner, hideNotice, onSessionLost, showView,
          updateTitle } from "./frame.js";
 import { initLogin, showLogin } from "./login.js";
 import { initOutbox, showOutbox } from "./outbox.js";
 import { initQueue, showQueue } from "./queue.js";
 import { initReview, showReview } from "./review.js";
+import { en as reviewEn, fr as reviewFr } from "./review_i18n.js";
+import { en as supportEn, fr as supportFr } from "./support_i18n.js";
+import { MESSAGES } from "./i18n.js";
+import { initTokens, showTokens } from "./tokens.js";
 import { chooseLang, getLang, setText, t, translateDom } from "./text.js";
+
+Object.assign(MESSAGES.en, supportEn, reviewEn);
+Object.assign(MESSAGES.fr, supportFr, reviewFr);
 
 let session = null;          // { username, role } when signed in
 let afterLogin = null;       // the hash to return to after signing in
@@ -40,6 +49,7 @@ const tabs = typeof BroadcastChannel === "function"
 
 function translatePage () {
   translateDom();
+  retranslateActions();
   for (const b of document.querySelectorAll("[data-lang]"))
     b.setAttribute("aria-pressed", String(b.dataset.lang === getLang()));
   updateHeader();
@@ -57,9 +67,25 @@ function setLang (l) {
 
 // ------------------------------------------------------------ frame
 
-// Where a signed-in user starts: advisors assist, everyone else reviews.
+// Where a signed-in user starts: advisors assist, support finds customers,
+// reviewers and admins review.
 function home () {
-  return session && session.role === "advisor" ? "#/assist" : "#/reviews";
+  const role = session && session.role;
+  return role === "advisor" ? "#/assist" : role === "support" ? "#/customers" : "#/reviews";
+}
+
+// Which pages each role may open (the server enforces it; this only
+// keeps the navigation honest).  Admins see all.
+const PAGES = {
+  reviewer: ["reviews", "audit"],
+  advisor: ["assist"],
+  support: ["customers", "tokens"],
+};
+
+const PAGE_ROLES_KNOWN = { reviews: 1, audit: 1, assist: 1, customers: 1, tokens: 1, outbox: 1 };
+
+function allowed (role, page) {
+  return role === "admin" || (PAGES[role] || []).includes(page);
 }
 
 function updateHeader () {
@@ -67,10 +93,8 @@ function updateHeader () {
   const role = session && session.role;
   $("mainnav").hidden = !signedIn;
   // Only links the role can use (the server refuses the others anyway).
-  $("nav-reviews").hidden = role === "advisor";
-  $("nav-audit").hidden = role === "advisor";
-  $("nav-assist").hidden = role === "reviewer";
-  $("nav-outbox").hidden = role !== "admin";
+  for (const page of ["reviews", "audit", "assist", "customers", "tokens", "outbox"])
+    $("nav-" + page).hidden = !allowed(role, page);
   $("logout").hidden = !signedIn;
   const who = $("whoami");
   who.hidden = !signedIn;
@@ -147,6 +171,11 @@ function route (opts = {}) {
     return;
   }
   markNav(name);
+  if (name in PAGE_ROLES_KNOWN && !allowed(session.role, name)) {
+    $("forbidden-home").href = home();
+    showView("forbidden", { focus });
+    return;
+  }
   if (name === "" ) {
     go(home(), { replace: true, focus });
   } else if (name === "reviews" && parts.length === 1) {
@@ -157,6 +186,12 @@ function route (opts = {}) {
     showAudit(query, { focus });
   } else if (name === "assist" && parts.length === 1) {
     showAssist({ focus });
+  } else if (name === "customers" && parts.length === 1) {
+    showCustomers(query, { focus });
+  } else if (name === "customers" && parts.length === 2) {
+    showCustomer(parts[1], { focus });
+  } else if (name === "tokens" && parts.length === 1) {
+    showTokens(query, { focus });
   } else if (name === "outbox" && parts.length === 1) {
     showOutbox(query, { focus });
   } else {
@@ -278,11 +313,13 @@ function start () {
   $("logout").addEventListener("click", signOut);
   $("retry").addEventListener("click", checkSession);
   initLogin(signedIn);
-  initQueue(go);
-  initReview(() => (session ? session.username : null));
+  initQueue(go, () => (session ? session.username : null));
+  initReview(() => (session ? session.username : null), () => (session ? session.role : null));
   initAudit(go);
   initAssist();
   initOutbox(go);
+  initCustomers(go);
+  initTokens(go);
   if (tabs)
     tabs.addEventListener("message", fromOtherTab);
   window.addEventListener("hashchange", () => {

@@ -1,25 +1,48 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 //
-// audit.js -- #/audit?actor=&action=&target=&before_id= : the append-only
-// audit log, newest first, 50 entries a page.  Filters and the page are
+// audit.js -- #/audit?actor=&action=&target=&from=&to=&before_id= : the
+// append-only audit log, newest first, 50 entries a page.  The action is
+// chosen from a list (in words); from/to are days (UTC), sent as since =
+// from 00:00 and until = the day after "to", 00:00.  "Export as CSV"
+// downloads the same filters from GET /v1/admin/audit/export (the server
+// audits the export).  Filters and the page are
 // kept in the address, so Back returns to the newer page and a link shows
 // the same entries.  Actions the page knows are named in words beside
 // their code; details are shown as key: value.
 
 import { api, paths } from "./api.js";
-import { $, announce, current, handleError, showView } from "./frame.js";
+import { $, announce, clearFieldErrors, current, handleError, setFieldError,
+         showView } from "./frame.js";
 import { el, formatValue, hasText, raw, setText, t, timeEl } from "./text.js";
 import { code } from "./widgets.js";
 
 const PAGE = 50;
-const FILTERS = ["actor", "action", "target"];
-// Suggestions for the action filter (any text is accepted).
+const FILTERS = ["actor", "action", "target", "from", "to"];
+// The actions Guichet writes (docs/backoffice.md, "The audit log").
 const KNOWN_ACTIONS = ["admin.login", "admin.login_failed", "admin.create", "admin.unlock",
                        "admin.password_change", "admin.password_change_failed",
                        "admin.password_reset", "review.open", "review.approve",
-                       "review.reject", "blocklist.add", "credential.revoke",
+                       "review.reject", "review.ask", "review.assign", "review.release",
+                       "blocklist.add", "credential.revoke",
                        "customer.unlock", "tokens.import", "message.retry",
-                       "webhook.retry", "customer.assurance_code_change"];
+                       "webhook.retry", "customer.assurance_code_change",
+                       "passkey.register", "passkey.flag", "passkey.revoke",
+                       "assist.offer", "assist.join", "assist.join_failed", "assist.hint",
+                       "assist.end", "audit.export"];
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+// What the API takes for the page's filters: days become times.
+function apiFilters (f) {
+  const out = { actor: f.actor, action: f.action, target: f.target };
+  if (f.from)
+    out.since = `${f.from}T00:00:00Z`;
+  if (f.to) {
+    const d = new Date(`${f.to}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1);
+    out.until = d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+  return out;
+}
 
 let last = null;   // { filters, data }
 
@@ -27,7 +50,7 @@ export function auditQuery (query) {
   const f = {};
   for (const k of FILTERS) {
     const v = (query.get(k) || "").trim();
-    if (v)
+    if (v && ((k !== "from" && k !== "to") || DAY.test(v)))
       f[k] = v;
   }
   const before = query.get("before_id");
@@ -50,13 +73,18 @@ export async function showAudit (query, opts = {}) {
   const f = auditQuery(query);
   for (const k of FILTERS)
     $("audit-" + k).value = f[k] || "";
+  if (f.action && !$("audit-action").value)
+    addAction(f.action);      // an action this page does not list yet
+  $("audit-action").value = f.action || "";
+  $("audit-export").href = paths.auditExport(apiFilters(f));
   showView("audit", opts);
   current.redraw = () => last && draw(last.filters, last.data);
   setText($("audit-summary"), "audit.loading");
   const table = $("audit-table");
   table.setAttribute("aria-busy", "true");
   try {
-    const data = await api("GET", paths.audit({ ...f, limit: PAGE }));
+    const data = await api("GET", paths.audit({ ...apiFilters(f), before_id: f.before_id,
+                                                limit: PAGE }));
     if (seq !== current.seq)
       return;
     last = { filters: f, data: data || {} };
@@ -164,18 +192,45 @@ function details (d) {
   return dl;
 }
 
-export function initAudit (go) {
-  const list = $("audit-actions");
-  for (const a of KNOWN_ACTIONS) {
-    const o = document.createElement("option");
-    o.value = a;
-    list.append(o);
+function addAction (a) {
+  const o = document.createElement("option");
+  o.value = a;
+  const key = "audit_action." + a;
+  if (hasText(key)) {
+    // "Sign-in (admin.login)": words, and the code for the record.
+    o.dataset.i18n = "audit.action_option";
+    o.dataset.i18nArgs = JSON.stringify({ name: t(key), code: a });
+    o.textContent = t("audit.action_option", { name: t(key), code: a });
+    o.dataset.key = key;
+  } else {
+    o.textContent = a;
   }
+  $("audit-action").append(o);
+}
+
+// The options' words follow the language (their args hold the words).
+export function retranslateActions () {
+  for (const o of $("audit-action").options)
+    if (o.dataset.key) {
+      o.dataset.i18nArgs = JSON.stringify({ name: t(o.dataset.key), code: o.value });
+      o.textContent = t("audit.action_option", { name: t(o.dataset.key), code: o.value });
+    }
+}
+
+export function initAudit (go) {
+  for (const a of KNOWN_ACTIONS)
+    addAction(a);
   $("audit-filters").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const f = {};
     for (const k of FILTERS)
       f[k] = $("audit-" + k).value.trim();
+    clearFieldErrors($("audit-filters"));
+    if (f.from && f.to && f.from > f.to) {
+      setFieldError("audit-from", "audit.err.dates");
+      $("audit-from").focus();
+      return;
+    }
     go(auditHash(f), { focus: false });
   });
   $("audit-clear").addEventListener("click", () => {

@@ -6,6 +6,13 @@
 // long each has waited.  The queue comes oldest first, a page at a time
 // ("Show more" asks for the next); the list refreshes itself every 30
 // seconds while it is on screen and shows one page.
+//
+// Also (issue 14): search by name, e-mail or id (?q=), what a review needs
+// (?needs=sanctions|four_eyes) and who took it (?assigned=me|none), all
+// answered by the server; marks on each row (sanctions, four eyes, who
+// took it, applicant asked); and ?sort=sanctions|four_eyes, which puts
+// those first among the rows loaded (the server's order, oldest first,
+// stays within each group).
 
 import { api, paths } from "./api.js";
 import { $, announce, current, handleError, showView } from "./frame.js";
@@ -14,6 +21,10 @@ import { applicantName, kindLabel, reasonItem, scoreBadge, stateLabel } from "./
 
 const STATES = ["open", "awaiting_second_approval", "approved", "rejected", "all"];
 const KINDS = ["", "device", "identity"];
+const NEEDS = ["", "sanctions", "four_eyes"];
+const ASSIGNED = ["", "me", "none"];
+const SORTS = ["", "sanctions", "four_eyes"];
+let me = () => null;    // the signed-in user's name (app.js)
 const REFRESH_MS = 30000;
 
 let last = null;        // { filters, reviews, next, total } last drawn
@@ -22,9 +33,14 @@ let timer = null;
 export function queueFilters (query) {
   const state = query.get("state");
   const kind = query.get("kind");
+  const pick = (name, list) => (list.includes(query.get(name)) ? query.get(name) : "");
   return {
     state: STATES.includes(state) ? state : "open",
     kind: KINDS.includes(kind) ? kind : "",
+    needs: pick("needs", NEEDS),
+    assigned: pick("assigned", ASSIGNED),
+    sort: pick("sort", SORTS),
+    q: (query.get("q") || "").trim().slice(0, 254),
   };
 }
 
@@ -34,6 +50,9 @@ export function queueHash (filters) {
     q.set("state", filters.state);
   if (filters.kind)
     q.set("kind", filters.kind);
+  for (const k of ["needs", "assigned", "sort", "q"])
+    if (filters[k])
+      q.set(k, filters[k]);
   const s = q.toString();
   return "#/reviews" + (s ? "?" + s : "");
 }
@@ -45,6 +64,10 @@ export async function showQueue (query, opts = {}) {
   const filters = queueFilters(query);
   $("filter-state").value = filters.state;
   $("filter-kind").value = filters.kind;
+  $("filter-needs").value = filters.needs;
+  $("filter-assigned").value = filters.assigned;
+  $("filter-sort").value = filters.sort;
+  $("filter-q").value = filters.q;
   showView("reviews", opts);
   current.redraw = () => last && draw(last.filters, last.reviews);
   const table = $("queue-table");
@@ -53,7 +76,7 @@ export async function showQueue (query, opts = {}) {
     setText($("queue-summary"), "queue.loading");
   schedule();
   try {
-    const r = await api("GET", paths.reviews({ state: filters.state, kind: filters.kind }));
+    const r = await api("GET", paths.reviews(serverFilters(filters)));
     if (seq !== current.seq)
       return;
     const reviews = Array.isArray(r && r.reviews) ? r.reviews : [];
@@ -80,14 +103,26 @@ export async function showQueue (query, opts = {}) {
   }
 }
 
+function serverFilters (f) {
+  return { state: f.state, kind: f.kind, needs: f.needs, assigned: f.assigned, q: f.q };
+}
+
 function sameFilters (a, b) {
-  return a.state === b.state && a.kind === b.kind;
+  return ["state", "kind", "needs", "assigned", "sort", "q"].every((k) => a[k] === b[k]);
+}
+
+// Rows with the chosen mark first; otherwise the server's order.
+function sorted (reviews, sort) {
+  if (!sort)
+    return reviews;
+  const has = (r) => (sort === "sanctions" ? r.sanctions === true : r.four_eyes === true);
+  return reviews.filter(has).concat(reviews.filter((r) => !has(r)));
 }
 
 function draw (filters, reviews) {
   const body = $("queue-body");
   body.replaceChildren();
-  for (const r of reviews)
+  for (const r of sorted(reviews, filters.sort))
     body.append(row(r));
   $("queue-empty").hidden = reviews.length > 0;
   $("queue-wrap").hidden = reviews.length === 0;
@@ -112,8 +147,7 @@ async function showMore () {
   const button = $("queue-more");
   button.disabled = true;
   try {
-    const r = await api("GET", paths.reviews({ state: last.filters.state,
-                                               kind: last.filters.kind,
+    const r = await api("GET", paths.reviews({ ...serverFilters(last.filters),
                                                after: last.next }));
     if (seq !== current.seq || !last)
       return;
@@ -163,7 +197,7 @@ function row (r) {
     setText(link, "queue.no_name");
   who.append(link);
   const ids = raw("span", "row__ids", r.enrolment_id || r.id);
-  who.append(ids);
+  who.append(ids, marks(r));
 
   const reasons = document.createElement("ul");
   reasons.className = "reasons reasons--inline";
@@ -182,11 +216,35 @@ function row (r) {
 
   tr.append(who,
             cell("queue.col_kind", kindLabel(r.kind)),
-            cell("queue.col_score", scoreBadge(r.score)),
+            // identities have no score: an empty cell, not a dash
+            cell("queue.col_score", typeof r.score === "number" ? scoreBadge(r.score) : ""),
             cell("queue.col_reasons", reasons),
             cell("queue.col_age", age),
             cell("queue.col_state", stateLabel(r.state)));
   return tr;
+}
+
+// What a review needs and who works on it, in words (not colour only).
+function marks (r) {
+  const ul = document.createElement("ul");
+  ul.className = "marks";
+  const add = (cls, key, params) => {
+    const li = el("li", `mark mark--${cls}`, key, params);
+    li.dataset.mark = cls;
+    ul.append(li);
+  };
+  if (r.sanctions)
+    add("sanctions", "queue.mark.sanctions");
+  if (r.four_eyes)
+    add("four_eyes", "queue.mark.four_eyes");
+  if (r.asked_at)
+    add("asked", "queue.mark.asked");
+  if (r.assigned_to && r.assigned_to === me())
+    add("mine", "queue.mark.mine");
+  else if (r.assigned_to)
+    add("assigned", "queue.mark.assigned", { name: r.assigned_to });
+  ul.dataset.testid = "row-marks";
+  return ul;
 }
 
 // The periodic refresh: only while the queue is on screen and the tab is
@@ -210,9 +268,14 @@ function schedule () {
   }, REFRESH_MS);
 }
 
-export function initQueue (go) {
+export function initQueue (go, getUsername) {
+  me = getUsername || (() => null);
   const apply = () => go(queueHash({ state: $("filter-state").value,
-                                     kind: $("filter-kind").value }), { focus: false });
+                                     kind: $("filter-kind").value,
+                                     needs: $("filter-needs").value,
+                                     assigned: $("filter-assigned").value,
+                                     sort: $("filter-sort").value,
+                                     q: $("filter-q").value.trim() }), { focus: false });
   $("queue-filters").addEventListener("submit", (ev) => {
     ev.preventDefault();
     apply();
@@ -221,6 +284,8 @@ export function initQueue (go) {
   // button is there for those who expect one).
   $("filter-state").addEventListener("change", apply);
   $("filter-kind").addEventListener("change", apply);
+  for (const id of ["filter-needs", "filter-assigned", "filter-sort"])
+    $(id).addEventListener("change", apply);
   $("queue-more").addEventListener("click", showMore);
   $("queue-refresh").addEventListener("click", () => {
     const f = last ? last.filters : queueFilters(new URLSearchParams());

@@ -32,6 +32,7 @@ const OPEN_STATES = new Set(["open", "awaiting_second_approval"]);
 let shown = null;         // the review drawn now
 let submitting = false;
 let whoami = () => null;  // the signed-in admin's name (app.js)
+let myRole = () => null;  // and role
 
 // Loads and shows review id.  opts.focus after a navigation; opts.keep:
 // keep the notice (after a decision) and the form's content.
@@ -72,6 +73,7 @@ export async function showReview (id, opts = {}) {
 
 function clearParts () {
   for (const id of ["review-summary", "review-reasons", "applicant-facts", "device-facts",
+                    "compare-body", "sanctions-hits",
                     "signals-body", "quiet-body", "raw-signals", "identity-reasons", "checks-body", "history-body",
                     "decisions-list"])
     $(id).replaceChildren();
@@ -79,7 +81,7 @@ function clearParts () {
   clearText($("review-attach"));
   $("review-attach").hidden = true;
   for (const id of ["applicant-part", "device-part", "identity-part", "history-part", "decide-part",
-                    "decide-closed"])
+                    "decide-closed", "assign-box", "next-box"])
     $(id).hidden = true;
 }
 
@@ -98,7 +100,9 @@ function draw (r) {
   fillFacts($("review-summary"), [
     ["review.state", stateLabel(r.state)],
     ["review.kind", kindLabel(r.kind)],
-    ["review.score", scoreBadge(typeof r.score === "number" ? r.score : risk.score)],
+    // A score exists for phones only: nothing rather than a dash.
+    ["review.score", typeof r.score === "number" || typeof risk.score === "number"
+      ? scoreBadge(typeof r.score === "number" ? r.score : risk.score) : undefined],
     ["review.four_eyes", r.four_eyes === true ? el("span", null, "review.four_eyes_yes")
       : undefined],
     ["review.attach", r.attach_customer_id ? code(r.attach_customer_id) : undefined],
@@ -116,17 +120,79 @@ function draw (r) {
   ]);
 
   drawAttach(r);
+  drawAssign(r);
   const reasons = Array.isArray(r.reasons) && r.reasons.length ? r.reasons
     : (risk.reasons || (r.identity && r.identity.reasons) || []);
   const n = fillReasons($("review-reasons"), reasons, true);
   $("review-no-reasons").hidden = n > 0;
 
-  drawApplicant(r.applicant);
+  drawApplicant(r.applicant, r.identity);
   drawDevice(r.device);
   drawIdentity(r.identity);
-  drawHistory(r.history);
+  drawHistory(r.history, r.kind);
   drawDecisions(r.decisions);
   drawDecide(r);
+}
+
+// Who works on it; an open review can be taken or released.
+function drawAssign (r) {
+  const box = $("assign-box");
+  const open = OPEN_STATES.has(r.state);
+  box.hidden = !open;
+  if (!open)
+    return;
+  const mine = r.assigned_to && r.assigned_to === whoami();
+  const p = $("assign-state");
+  if (!r.assigned_to)
+    setText(p, "assign.nobody");
+  else if (mine)
+    setText(p, "assign.me");
+  else
+    setText(p, "assign.other", { name: r.assigned_to });
+  p.dataset.assigned = r.assigned_to || "";
+  $("assign-take").hidden = Boolean(mine);
+  $("assign-release").hidden = !mine;
+}
+
+async function onAssign (release) {
+  if (!shown)
+    return;
+  const id = shown.id;
+  try {
+    await api("POST", paths.assign(id), release ? { release: true } : {});
+    showNotice(release ? "assign.released" : "assign.taken", null, { focus: false });
+    await showReview(id, { keep: true });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) {
+      showDecideError("decide.conflict");
+      showReview(id, { keep: true });
+      return;
+    }
+    handleError(e);
+  }
+}
+
+// After a decision: the oldest open review this person can act on (not
+// taken by someone else, not waiting for the applicant, not a second
+// approval they may not give).
+async function findNext (doneId) {
+  const box = $("next-box");
+  try {
+    const r = await api("GET", paths.reviews({ state: "open", limit: 50 }));
+    const me = whoami();
+    const next = (r && Array.isArray(r.reviews) ? r.reviews : []).find((x) =>
+      x.id !== doneId && (!x.assigned_to || x.assigned_to === me) && !x.asked_at
+      && !(x.state === "awaiting_second_approval"
+           && (myRole() !== "admin" || x.first_approver === me)));
+    const link = $("next-review");
+    link.hidden = !next;
+    $("no-next").hidden = Boolean(next);
+    if (next)
+      link.href = "#/reviews/" + encodeURIComponent(next.id);
+    box.hidden = false;
+  } catch (e) {
+    box.hidden = true;
+  }
 }
 
 // An identity review says plainly what approving does to customers: attach
@@ -155,16 +221,89 @@ const APPLICANT_FACTS = [
   ["phone", "applicant.phone"],
 ];
 
-function drawApplicant (a) {
+// The identity check's own checks, by name.
+function checksByName (idn) {
+  const out = {};
+  for (const c of (idn && Array.isArray(idn.checks)) ? idn.checks : [])
+    if (c && typeof c === "object" && c.check)
+      out[c.check] = c;
+  return out;
+}
+
+function verdict (ok, failKey = "compare.differs", okKey = "compare.same") {
+  const s = el("span", ok ? "result-pass" : "result-fail", ok ? okKey : failKey);
+  s.dataset.ok = String(ok);
+  return s;
+}
+
+// Typed beside read, row by row; the check's verdict is the server's.
+function drawCompare (a, idn) {
+  const wrap = $("compare-wrap");
+  const body = $("compare-body");
+  body.replaceChildren();
+  const checks = checksByName(idn);
+  const mrz = checks.mrz;
+  const doc = mrz && mrz.document && typeof mrz.document === "object" ? mrz.document : null;
+  if (!doc) {
+    wrap.hidden = true;
+    return false;
+  }
+  const row = (field, typed, read, check) => {
+    const tr = document.createElement("tr");
+    tr.dataset.field = field;
+    tr.dataset.testid = `compare-${field}`;
+    const th = el("th", null, `compare.${field}`);
+    th.scope = "row";
+    const td = (labelKey, v) => {
+      const c = cellText(labelKey, "");
+      if (v instanceof Node)
+        c.append(v);
+      else
+        c.textContent = v === undefined || v === null || v === "" ? "" : String(v);
+      return c;
+    };
+    tr.append(th, td("compare.col_typed", typed), td("compare.col_document", read),
+              td("compare.col_check", check || ""));
+    if (check && check.dataset && check.dataset.ok === "false")
+      tr.className = "compare--differs";
+    body.append(tr);
+  };
+  const nameCheck = checks.name;
+  const nameOk = !nameCheck || nameCheck.result === "pass";
+  const nameVerdict = () => (nameCheck && nameCheck.detail === "word_structure"
+    ? verdict(false, "compare.word_structure") : verdict(nameOk));
+  row("surname", a.surname, doc.surname, nameVerdict());
+  row("given_names", a.given_names, doc.given_names, nameVerdict());
+  row("birth_date", a.birth_date, doc.birth_date,
+      checks.birth_date ? verdict(checks.birth_date.result === "pass") : null);
+  row("nationality", a.nationality, doc.nationality,
+      checks.nationality ? verdict(checks.nationality.result === "pass") : null);
+  const exp = checks.expiry;
+  row("expiry_date", el("span", "note", "compare.not_asked"),
+      doc.expiry_derived ? t("compare.derived", { date: doc.expiry_date }) : doc.expiry_date,
+      exp ? verdict(exp.result === "pass", "compare.expired", "compare.valid") : null);
+  const num = code(mrz.document_number || "—");
+  num.title = t("compare.masked");
+  row("document_number", el("span", "note", "compare.not_asked"), num, null);
+  row("document", el("span", "note", "compare.not_asked"),
+      [mrz.document_code, mrz.issuing_state].filter(Boolean).join(" · "), null);
+  wrap.hidden = false;
+  return true;
+}
+
+const COMPARED = new Set(["surname", "given_names", "birth_date", "nationality"]);
+
+function drawApplicant (a, idn) {
   const part = $("applicant-part");
   if (!a || typeof a !== "object") {
     part.hidden = true;
     return;
   }
+  const compared = drawCompare(a, idn);
   const pairs = [];
-  const done = new Set();
+  const done = new Set(compared ? COMPARED : []);
   for (const [k, label] of APPLICANT_FACTS) {
-    if (a[k] === undefined)
+    if (a[k] === undefined || done.has(k))
       continue;
     done.add(k);
     pairs.push([label, a[k]]);
@@ -173,7 +312,7 @@ function drawApplicant (a) {
     if (!done.has(k) && (v === null || typeof v !== "object"))
       pairs.push([k, v]);
   fillFacts($("applicant-facts"), pairs);
-  part.hidden = pairs.length === 0;
+  part.hidden = pairs.length === 0 && !compared;
 }
 
 const DEVICE_FACTS = [
@@ -356,19 +495,86 @@ function drawIdentity (idn) {
     const res = document.createElement("td");
     res.className = `result-${String(c.result).replace(/[^a-z]/g, "")}`;
     setKnown(res, "result." + c.result, c.result === undefined ? "—" : String(c.result));
-    const rest = Object.entries(c).filter(([k]) => k !== "check" && k !== "result");
     const det = document.createElement("td");
-    det.textContent = rest.length
-      ? rest.map(([k, v]) => `${k}: ${formatValue(v)}`).join(" · ") : "—";
+    det.textContent = checkDetails(c);
     tr.append(th, res, det);
     body.append(tr);
   }
   $("checks-table").hidden = body.children.length === 0;
+  drawSanctions(checksByName(idn).sanctions);
+}
+
+// One line per check, in words where the page knows the check; the
+// comparison table and the sanctions cards say the rest.
+function checkDetails (c) {
+  if (c.check === "mrz" && c.result === "pass")
+    return [c.document_code, c.issuing_state, c.document_number].filter(Boolean).join(" · ");
+  if (c.check === "sanctions") {
+    const n = Array.isArray(c.hits) ? c.hits.length : 0;
+    const list = c.list ? " · " + t("sanctions.list", { list: c.list }) : "";
+    if (c.result === "unavailable")
+      return list ? list.slice(3) : "—";
+    return (n ? t("sanctions.summary", { n }) : t("sanctions.no_hit")) + list;
+  }
+  const rest = Object.entries(c).filter(([k]) => !["check", "result", "document", "hits"].includes(k));
+  return rest.length
+    ? rest.map(([k, v]) => `${k}: ${typeof v === "number" ? String(v) : formatValue(v)}`).join(" · ")
+    : "—";
+}
+
+function list (values) {
+  return Array.isArray(values) && values.length ? values.join("; ") : undefined;
+}
+
+// Each hit: the listed individual as the list describes them, beside the
+// screening's own verdict.  Never a bare entry number.
+function drawSanctions (c) {
+  const box = $("sanctions-box");
+  const out = $("sanctions-hits");
+  out.replaceChildren();
+  const hits = c && Array.isArray(c.hits) ? c.hits : [];
+  for (const h of hits) {
+    const art = document.createElement("article");
+    art.className = "sanction";
+    art.dataset.testid = "sanction-hit";
+    art.dataset.entry = String(h.entry_id);
+    const e = h.entry && typeof h.entry === "object" ? h.entry : null;
+    const names = e && Array.isArray(e.names) ? e.names : [];
+    const primary = names.find((n) => !n.alias) || names[0];
+    art.append(raw("h4", "sanction__name", primary ? primary.name : h.name));
+    if (!e)
+      art.append(el("p", "note", "sanctions.gone", { id: String(h.entry_id), name: h.name }));
+    const by = (Array.isArray(h.screened) ? h.screened : [])
+      .map((x) => (hasText("sanctions.by." + x) ? t("sanctions.by." + x) : x)).join(", ");
+    const dl = document.createElement("dl");
+    dl.className = "facts facts--compact";
+    const pct = typeof h.score === "number" ? Math.round(h.score * 100) : "?";
+    fillFacts(dl, [
+      ["sanctions.verdict", el("strong", h.match ? "result-fail" : "", h.match ? "sanctions.match"
+        : "sanctions.near")],
+      ["sanctions.similarity", t("sanctions.similarity_value", { pct, name: h.name })],
+      ["sanctions.found_by", by || undefined],
+      ["sanctions.dob_check", hasText("sanctions.dob." + h.dob) ? t("sanctions.dob." + h.dob)
+        : h.dob],
+      ["sanctions.aliases", e ? list(names.filter((n) => n !== primary).map((n) => n.name))
+        : undefined],
+      ["sanctions.birth_dates", e ? list(e.birth_dates) || "—" : undefined],
+      ["sanctions.places", e ? list(e.places_of_birth) : undefined],
+      ["sanctions.nationalities", e ? list(e.nationalities) || "—" : undefined],
+      ["sanctions.citizenships", e ? list(e.citizenships) : undefined],
+      ["sanctions.programmes", e ? list(e.programmes) : undefined],
+      ["sanctions.title", e && e.title ? e.title : undefined],
+      ["sanctions.entry", `${h.entry_id}${e && e.list ? " · " + e.list : ""}`],
+    ]);
+    art.append(dl);
+    out.append(art);
+  }
+  box.hidden = hits.length === 0;
 }
 
 // history: an object of lists ({"devices": […], "enrolments": […]}), or a
 // list.  Each list becomes a table whose columns are its objects' keys.
-function drawHistory (h) {
+function drawHistory (h, kind) {
   const part = $("history-part");
   const box = $("history-body");
   box.replaceChildren();
@@ -377,7 +583,12 @@ function drawHistory (h) {
     return;
   }
   part.hidden = false;
-  const groups = Array.isArray(h) ? [["history.events", h]] : Object.entries(h);
+  // An identity review has no phone: only other applications matter.
+  const identity = kind === "identity";
+  setText($("history-heading"), identity ? "history.heading_identity" : "history.heading");
+  let groups = Array.isArray(h) ? [["history.events", h]] : Object.entries(h);
+  if (identity)
+    groups = groups.filter(([name]) => name === "enrolments");
   for (const [name, list] of groups) {
     const key = name.startsWith("history.") ? name : "history." + name;
     const sec = document.createElement("div");
@@ -499,18 +710,45 @@ function drawDecide (r) {
     const fe = $("decide-four-eyes");
     setText(fe, mine ? "decide.four_eyes_mine" : "decide.four_eyes");
     fe.hidden = !second;
+    // Only what this person may do: the second approval is an admin's,
+    // and never the first approver's.
+    const noApprove = second && (mine || myRole() !== "admin");
+    $("decide-approve-choice").hidden = noApprove;
+    if (noApprove)
+      $("decide-approve").checked = false;
+    const note = $("decide-approve-note");
+    if (noApprove)
+      setText(note, mine ? "decide.approve_not_twice" : "decide.approve_needs_admin");
+    else
+      clearText(note);
+    note.hidden = !noApprove;
   } else {
     setText(closed, "decide.closed", { state: hasText("state." + r.state)
       ? t("state." + r.state) : String(r.state || "—") });
     closed.hidden = false;
   }
+  setText($("decide-reject-hint"), r.kind === "identity" ? "decide.reject_hint_identity"
+    : "decide.reject_hint");
   syncChoice();
+}
+
+function hideDecideError () {
+  const p = $("decide-error");
+  clearText(p);
+  p.hidden = true;
+}
+
+function showDecideError (key, params) {
+  const p = $("decide-error");
+  setText(p, key, params);
+  p.hidden = false;
 }
 
 function resetForm () {
   const form = $("decide-form");
   form.reset();
   clearFieldErrors(form);
+  hideDecideError();
   syncChoice();
 }
 
@@ -518,12 +756,21 @@ function resetForm () {
 // it will do.
 function syncChoice () {
   const choice = chosen();
-  const blk = $("blocklist-field");
-  blk.hidden = choice !== "reject";
-  if (choice !== "reject")
+  // Only a phone's rejection blocklists anything, and it asks to confirm.
+  const blocklists = choice === "reject" && Boolean(shown) && shown.kind === "device";
+  $("blocklist-field").hidden = !blocklists;
+  $("confirm-field").hidden = !blocklists;
+  if (!blocklists) {
     $("decide-blocklist").checked = false;
+    $("decide-confirm").checked = false;
+  }
   setText($("decide-submit-label"), choice === "approve" ? "decide.submit_approve"
-    : choice === "reject" ? "decide.submit_reject" : "decide.submit");
+    : choice === "reject" ? "decide.submit_reject"
+      : choice === "ask" ? "decide.submit_ask" : "decide.submit");
+  // "Ask": the comment is the message the applicant reads.
+  setText($("decide-comment-label"), choice === "ask" ? "decide.ask_message" : "decide.comment");
+  setText($("decide-comment-hint"), choice === "ask" ? "decide.ask_message_hint"
+    : "decide.comment_hint");
 }
 
 function chosen () {
@@ -538,14 +785,19 @@ async function onDecide (ev) {
   const form = $("decide-form");
   hideBanner();
   hideNotice();
+  hideDecideError();
   clearFieldErrors(form);
   const decision = chosen();
   const comment = $("decide-comment").value.trim();
   const errors = [];
   if (!decision)
-    errors.push(["decide-choice", "err.choose_decision", "decide-approve"]);
+    errors.push(["decide-choice", "err.choose_decision",
+                 $("decide-approve-choice").hidden ? "decide-reject" : "decide-approve"]);
+  if (decision === "reject" && !$("confirm-field").hidden && !$("decide-confirm").checked)
+    errors.push(["decide-confirm", "decide.err.confirm", "decide-confirm"]);
   if (!comment)
-    errors.push(["decide-comment", "err.comment_required", "decide-comment"]);
+    errors.push(["decide-comment", decision === "ask" ? "decide.err.message"
+      : "err.comment_required", "decide-comment"]);
   if (errors.length) {
     for (const [id, key] of errors)
       setFieldError(id, key);
@@ -564,9 +816,12 @@ async function onDecide (ev) {
     resetForm();
     const key = { approved: "decide.done_approved",
                   awaiting_second_approval: "decide.done_first",
-                  rejected: "decide.done_rejected" }[state] || "decide.done";
-    showNotice(key, { state }, { focus: true });
+                  rejected: shown && shown.kind === "identity" ? "decide.done_rejected_identity"
+                    : "decide.done_rejected" }[state] || "decide.done";
+    const asked = decision === "ask";
+    showNotice(asked ? "decide.done_asked" : key, { state }, { focus: true });
     await showReview(id, { keep: true });
+    findNext(id);
   } catch (e) {
     decideError(e, id);
   } finally {
@@ -586,28 +841,32 @@ function decideError (e, id) {
     $("decide-comment").focus();
     return;
   }
+  // A refusal is said next to the form, where the reviewer looks.
   const second = shown && shown.state === "awaiting_second_approval";
   if (e.status === 409 && e.code === "conflict" && second) {
     // Four eyes: the first approver cannot be the second.
-    showBanner("decide.forbidden_second");
+    showDecideError("decide.forbidden_second");
     return;
   }
   if (e.status === 409) {
     // Someone decided meanwhile (or the enrolment moved on): show where
     // it stands now, keeping what was typed.
-    showBanner("decide.conflict");
+    showDecideError("decide.conflict");
     showReview(id, { keep: true });
     return;
   }
   if (e.status === 403 && !/csrf/i.test(e.code)) {
-    showBanner(second ? "decide.forbidden_second_role" : "decide.forbidden");
+    showDecideError(second ? "decide.forbidden_second_role" : "decide.forbidden");
     return;
   }
   handleError(e);
 }
 
-export function initReview (getUsername) {
+export function initReview (getUsername, getRole) {
   whoami = getUsername;
+  myRole = getRole || (() => null);
+  $("assign-take").addEventListener("click", () => onAssign(false));
+  $("assign-release").addEventListener("click", () => onAssign(true));
   $("decide-form").addEventListener("submit", onDecide);
   for (const r of document.querySelectorAll("#decide-form input[name=decision]"))
     r.addEventListener("change", syncChoice);

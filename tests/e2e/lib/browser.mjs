@@ -27,13 +27,14 @@ export function baseUrl () {
   return url.replace(/\/+$/, "");
 }
 
-export async function launch () {
+// extraArgs: more Chromium flags (e.g. a fake camera, lib/camera.mjs).
+export async function launch (extraArgs = []) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
     executablePath: process.env.GUICHET_CHROMIUM || "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu",
            "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--no-first-run", "--disable-quic"],
+           "--disable-sync", "--no-first-run", "--disable-quic", ...extraArgs],
   });
 }
 
