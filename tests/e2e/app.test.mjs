@@ -350,7 +350,12 @@ describe("the Guichet app", { skip: skip || false }, () => {
         await gotoApp(page);
         await page.waitForFunction((k) => document.querySelectorAll("[data-testid=code]").length === k,
                                    n, { timeout: 10000 });
-        devices.push((await kept(page)).accounts.at(-1).deviceId);
+        // the account this round added (the app lists accounts in an order
+        // of its own, not necessarily the order they were added in)
+        const added = (await kept(page)).accounts.map((a) => a.deviceId)
+          .filter((d) => !devices.includes(d));
+        assert.equal(added.length, 1, "one new account");
+        devices.push(added[0]);
       }
       assert.equal(new Set(devices).size, 2);
       const codes = [await appCode(page, devices[0]), await appCode(page, devices[1])];
