@@ -91,6 +91,7 @@ static const char usage[] =
   "  tx pending [--wait N]     tx approve ID|PAYLOAD [--yes]\n"
   "  tx decline ID [--yes]     tx code PAYLOAD [--yes]\n"
   "  tx-sign PAYLOAD           tx-approve PAYLOAD          pending\n"
+  "  assurance-code CODE\n"
   "PIN: --pin or GUICHET_AUTHENTICATOR_PIN; state file: --state or\n"
   "GUICHET_AUTHENTICATOR_STATE (default ./authenticator.state).\n";
 
@@ -567,7 +568,41 @@ cmd_pending (const struct cli *cli)
     }
   else
     rc = ga_device_request (dev, "GET", path, NULL, &answer, &err) == GA_OK
+         ? print_pending (answer) : fail_with (&err);
+  free (path);
+  free (answer);
+  release_device (cli, dev);
+  return rc;
+}
+
+/* assurance-code CODE: the customer changes their security code from the
+   phone (PUT /v1/devices/{id}/assurance-code, signed). */
+static int
+cmd_assurance_code (const struct cli *cli)
+{
+  ga_device *dev = NULL;
+  ga_error err = { 0 };
+  char *answer = NULL, *path = NULL, *body = NULL;
+  json_t *o;
+  int rc;
+
+  if (cli->argc != 2)
+    return fail ("usage", "assurance-code CODE");
+  if ((rc = load_device (cli, &dev)) != 0)
+    return rc;
+  o = json_pack ("{s:s}", "code", cli->argv[1]);
+  body = o != NULL ? json_dumps (o, JSON_COMPACT) : NULL;
+  json_decref (o);
+  if (body == NULL || asprintf (&path, "/v1/devices/%s/assurance-code",
+                                ga_device_id (dev)) < 0)
+    {
+      path = NULL;
+      rc = fail ("out_of_memory", "out of memory");
+    }
+  else
+    rc = ga_device_request (dev, "PUT", path, body, &answer, &err) == GA_OK
          ? print_answer (answer) : fail_with (&err);
+  free (body);
   free (path);
   free (answer);
   release_device (cli, dev);
@@ -588,7 +623,7 @@ main (int argc, char **argv)
     { "activate", cmd_activate }, { "code", cmd_code }, { "show", cmd_show },
     { "sign-request", cmd_sign_request }, { "tx-sign", cmd_tx_sign },
     { "tx-approve", cmd_tx_approve }, { "pending", cmd_pending },
-    { "tx", cmd_tx },
+    { "tx", cmd_tx }, { "assurance-code", cmd_assurance_code },
   };
   struct cli cli = { 0 };
 

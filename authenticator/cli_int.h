@@ -33,5 +33,10 @@ void release_device (const struct cli *cli, ga_device *dev);
 
 /* cli_tx.c: tx pending|approve|decline|code */
 int cmd_tx (const struct cli *cli);
+/* cli_tx.c: print the pending list @a answer as the server sent it, each
+   transaction with "display" (ga_tx_display: amount, payee and the
+   customer's security code, or the warning that none came), also shown
+   on stderr as a phone shows it.  Returns the exit status. */
+int print_pending (const char *answer);
 
 #endif

@@ -5,7 +5,11 @@
  * showing the customer what they approve (relying party, amount,
  * currency, payee, IBAN in groups of four) and asking, unless --yes.
  * What is shown goes to stderr; stdout carries the one JSON answer, with
- * "shown" so a caller can check what was displayed.
+ * "shown" so a caller can check what was displayed.  A transaction from
+ * the pending list comes with the customer's security code (their
+ * assurance code), shown with it -- "Your security code: K7F2Q9 -- if it
+ * is missing or wrong, do not approve" -- so a customer can tell their
+ * bank's request from a look-alike's; a scanned QR code carries none.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +39,7 @@ print_iban (FILE *f, const char *iban)
  * and, unless --yes, ask.  @return true if the customer confirmed. */
 static bool
 confirm (const struct cli *cli, const ga_tx *tx, const char *rp,
-         const char *question)
+         const char *code, const char *question)
 {
   char line[16];
 
@@ -44,6 +48,9 @@ confirm (const struct cli *cli, const ga_tx *tx, const char *rp,
            tx->amount, tx->currency, tx->payee_name);
   print_iban (stderr, tx->payee_iban);
   fputc ('\n', stderr);
+  if (code != NULL)
+    fprintf (stderr, "  Your security code: %s \xe2\x80\x94 if it is missing "
+             "or wrong, do not approve\n", code);
   if (cli->yes)
     return true;
   fprintf (stderr, "%s [y/N] ", question);
@@ -55,11 +62,12 @@ confirm (const struct cli *cli, const ga_tx *tx, const char *rp,
 }
 
 static json_t *
-shown_json (const ga_tx *tx)
+shown_json (const ga_tx *tx, const char *code)
 {
-  return json_pack ("{s:s, s:s, s:s, s:s, s:s}", "id", tx->id,
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s?}", "id", tx->id,
                     "amount", tx->amount, "currency", tx->currency,
-                    "payee_name", tx->payee_name, "payee_iban", tx->payee_iban);
+                    "payee_name", tx->payee_name, "payee_iban", tx->payee_iban,
+                    "assurance_code", code);
 }
 
 /* GET the pending list (signed); @a wait is the ?wait= value or NULL. */
@@ -85,10 +93,12 @@ fetch_pending (ga_device *dev, const char *wait, char **answer,
 }
 
 /* The transaction @a id of the pending list, as the server sent it, with
- * the relying party's name in *rp (malloc'd or NULL).
+ * the relying party's name in *rp and the customer's security code in
+ * *code (each malloc'd or NULL).
  * @return 0, or the exit code of a printed failure. */
 static int
-find_pending (ga_device *dev, const char *id, ga_tx *tx, char **rp)
+find_pending (ga_device *dev, const char *id, ga_tx *tx, char **rp,
+              char **code)
 {
   ga_error err = { 0 };
   char *answer = NULL;
@@ -97,6 +107,7 @@ find_pending (ga_device *dev, const char *id, ga_tx *tx, char **rp)
   int rc = 0;
 
   *rp = NULL;
+  *code = NULL;
   if (fetch_pending (dev, NULL, &answer, &err) != GA_OK)
     return fail_with (&err);
   root = json_loads (answer, 0, NULL);
@@ -113,8 +124,13 @@ find_pending (ga_device *dev, const char *id, ga_tx *tx, char **rp)
                              F ("payee_name"), F ("payee_iban"), F ("nonce"),
                              tx, &err) != GA_OK)
         rc = fail_with (&err);
-      else if (F ("relying_party") != NULL)
-        *rp = strdup (F ("relying_party"));
+      else
+        {
+          if (F ("relying_party") != NULL)
+            *rp = strdup (F ("relying_party"));
+          if (F ("assurance_code") != NULL)
+            *code = strdup (F ("assurance_code"));
+        }
 #undef F
       break;
     }
@@ -123,6 +139,37 @@ find_pending (ga_device *dev, const char *id, ga_tx *tx, char **rp)
                "phone");
   json_decref (root);
   return rc;
+}
+
+int
+print_pending (const char *answer)
+{
+  json_t *obj = json_loads (answer != NULL ? answer : "", 0, NULL);
+  json_t *txs = json_object_get (obj, "transactions"), *tx;
+  size_t i;
+
+  if (!json_is_array (txs))
+    {
+      json_decref (obj);
+      return print_answer (answer);
+    }
+  json_array_foreach (txs, i, tx)
+    {
+      char *d = ga_tx_display (
+        json_string_value (json_object_get (tx, "amount")),
+        json_string_value (json_object_get (tx, "currency")),
+        json_string_value (json_object_get (tx, "payee_name")),
+        json_string_value (json_object_get (tx, "payee_iban")),
+        json_string_value (json_object_get (tx, "assurance_code")));
+
+      if (d != NULL && json_is_object (tx))
+        {
+          fprintf (stderr, "%s\n", d);
+          json_object_set_new (tx, "display", json_string (d));
+        }
+      free (d);
+    }
+  return print_json (obj);
 }
 
 static int
@@ -135,7 +182,7 @@ cmd_tx_pending (const struct cli *cli, ga_device *dev)
   if (cli->argc != 2)
     return fail ("usage", "tx pending [--wait N]");
   rc = fetch_pending (dev, cli->wait, &answer, &err) == GA_OK
-       ? print_answer (answer) : fail_with (&err);
+       ? print_pending (answer) : fail_with (&err);
   free (answer);
   return rc;
 }
@@ -146,7 +193,7 @@ cmd_tx_decide (const struct cli *cli, ga_device *dev, bool approve)
 {
   ga_tx tx = { 0 };
   ga_error err = { 0 };
-  char *answer = NULL, *rp = NULL;
+  char *answer = NULL, *rp = NULL, *code = NULL;
   const char *arg = cli->argc == 3 ? cli->argv[2] : NULL;
   int rc = 0;
   ga_status st;
@@ -157,9 +204,10 @@ cmd_tx_decide (const struct cli *cli, ga_device *dev, bool approve)
   if (strncmp (arg, "guichet://", 10) == 0)
     rc = ga_tx_parse (arg, &tx, &err) == GA_OK ? 0 : fail_with (&err);
   else
-    rc = find_pending (dev, arg, &tx, &rp);
-  if (rc == 0 && !confirm (cli, &tx, rp, approve ? "Approve this payment?"
-                                                 : "Decline this payment?"))
+    rc = find_pending (dev, arg, &tx, &rp, &code);
+  if (rc == 0 && !confirm (cli, &tx, rp, code,
+                           approve ? "Approve this payment?"
+                                   : "Decline this payment?"))
     rc = fail ("not_confirmed", "the customer did not confirm");
   if (rc == 0)
     {
@@ -173,12 +221,15 @@ cmd_tx_decide (const struct cli *cli, ga_device *dev, bool approve)
 
           if (!json_is_object (out))
             out = json_pack ("{s:s}", "answer", answer);
-          json_object_set_new (out, "shown", shown_json (&tx));
+          json_object_set_new (out, "shown", shown_json (&tx, code));
           rc = print_json (out);
         }
     }
   free (answer);
   free (rp);
+  if (code != NULL)
+    OPENSSL_cleanse (code, strlen (code));
+  free (code);
   ga_tx_clear (&tx);
   return rc;
 }
@@ -197,13 +248,14 @@ cmd_tx_code (const struct cli *cli, ga_device *dev)
     return fail ("usage", "tx code PAYLOAD [--yes]");
   if (ga_tx_parse (cli->argv[2], &tx, &err) != GA_OK)
     return fail_with (&err);
-  if (!confirm (cli, &tx, NULL, "Show the code that approves this payment?"))
+  if (!confirm (cli, &tx, NULL, NULL,
+                "Show the code that approves this payment?"))
     rc = fail ("not_confirmed", "the customer did not confirm");
   else if (ga_device_tx_response_code (dev, &tx, code, &err) != GA_OK)
     rc = fail_with (&err);
   else
     rc = print_json (json_pack ("{s:s, s:o}", "response_code", code,
-                                "shown", shown_json (&tx)));
+                                "shown", shown_json (&tx, NULL)));
   OPENSSL_cleanse (code, sizeof code);
   ga_tx_clear (&tx);
   return rc;

@@ -109,6 +109,20 @@ void ga_tx_clear (ga_tx *tx);
  * NULL), or NULL when out of memory. */
 char *ga_tx_message (const ga_tx *tx, size_t *len);
 
+/* The customer's assurance code (API.md): six characters of
+ * ABCDEFGHJKLMNPQRSTUVWXYZ23456789 that end every message from the bank and
+ * come with every pending transaction. */
+#define GA_ASSURANCE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+/* What the phone shows with a transaction to approve: the amount, the
+ * payee and the customer's security code -- "Your security code: K7F2Q9 --
+ * if it is missing or wrong, do not approve" -- or, when the server sent
+ * none or one that cannot be a code, a warning not to approve.  Any
+ * argument may be NULL.  Returns malloc'ed text, or NULL out of memory. */
+char *ga_tx_display (const char *amount, const char *currency,
+                     const char *payee_name, const char *payee_iban,
+                     const char *assurance_code);
+
 /* ================================================================
  * Devices (an activated credential)
  * ================================================================ */

@@ -15,6 +15,8 @@
  */
 #include "ga_internal.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,6 +327,39 @@ ga_tx_clear (ga_tx *tx)
   free (tx->payee_iban);
   free (tx->nonce);
   memset (tx, 0, sizeof *tx);
+}
+
+static bool
+assurance_code_ok (const char *c)
+{
+  if (c == NULL || strlen (c) != 6)
+    return false;
+  for (size_t i = 0; i < 6; i++)
+    if (c[i] == '\0' || strchr (GA_ASSURANCE_ALPHABET, c[i]) == NULL)
+      return false;
+  return true;
+}
+
+char *
+ga_tx_display (const char *amount, const char *currency,
+               const char *payee_name, const char *payee_iban,
+               const char *assurance_code)
+{
+  char *s = NULL;
+  int n;
+
+  if (assurance_code_ok (assurance_code))
+    n = asprintf (&s, "Pay %s %s to %s (%s). Your security code: %s"
+                  " \xe2\x80\x94 if it is missing or wrong, do not approve.",
+                  amount ? amount : "?", currency ? currency : "?",
+                  payee_name ? payee_name : "?", payee_iban ? payee_iban : "?",
+                  assurance_code);
+  else
+    n = asprintf (&s, "Pay %s %s to %s (%s). No security code came with this"
+                  " payment: it may not be from your bank. Do not approve it.",
+                  amount ? amount : "?", currency ? currency : "?",
+                  payee_name ? payee_name : "?", payee_iban ? payee_iban : "?");
+  return n < 0 ? NULL : s;
 }
 
 char *

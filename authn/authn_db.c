@@ -279,6 +279,15 @@ static const struct core_db_stmt authn_stmts[] = {
     "UPDATE customers SET pin_hash = $2, failed_attempts = 0,"
     " locked_at = NULL, locked_until = NULL, lockouts = 0"
     " WHERE id = $1 RETURNING id" },
+  /* What authn/ tells (notify/ delivers it): the SQL functions of
+     migration 0014, the same ones the lockout trigger uses, so authn/
+     links nothing of notify/.  $1 customer, $2 message kind (a template
+     of notify/templates.c), $3 its parameters. */
+  { "authn_queue_mail",
+    "SELECT notify_queue_customer_mail($1, $2, $3::jsonb)" },
+  /* $1 event type, $2 its data: for every relying party with a webhook */
+  { "authn_queue_event",
+    "SELECT notify_queue_event($1, NULL, $2::jsonb)" },
   { "authn_credential_insert",
     "INSERT INTO credentials (id, customer_id, kind, otp_type, algorithm,"
     "                         digits, period, seed_sealed, counter, device_id)"
@@ -727,4 +736,41 @@ authn_db_insert_credential (struct core_db *db,
   st = core_db_exec (db, "authn_credential_insert", 10, params, NULL);
   free (hex);
   return st;
+}
+
+/* @a j (stolen) as text for a statement. @return malloc'd, or NULL */
+static char *
+dump_stolen (json_t *j)
+{
+  char *s = NULL != j ? json_dumps (j, JSON_COMPACT) : NULL;
+
+  json_decref (j);
+  return s;
+}
+
+enum core_db_status
+authn_db_queue_mail (struct core_db *db, const char *customer_id,
+                     const char *kind, json_t *params)
+{
+  char *p = dump_stolen (params);
+  const char *v[3] = { customer_id, kind, p };
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (NULL != p)
+    st = core_db_exec (db, "authn_queue_mail", 3, v, NULL);
+  free (p);
+  return st < 0 ? st : CORE_DB_ONE_ROW;
+}
+
+enum core_db_status
+authn_db_queue_event (struct core_db *db, const char *type, json_t *data)
+{
+  char *d = dump_stolen (data);
+  const char *v[2] = { type, d };
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (NULL != d)
+    st = core_db_exec (db, "authn_queue_event", 2, v, NULL);
+  free (d);
+  return st < 0 ? st : CORE_DB_ONE_ROW;
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "authn/authn.h"
 #include "authn/otp.h"
@@ -221,5 +222,26 @@ struct authn_db_new_cred {
 enum core_db_status
 authn_db_insert_credential (struct core_db *db,
                             const struct authn_db_new_cred *c);
+
+/**
+ * Queue message @a kind (a template of notify/templates.c, e.g.
+ * "credential_revoked") with @a params (stolen) for customer
+ * @a customer_id, in the caller's transaction, through migration 0014's
+ * notify_queue_customer_mail: notify/ renders and delivers it, ending with
+ * the customer's assurance code.  A customer without an address gets
+ * nothing, which is not an error.
+ * @return ONE_ROW, or an error status (roll back)
+ */
+enum core_db_status
+authn_db_queue_mail (struct core_db *db, const char *customer_id,
+                     const char *kind, json_t *params);
+
+/**
+ * Queue webhook event @a type with @a data (stolen) for every relying
+ * party with a webhook, in the caller's transaction (notify_queue_event).
+ * @return ONE_ROW, or an error status (roll back)
+ */
+enum core_db_status
+authn_db_queue_event (struct core_db *db, const char *type, json_t *data);
 
 #endif

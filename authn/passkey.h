@@ -160,11 +160,12 @@ authn_passkey_register (struct core_db *db, const struct authn_passkey_rp *rp,
 /**
  * Inside an enrolment's completing transaction: the passkeys registered
  * while it was pending become the new customer's.
+ * @param[out] attached  how many did (on ONE_ROW); may be NULL
  * @return ONE_ROW (whether or not there were any), SOFT/HARD_ERROR.
  */
 enum core_db_status
 authn_passkey_attach_tx (struct core_db *db, const char *enrolment_id,
-                         const char *customer_id);
+                         const char *customer_id, long *attached);
 
 /* ------------------------------------------------------------ sign in */
 

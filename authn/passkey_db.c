@@ -517,12 +517,17 @@ pk_db_credential_exists (struct core_db *db, const uint8_t *cred_id,
 
 enum core_db_status
 authn_passkey_attach_tx (struct core_db *db, const char *enrolment_id,
-                         const char *customer_id)
+                         const char *customer_id, long *attached)
 {
   const char *params[] = { enrolment_id, customer_id };
+  PGresult *res = NULL;
   enum core_db_status st;
 
-  st = core_db_exec (db, "passkey_attach", 2, params, NULL);
+  st = core_db_exec (db, "passkey_attach", 2, params, &res);
+  if (attached != NULL)
+    *attached = st == CORE_DB_ONE_ROW
+                ? strtol (core_db_value (res, 0, 0), NULL, 10) : 0;
+  PQclear (res);
   return st < 0 ? st : CORE_DB_ONE_ROW;
 }
 

@@ -9,7 +9,9 @@
  * refusal names its reason, spends the challenge and counts nothing: the
  * registrant has proved PIN+OTP or holds the enrolment's session.  The
  * challenge is spent again, conditionally, by the statement that inserts
- * the passkey, so of two requests carrying one challenge one stores.
+ * the passkey, so of two requests carrying one challenge one stores.  A
+ * passkey stored for a customer queues the device_registered message
+ * (notify/) in the storing transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +239,13 @@ authn_passkey_store_tx (struct core_db *db, const struct authn_passkey_new *pk,
                                        pk->attd.key.alg, "attestation_type",
                                        n.attestation_type, "backup_eligible",
                                        n.backup_eligible));
+  /* A passkey that is the customer's from now on is a new way into their
+     account: they are told, in this transaction, at their address and
+     with their assurance code.  One made during an enrolment (pending)
+     becomes theirs at completion, which the welcome speaks for. */
+  if (st == CORE_DB_ONE_ROW && !pending)
+    st = authn_db_queue_mail (db, pk->customer_id, "device_registered",
+                              json_pack ("{s:s}", "credential", "passkey"));
   if (st == CORE_DB_ONE_ROW)
     {
       snprintf (passkey_id, AUTHN_ID_MAX, "%s", id);

@@ -5,7 +5,9 @@
  * credential (and retire its hardware token as lost or revoked).
  *
  * Each change and its audit row (core_audit_append) are one transaction,
- * so neither can exist without the other.  A revocation is one
+ * so neither can exist without the other; so are a revocation and what
+ * notify/ sends about it (the customer's e-mail, the credential.revoked
+ * event, queued through authn_db_queue_*).  A revocation is one
  * conditional UPDATE (WHERE state = 'active'); verify and resync only
  * load active credentials and spend a code only WHERE state = 'active',
  * so a revoked credential fails from the commit on, even for a verify
@@ -97,6 +99,24 @@ not_active (struct core_db *db, struct revoke_tx *r)
   return st;
 }
 
+/* The customer's e-mail and the relying parties' credential.revoked
+   event, committed with the revocation.  The reason stays in the audit
+   log: it is staff's free text. */
+static enum core_db_status
+revoke_notify (struct core_db *db, const struct revoke_tx *r)
+{
+  enum core_db_status st;
+
+  st = authn_db_queue_mail (db, r->customer_id, "credential_revoked",
+                            json_pack ("{s:s?}", "serial", r->serial));
+  if (st >= 0)
+    st = authn_db_queue_event (db, "credential.revoked",
+                               json_pack ("{s:s, s:s}", "customer_id",
+                                          r->customer_id, "credential_id",
+                                          r->credential_id));
+  return st;
+}
+
 static enum core_db_status
 revoke_tx_run (struct core_db *db, void *cls)
 {
@@ -114,6 +134,8 @@ revoke_tx_run (struct core_db *db, void *cls)
     return not_active (db, r);
   if (st >= 0)
     st = tokens_db_retire (db, r->credential_id, token_state, &r->serial);
+  if (st >= 0)
+    st = revoke_notify (db, r);
   if (st < 0)
     return st;
   return core_audit_append (db, r->actor, "credential.revoke",

@@ -27,6 +27,7 @@
 #include "authn/tx_db.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/retention.h"
 
 #define TS(c) "to_char(" c " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -38,6 +39,20 @@
   " " TS ("t.decided_at") ", t.method, t.device_id, t.return_url, k.name," \
   " GREATEST(0, ceil(extract(epoch FROM t.expires_at - now())))::integer"
 #define TX_NCOLS 18
+
+/* What a decision queues for notify/ (migration 0014's SQL function: the
+   relying party's webhook event, and for approved and declined the
+   customer's e-mail), for the row of CTE t that the decision's
+   conditional UPDATE won -- in the same statement, so an outcome and
+   what it says commit together, once.  authn/ links nothing of notify/:
+   the function is its interface.  TX_DECIDED_COLS are what t returns. */
+#define TX_DECIDED_COLS \
+  "id, api_key_id, customer_id, status, amount, currency, payee_name," \
+  " decided_at, expires_at, method"
+#define TX_QUEUE_DECIDED \
+  "notify_queue_transaction(t.id, t.api_key_id, t.customer_id, t.status," \
+  " t.amount, t.currency, t.payee_name, t.decided_at, t.expires_at," \
+  " t.method)"
 
 /* A phone that may approve: active, with an active credential. */
 #define CAPABLE(d) \
@@ -136,30 +151,49 @@ static const struct core_db_stmt tx_stmts[] = {
     "         device_id = $2, approved_t = $3, signature = decode($4, 'hex'),"
     "         device_public_key = decode($5, 'hex')"
     "   WHERE id = $1 AND status = 'pending' AND expires_at > now()"
-    "   RETURNING id, method),"
+    "   RETURNING " TX_DECIDED_COLS "),"
     " e AS (INSERT INTO transaction_events (transaction_id, event, method,"
     "                                       device_id, actor, client_addr)"
     "       SELECT id, 'approved', method, $2, $6, $7 FROM t)"
-    " SELECT id FROM t" },
+    " SELECT t.id, " TX_QUEUE_DECIDED " FROM t" },
   { "authn_tx_decline",
     "WITH t AS ("
     "  UPDATE transactions SET status = 'declined', decided_at = now(),"
     "         device_id = $2"
     "   WHERE id = $1 AND status = 'pending' AND expires_at > now()"
-    "   RETURNING id),"
+    "   RETURNING " TX_DECIDED_COLS "),"
     " e AS (INSERT INTO transaction_events (transaction_id, event, device_id,"
     "                                       actor, client_addr)"
     "       SELECT id, 'declined', $2, $3, $4 FROM t)"
-    " SELECT id FROM t" },
+    " SELECT t.id, " TX_QUEUE_DECIDED " FROM t" },
   { "authn_tx_expire",
     "WITH t AS ("
     "  UPDATE transactions SET status = 'expired'"
     "   WHERE id = $1 AND status = 'pending' AND expires_at <= now()"
-    "   RETURNING id),"
+    "   RETURNING " TX_DECIDED_COLS "),"
     " e AS (INSERT INTO transaction_events (transaction_id, event, actor,"
     "                                       client_addr)"
     "       SELECT id, 'expired', $2, $3 FROM t)"
-    " SELECT id FROM t" },
+    " SELECT t.id, " TX_QUEUE_DECIDED " FROM t" },
+  /* The expiry sweep (a job of the retention pass, core/retention.c: one
+     instance at a time): at most $1 pending transactions past expires_at
+     (by more than $2 seconds, 0) become expired, each with its event and
+     its transaction.expired webhook, in one statement.  Rows a decision
+     holds are skipped; it marks them itself.  Affects the rows marked. */
+  { "authn_tx_expire_sweep",
+    "WITH t AS ("
+    "  UPDATE transactions SET status = 'expired'"
+    "   WHERE id = ANY (ARRAY (SELECT id FROM transactions"
+    "                           WHERE status = 'pending'"
+    "                             AND expires_at <= now()"
+    "                                 - make_interval(secs => $2::integer)"
+    "                           ORDER BY expires_at LIMIT $1::integer"
+    "                           FOR UPDATE SKIP LOCKED))"
+    "     AND status = 'pending' AND expires_at <= now()"
+    "   RETURNING " TX_DECIDED_COLS "),"
+    " e AS (INSERT INTO transaction_events (transaction_id, event, actor)"
+    "       SELECT id, 'expired', 'system' FROM t)"
+    " SELECT t.id, " TX_QUEUE_DECIDED " FROM t" },
   /* $1 id, $2 limit, $3 the customer's attempts left, $4 actor,
      $5 address.  In SET, response_failures is the old value; in
      RETURNING, the new one. */
@@ -175,7 +209,7 @@ static const struct core_db_stmt tx_stmts[] = {
     "                           THEN now() ELSE decided_at END"
     "   WHERE id = $1 AND status = 'pending' AND expires_at > now()"
     "     AND response_failures < $2::integer"
-    "   RETURNING id, status,"
+    "   RETURNING " TX_DECIDED_COLS ","
     "     GREATEST(0, LEAST($2::integer - response_failures, $3::integer))"
     "       AS remaining),"
     " e AS (INSERT INTO transaction_events (transaction_id, event, method,"
@@ -186,7 +220,9 @@ static const struct core_db_stmt tx_stmts[] = {
     "       UNION ALL"
     "       SELECT id, 'failed', 'response_code', $4, $5, NULL FROM t"
     "        WHERE status = 'failed')"
-    " SELECT status, remaining FROM t" },
+    " SELECT t.status, t.remaining,"
+    "        CASE WHEN t.status = 'failed' THEN " TX_QUEUE_DECIDED " END"
+    "   FROM t" },
   { "authn_tx_event",
     "INSERT INTO transaction_events (transaction_id, event, method, device_id,"
     "                                actor, client_addr)"
@@ -213,10 +249,20 @@ static const struct core_db_stmt tx_stmts[] = {
   { NULL, NULL }
 };
 
+/* Expiry is a job of the retention pass (one instance at a time, bounded
+   batches): pending transactions past expires_at become expired, and
+   their relying parties hear of it (transaction.expired). */
+static const struct core_purge_job tx_jobs[] = {
+  { .name = "transactions_expired", .stmt = "authn_tx_expire_sweep",
+    .retention = CORE_PURGE_NOW, .verb = "expired" },
+  { .name = NULL }
+};
+
 void
 authn_tx_register_statements (void)
 {
   core_db_register (tx_stmts);
+  core_retention_register (tx_jobs);
 }
 
 /* ================================================================

@@ -120,6 +120,18 @@ static const struct key_def key_table[] = {
   STR (webauthn_origins, ""),
   STR (webauthn_attestation, "none"),
   UINT (signin_demo, 0, 0, 1),
+  STR (smtp_url, ""),
+  STR (mail_from, ""),
+  STR (smtp_user, ""),
+  STR (smtp_password_file, ""),
+  UINT (smtp_timeout_s, 30, 1, 300),
+  UINT (webhook_timeout_s, 10, 1, 60),
+  UINT (notify_workers, 2, 0, 16),
+  UINT (notify_poll_ms, 1000, 20, 60000),
+  UINT (notify_batch, 20, 1, 500),
+  UINT (notify_max_attempts, 10, 1, 100),
+  UINT (notify_retry_base_ms, 30000, 10, 3600000),
+  UINT (notify_retry_max_s, 3600, 1, 7U * 86400),
 };
 
 #define KEY_COUNT (sizeof key_table / sizeof key_table[0])
@@ -425,6 +437,43 @@ parse_env (struct core_config *cfg, char *errbuf, size_t errlen)
   return 0;
 }
 
+/* An address for the envelope and the From header: one '@', no white
+   space, no character that would end or add a header. */
+static bool
+address_ok (const char *a)
+{
+  const char *at = strchr (a, '@');
+
+  if (NULL == at || at == a || '\0' == at[1] || NULL != strchr (at + 1, '@')
+      || strlen (a) > 254)
+    return false;
+  for (const unsigned char *p = (const unsigned char *) a; *p; p++)
+    if (*p <= ' ' || *p >= 127 || NULL != strchr ("<>,;:\"()[]\\", *p))
+      return false;
+  return true;
+}
+
+static int
+validate_mail (const struct core_config *cfg, char *errbuf, size_t errlen)
+{
+  if (cfg->smtp_url[0] == '\0')
+    return 0;
+  if (strncmp (cfg->smtp_url, "smtp://", 7) != 0
+      && strncmp (cfg->smtp_url, "smtps://", 8) != 0)
+    {
+      set_err (errbuf, errlen, "smtp_url: must be smtp://host:port or "
+               "smtps://host:port");
+      return -1;
+    }
+  if (!address_ok (cfg->mail_from))
+    {
+      set_err (errbuf, errlen, "mail_from: must be an e-mail address "
+               "(required with smtp_url)");
+      return -1;
+    }
+  return 0;
+}
+
 static int
 validate (const struct core_config *cfg, char *errbuf, size_t errlen)
 {
@@ -447,7 +496,7 @@ validate (const struct core_config *cfg, char *errbuf, size_t errlen)
                "lockout_max_s: must be at least lockout_base_s");
       return -1;
     }
-  return 0;
+  return validate_mail (cfg, errbuf, errlen);
 }
 
 int

@@ -93,6 +93,20 @@ struct core_config {
   char *webauthn_origins;          /* comma-separated; "" = public_url's */
   char *webauthn_attestation;      /* none | indirect | direct */
   unsigned int signin_demo;        /* 1: serve the /signin/ demonstration */
+  /* notify/: e-mail and webhooks */
+  char *smtp_url;                  /* smtp://host:port or smtps://…; ""
+                                      = no e-mail is sent */
+  char *mail_from;                 /* envelope and From address */
+  char *smtp_user;                 /* relay login, or "" */
+  char *smtp_password_file;        /* its password's file, or "" */
+  unsigned int smtp_timeout_s;     /* per message (default 30) */
+  unsigned int webhook_timeout_s;  /* per event (default 10) */
+  unsigned int notify_workers;     /* sender threads (default 2; 0 none) */
+  unsigned int notify_poll_ms;     /* idle wait (default 1000) */
+  unsigned int notify_batch;       /* rows per claim (default 20) */
+  unsigned int notify_max_attempts;   /* then failed (default 10) */
+  unsigned int notify_retry_base_ms;  /* first back-off (default 30000) */
+  unsigned int notify_retry_max_s;    /* longest back-off (default 3600) */
 };
 
 /**

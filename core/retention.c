@@ -139,7 +139,8 @@ core_retention_run (struct core_db *db, json_t **report)
             continue;
           }
         if (n > 0)
-          LOG_INFO ("purged %ld rows of %s", n, j->name);
+          LOG_INFO ("%s %ld rows of %s", j->verb != NULL ? j->verb : "purged",
+                    n, j->name);
         if (purged != NULL)
           json_object_set_new (purged, j->name, json_integer (n));
       }

@@ -32,6 +32,11 @@ struct core_purge_job {
   size_t plus;               /* another such field added to it (how long a
                                 row lives before it ends, e.g. a session's
                                 idle time), or 0 for none */
+  const char *verb;          /* what it does to its rows, for the log:
+                                NULL for "purged"; a job may also change
+                                rows that ended rather than delete them
+                                (transactions past their expiry become
+                                "expired") */
 };
 
 /** Register @a jobs (ending with a NULL name; must stay valid), once,

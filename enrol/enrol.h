@@ -55,6 +55,7 @@ struct enrol_applicant {
 struct enrol_start_req {
   struct enrol_applicant applicant;
   const char *mrz;
+  const char *lang;                /* "en" | "fr" for messages; NULL: en */
   const char *idempotency_key;     /* may be NULL */
   const char *body_sha256_hex;     /* with idempotency_key */
   const char *client_addr;         /* for the per-address rate limit */
@@ -140,5 +141,28 @@ enrol_resume_link (struct core_db *db, const char *id, const char *base_url,
 enum core_err
 enrol_resume (struct core_db *db, const char *id, const char *token,
               char **session_token, json_t **view);
+
+/**
+ * The applicant chooses their assurance code (already normalised by
+ * notify_code_normalise) in any state before `completed`; it is sealed to
+ * the enrolment and becomes the customer's at completion.  Choosing again
+ * replaces it.
+ * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_WRONG_STATE (completed or
+ *         rejected), CORE_ERR_ENROLMENT_EXPIRED,
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ */
+enum core_err
+enrol_assurance_code (struct core_db *db, const char *id, const char *code);
+
+/**
+ * The customer's phone changes their assurance code (a signed device
+ * request): the device must be active and its enrolment completed.  The
+ * customer is told by e-mail, which ends with the new code.
+ * @return CORE_OK, CORE_ERR_FORBIDDEN (the device has no customer yet),
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ */
+enum core_err
+enrol_device_assurance_code (struct core_db *db, const char *device_id,
+                             const char *code);
 
 #endif

@@ -24,9 +24,9 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_insert",
     "INSERT INTO enrolments (id, state, expires_at, applicant, email, doc_key,"
     " identity_key, identity_decision, identity_result, doc_key_id,"
-    " identity_key_id)"
+    " identity_key_id, lang)"
     " VALUES ($1, $2, now() + make_interval(secs => $3::int), $4::jsonb, $5,"
-    " $6, $7, $8, $9::jsonb, $10, $11)" },
+    " $6, $7, $8, $9::jsonb, $10, $11, coalesce($12, 'en'))" },
   /* $1 the document's tokens under every token key (text[] or NULL), $2
      the identity's.  For the back-office: which live enrolments share the
      document or the identity, and whether by the document. */
@@ -69,19 +69,28 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_resume_tokens_end",
     "UPDATE resume_tokens SET ended_at = now() WHERE enrolment_id = $1"
     " AND used_at IS NULL AND ended_at IS NULL" },
+  /* The messages of the links that end: still to send, holding their
+     secret (a resume link or a review's link to continue).  A row a
+     sender holds is waited for: once sent, it is no longer deleted. */
   { "enrol_resume_outbox_drop",
-    "DELETE FROM outbox WHERE enrolment_id = $1 AND kind = 'resume_link'"
-    " AND sent_at IS NULL" },
+    "DELETE FROM outbox WHERE enrolment_id = $1 AND state = 'pending'"
+    " AND secret IS NOT NULL" },
   { "enrol_resume_token_insert",
     "INSERT INTO resume_tokens (token_hash, enrolment_id, expires_at)"
     " SELECT $1::bytea, id, least(expires_at, now() + interval '1 hour')"
     " FROM enrolments WHERE id = $2"
     " RETURNING enrolment_id" },
-  /* $1 kind, $2 enrolment, $3 subject, $4 body with {{secret}}, $5 secret */
+  /* A templated message to the applicant, in the enrolment's language
+     (notify/ renders it when it sends): $1 kind, $2 enrolment, $3 params,
+     $4 the bearer secret the message carries, or NULL.  A secret is never
+     in params: they say {{secret}} where the sender puts it, and the
+     sender clears the column when the row is sent or failed (the CHECK
+     outbox_secret_until_sent of migration 0014). */
   { "enrol_outbox_insert",
-    "INSERT INTO outbox (kind, recipient, subject, body, secret, enrolment_id)"
-    " SELECT $1, email, $3, $4, $5, id FROM enrolments WHERE id = $2"
-    " RETURNING id" },
+    "INSERT INTO outbox (kind, recipient, subject, body, params, lang,"
+    " enrolment_id, secret)"
+    " SELECT $1, email, '', '', $3::jsonb, lang, id, $4"
+    " FROM enrolments WHERE id = $2 RETURNING id" },
   { "enrol_resume_token_use",
     "UPDATE resume_tokens SET used_at = now() WHERE token_hash = $1::bytea"
     " AND enrolment_id = $2 AND used_at IS NULL AND ended_at IS NULL"
@@ -180,11 +189,13 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_issue_lock",
     "SELECT state, expires_at < now(), pin_hash, coalesce(device_id, ''),"
     " coalesce(customer_id, ''), encode(otpauth_seed_sealed, 'hex'),"
-    " otp_failures, coalesce(reenrols_customer_id, '')"
+    " otp_failures, coalesce(reenrols_customer_id, ''), email, lang,"
+    " encode(assurance_sealed, 'hex')"
     " FROM enrolments WHERE id = $1 FOR UPDATE" },
   { "enrol_complete",
     "UPDATE enrolments SET state = 'completed', customer_id = $2,"
-    " credential_kind = $3, otpauth_seed_sealed = NULL, completed_at = now(),"
+    " credential_kind = $3, otpauth_seed_sealed = NULL,"
+    " assurance_sealed = NULL, completed_at = now(),"
     " updated_at = now() WHERE id = $1 AND state = 'credential' RETURNING id" },
   { "enrol_device_owner",
     "UPDATE devices SET customer_id = $2 WHERE id = $1 RETURNING id" },
@@ -231,13 +242,18 @@ static const struct core_db_stmt stmts[] = {
     PURGE ("resume_tokens", "expires_at < now() - " AGO) },
   { "enrol_purge_nonces",
     PURGE ("device_request_nonces", "at < now() - " AGO) },
-  /* Sent messages only: an unsent one waits for its mailer. */
-  { "enrol_purge_outbox",
-    PURGE ("outbox", "sent_at < now() - " AGO) },
   /* An Idempotency-Key is replayed for 24 hours (enrol_idem_get). */
   { "enrol_purge_idempotency",
     PURGE ("idempotency_keys",
            "created_at < now() - interval '24 hours' - " AGO) },
+  /* the applicant's assurance code, sealed, before completion */
+  { "enrol_assurance_store",
+    "UPDATE enrolments SET assurance_sealed = $2::bytea, updated_at = now()"
+    " WHERE id = $1 AND state NOT IN ('completed', 'rejected', 'expired')"
+    " AND expires_at > now() RETURNING id" },
+  { "enrol_device_customer",
+    "SELECT customer_id FROM devices WHERE id = $1 AND status = 'active'"
+    " AND customer_id IS NOT NULL" },
   { NULL, NULL }
 };
 
@@ -254,8 +270,6 @@ static const struct core_purge_job jobs[] = {
     .retention = CFG (retention_s) },
   { .name = "device_request_nonces", .stmt = "enrol_purge_nonces",
     .retention = CFG (retention_nonces_s) },
-  { .name = "outbox", .stmt = "enrol_purge_outbox",
-    .retention = CFG (retention_outbox_s) },
   { .name = "idempotency_keys", .stmt = "enrol_purge_idempotency",
     .retention = CFG (retention_s) },
   { .name = NULL }

@@ -318,17 +318,17 @@ start_insert (struct core_db *db, struct start_tx *t)
   char *app_s = core_json_dump (app);
   char *idj_s = core_json_dump (idj);
   char ttl[16];
-  const char *p[11] = { t->res->id, state_for (t->idn.decision), ttl, app_s,
+  const char *p[12] = { t->res->id, state_for (t->idn.decision), ttl, app_s,
                         a->email, t->idn.has_doc ? t->idn.doc.current : NULL,
                         t->idn.identity.current,
                         enrol_decision_name (t->idn.decision), idj_s,
                         t->idn.has_doc ? t->idn.doc.key_id : NULL,
-                        t->idn.identity.key_id };
+                        t->idn.identity.key_id, t->req->lang };
   enum core_db_status st = CORE_DB_HARD_ERROR;
 
   snprintf (ttl, sizeof ttl, "%u", core_cfg->enrolment_ttl_s);
   if (NULL != app_s && NULL != idj_s)
-    st = core_db_exec (db, "enrol_insert", 11, p, NULL);
+    st = core_db_exec (db, "enrol_insert", 12, p, NULL);
   json_decref (app);
   json_decref (idj);
   free (app_s);

@@ -14,11 +14,15 @@
  *              and a current code (issue_hardware.c).
  *
  * Completion is one transaction: the customer row with the enrolment's PIN
- * hash, the credential, the device's owner and the enrolment's final state
- * commit together, or nothing does.  The customer is new, unless two staff
- * attached the enrolment to an existing one (review.c sets
- * reenrols_customer_id): then that customer gets the new PIN and the new
- * credential.  Nothing else ever reaches an existing customer.
+ * hash, the credential, the device's owner, the customer's contact and
+ * assurance code (chosen by the applicant, else drawn and carried once in
+ * the answer), the message that says what happened and the enrolment's
+ * final state commit together, or nothing does.  The customer is new,
+ * unless two staff attached the enrolment to an existing one (review.c
+ * sets reenrols_customer_id): then that customer gets the new PIN and the
+ * new credential, keeps their address, language and code, and is told of
+ * the new credential instead of welcomed.  Nothing else ever reaches an
+ * existing customer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +96,10 @@ enrol_issue_lock (struct core_db *db, const char *id, struct issue_row *row,
   if (row->reenrol)
     snprintf (row->customer_id, sizeof row->customer_id, "%s",
               PQgetvalue (r, 0, 7));
+  snprintf (row->email, sizeof row->email, "%s", PQgetvalue (r, 0, 8));
+  snprintf (row->lang, sizeof row->lang, "%s", PQgetvalue (r, 0, 9));
+  row->assurance_sealed = PQgetisnull (r, 0, 10) ? NULL
+                          : strdup (PQgetvalue (r, 0, 10));
   PQclear (r);
   if (CORE_OK == err && '\0' == row->customer_id[0])
   {
@@ -110,6 +118,66 @@ enrol_issue_row_clear (struct issue_row *row)
 {
   free (row->otpauth_sealed);
   row->otpauth_sealed = NULL;
+  free (row->assurance_sealed);
+  row->assurance_sealed = NULL;
+  OPENSSL_cleanse (row->assurance_code, sizeof row->assurance_code);
+}
+
+/* The customer's contact and code, and the message that says what
+   happened: a welcome for a new customer, a new credential for one we
+   knew (a re-enrolment two staff attached), which goes to the address we
+   had, in their language, ending with the code they had.  A re-enrolment
+   does not take the code the newcomer may have chosen: the messages that
+   tell the customer of it must end with the code they know (they change
+   it afterwards from the new phone, and are told again).  @a passkeys:
+   how many passkeys this completion made theirs -- a re-enrolled
+   customer is told of them too; a new one's welcome covers them. */
+static enum core_db_status
+issue_contact (struct core_db *db, const char *id, struct issue_row *row,
+               const char *kind, long passkeys)
+{
+  char chosen[NOTIFY_CODE_LEN + 1] = "";
+  struct notify_contact c = { .customer_id = row->customer_id,
+                              .email = row->email, .lang = row->lang };
+  bool created = false;
+  enum core_db_status st;
+
+  if (NULL != row->assurance_sealed && ! row->reenrol
+      && 0 != notify_code_open_hex (row->assurance_sealed, "enrolment", id,
+                                    chosen))
+  {
+    LOG_ERROR ("enrolment %s: the chosen assurance code does not open", id);
+    return CORE_DB_HARD_ERROR;
+  }
+  c.code = '\0' != chosen[0] ? chosen : NULL;
+  st = notify_contact_tx (db, &c, &created, row->assurance_code);
+  if (CORE_DB_ONE_ROW == st && NULL != c.code)
+    memcpy (row->assurance_code, chosen, sizeof chosen);
+  OPENSSL_cleanse (chosen, sizeof chosen);
+  if (CORE_DB_ONE_ROW != st)
+    return st;
+  if (created)
+    return notify_mail_customer_tx (db, row->customer_id, NOTIFY_WELCOME,
+                                    json_pack ("{s:s, s:s}", "customer_id",
+                                               row->customer_id,
+                                               "credential", kind));
+  st = notify_mail_customer_tx (db, row->customer_id,
+                                NOTIFY_DEVICE_REGISTERED,
+                                json_pack ("{s:s}", "credential", kind));
+  if (st >= 0 && passkeys > 0)
+    st = notify_mail_customer_tx (db, row->customer_id,
+                                  NOTIFY_DEVICE_REGISTERED,
+                                  json_pack ("{s:s}", "credential",
+                                             "passkey"));
+  return st;
+}
+
+void
+enrol_issue_answer_code (json_t *answer, const struct issue_row *row)
+{
+  if (NULL != answer && '\0' != row->assurance_code[0])
+    json_object_set_new (answer, "assurance_code",
+                         json_string (row->assurance_code));
 }
 
 enum core_db_status
@@ -124,18 +192,22 @@ enrol_issue_customer (struct core_db *db, const struct issue_row *row)
    tail. */
 enum core_db_status
 enrol_issue_complete (struct core_db *db, const char *id,
-                      const struct issue_row *row, const char *kind)
+                      struct issue_row *row, const char *kind)
 {
   const char *pc[3] = { id, row->customer_id, kind };
   const char *pd[2] = { row->device_id, row->customer_id };
   const char *pn[1] = { id };
+  long passkeys = 0;
   enum core_db_status st;
 
   st = core_db_exec (db, "enrol_complete", 3, pc, NULL);
   if (CORE_DB_ONE_ROW == st && '\0' != row->device_id[0])
     st = core_db_exec (db, "enrol_device_owner", 2, pd, NULL);
   if (CORE_DB_ONE_ROW == st)    /* passkeys registered on the way */
-    st = authn_passkey_attach_tx (db, id, row->customer_id);
+    st = authn_passkey_attach_tx (db, id, row->customer_id, &passkeys);
+  if (CORE_DB_ONE_ROW == st
+      && (st = issue_contact (db, id, row, kind, passkeys)) >= 0)
+    st = CORE_DB_ONE_ROW;       /* NO_ROW: no address, nothing queued */
   if (CORE_DB_ONE_ROW == st)
     st = core_db_exec (db, "enrol_notify", 1, pn, NULL);
   return st;
@@ -232,6 +304,7 @@ issue_device (struct core_db *db, const char *id, json_t **answer)
   {
     *answer = enrol_issue_answer (t.row.customer_id, t.credential_id,
                                   "device", "SHA256");
+    enrol_issue_answer_code (*answer, &t.row);
     LOG_INFO ("enrolment %s completed: customer %s, device credential %s",
               id, t.row.customer_id, t.credential_id);
   }
@@ -326,7 +399,7 @@ cleanup:
 /* Called by otp-confirm in state `credential`: the app's first code. */
 enum core_db_status
 enrol_otpauth_confirm_tx (struct core_db *db, const char *id,
-                          const struct issue_row *row, const char *otp,
+                          struct issue_row *row, const char *otp,
                           enum core_err *err, json_t **answer)
 {
   struct authn_otp_params p = { .type = AUTHN_OTP_TOTP,
@@ -368,6 +441,7 @@ enrol_otpauth_confirm_tx (struct core_db *db, const char *id,
     if (NULL != *answer)
       json_decref (*answer);
     *answer = enrol_issue_answer (row->customer_id, c.id, "otpauth", "SHA1");
+    enrol_issue_answer_code (*answer, row);
     LOG_INFO ("enrolment %s completed: customer %s, otpauth credential %s",
               id, row->customer_id, c.id);
   }

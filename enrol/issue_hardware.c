@@ -82,6 +82,7 @@ enrol_issue_hardware (struct core_db *db, const char *id, const char *serial,
                          "completed", "customer_id", t.row.customer_id,
                          "credentials", "id", t.credential_id, "kind",
                          "hardware", "serial", serial);
+    enrol_issue_answer_code (*answer, &t.row);
     LOG_INFO ("enrolment %s completed: customer %s, hardware credential %s",
               id, t.row.customer_id, t.credential_id);
   }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include "core/db.h"
 #include "core/error.h"
+#include "notify/notify.h"
 
 struct issue_row {
   char pin_hash[256];
@@ -21,6 +22,11 @@ struct issue_row {
                                staff attached this enrolment to */
   char *otpauth_sealed;     /* hex, or NULL */
   int failures;
+  char email[256];          /* the applicant's, for the customer's contact */
+  char lang[4];
+  char *assurance_sealed;   /* hex of the code the applicant chose, or NULL */
+  char assurance_code[NOTIFY_CODE_LEN + 1]; /* set at completion when chosen
+                                               or drawn: the answer's */
 };
 
 /** Lock the enrolment in state `credential`, fill @a row (a customer id is
@@ -37,10 +43,16 @@ enrol_issue_row_clear (struct issue_row *row);
 enum core_db_status
 enrol_issue_customer (struct core_db *db, const struct issue_row *row);
 
-/** Mark the enrolment completed, give the device its owner, notify. */
+/** Mark the enrolment completed, give the device its owner, make the
+ *  customer's contact and assurance code (row->assurance_code), queue the
+ *  welcome (or, for a known customer, the new-credential message), notify. */
 enum core_db_status
 enrol_issue_complete (struct core_db *db, const char *id,
-                      const struct issue_row *row, const char *kind);
+                      struct issue_row *row, const char *kind);
+
+/** Add "assurance_code" to a completion answer when one was set now. */
+void
+enrol_issue_answer_code (json_t *answer, const struct issue_row *row);
 
 /** The 201 body of a completed enrolment. */
 json_t *
@@ -54,7 +66,7 @@ enrol_open_hex (const char *hex, const char *aad, uint8_t **plain,
 /** otp-confirm of a pending otpauth seed (inside the caller's tx). */
 enum core_db_status
 enrol_otpauth_confirm_tx (struct core_db *db, const char *id,
-                          const struct issue_row *row, const char *otp,
+                          struct issue_row *row, const char *otp,
                           enum core_err *err, json_t **answer);
 
 /** The hardware branch of the credential step (issue_hardware.c). */

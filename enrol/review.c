@@ -17,19 +17,19 @@
  * (attach_customer_id) and needs four eyes.  Only the final approval
  * attaches -- the enrolment's reenrols_customer_id, which completion reads
  * to replace that customer's PIN and add the credential -- and in the same
- * transaction queues a message to the customer at the address they
- * enrolled with.  Every other review creates a new customer or nothing.
+ * transaction queues a message to the customer (notify/, at the address
+ * they enrolled with, ending with their assurance code).  Every other review creates a new customer or nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/audit.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "enrol/review.h"
 #include "enrol/session.h"
+#include "notify/notify.h"
 #include "risk/risk.h"
 
 #define TS(x) \
@@ -175,13 +175,6 @@ static const struct core_db_stmt stmts[] = {
     "UPDATE enrolments SET reenrols_customer_id = $2, updated_at = now()"
     " WHERE id = $1 AND state = 'device' AND reenrols_customer_id IS NULL"
     " AND customer_id IS NULL RETURNING id" },
-  /* $1 customer, $2 subject, $3 body: to the address of the customer's
-     latest completed enrolment (never the newcomer's). */
-  { "enrol_review_tell_customer",
-    "INSERT INTO outbox (kind, recipient, subject, body)"
-    " SELECT 'reenrolment_approved', e.email, $2, $3 FROM enrolments e"
-    " WHERE e.customer_id = $1 AND e.state = 'completed'"
-    " ORDER BY e.completed_at DESC LIMIT 1 RETURNING id" },
   /* $1 device, $2 active | denied */
   { "enrol_review_device_move",
     "UPDATE devices SET status = $2, decided_at = now()"
@@ -530,6 +523,10 @@ reject (struct core_db *db, struct decide_tx *t)
     st = move_enrolment (db, t, "rejected");
   if (st >= 0)
     st = move_device (db, t, "denied");
+  if (st >= 0 && NULL != t->new_enrolment_state)
+    st = enrol_outbox_applicant_tx (db, t->enrolment_id,
+                                    NOTIFY_REVIEW_REJECTED, json_object (),
+                                    NULL);
   if (st >= 0)
     st = blocklist (db, t);
   if (st >= 0)
@@ -553,26 +550,19 @@ approve_first (struct core_db *db, struct decide_tx *t)
 }
 
 /* The message to the existing customer that their account is being
-   re-enrolled.  No secret, no document number: when and what, and whom to
-   call if it was not them. */
+   re-enrolled: queued through notify/ like every message to a customer,
+   so it goes to the address and in the language they have with us (never
+   the newcomer's), is rendered when sent, and ends with their assurance
+   code.  No secret, no document number: when and what, and whom to call
+   if it was not them. */
 static enum core_db_status
 tell_customer (struct core_db *db, struct decide_tx *t)
 {
-  char when[32], body[600];
-  time_t now = time (NULL);
-  struct tm tm;
-  const char *p[3] = { t->attach, "A new credential is being set up for "
-                       "your account", body };
+  enum core_db_status st;
 
-  gmtime_r (&now, &tm);
-  strftime (when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
-  snprintf (body, sizeof body,
-            "On %s our staff approved a request to set up a new phone or "
-            "token for your account, with the identity document you "
-            "enrolled with.\n\nWhen it completes, your PIN is replaced and "
-            "the new credential is added to your account.\n\nIf you did "
-            "not ask for this, contact your bank at once.\n", when);
-  return core_db_exec (db, "enrol_review_tell_customer", 3, p, NULL);
+  st = notify_mail_customer_tx (db, t->attach, NOTIFY_REENROLMENT,
+                                json_object ());
+  return st < 0 ? st : CORE_DB_ONE_ROW;   /* no address: none to tell */
 }
 
 /* Final approval of a review that attaches: name the customer on the
@@ -606,6 +596,11 @@ approve_final (struct core_db *db, struct decide_tx *t)
     st = attach (db, t);
   if (CORE_DB_ONE_ROW == st)
     st = update_review (db, t, "enrol_review_close", "approved");
+  if (CORE_DB_NO_ROW == st)
+    return refuse (t, CORE_ERR_WRONG_STATE);
+  if (st >= 0)
+    st = enrol_link_message_tx (db, t->enrolment_id, t->d->base_url,
+                                NOTIFY_REVIEW_APPROVED);
   if (CORE_DB_NO_ROW == st)
     return refuse (t, CORE_ERR_WRONG_STATE);
   if (st >= 0)

@@ -93,6 +93,7 @@ struct enrol_review_decision {
   bool blocklist_address;      /* reject: list the phone's address too */
   const char *username;        /* who decides */
   const char *role;            /* "reviewer" or "admin" */
+  const char *base_url;        /* for the link in the applicant's e-mail */
 };
 
 /**
@@ -103,7 +104,9 @@ struct enrol_review_decision {
  * approval of a review with an attach_customer_id names that customer on
  * the enrolment (completion re-enrols them) and queues a message to them.  Reject:
  * the enrolment is `rejected`, the device `denied`, and its key and
- * install id (and address, if asked) are blocklisted.
+ * install id (and address, if asked) are blocklisted.  The applicant is
+ * told by e-mail, in the transaction of the final decision: a link to
+ * continue (approve), or neutral words without a reason (reject).
  * @param[out] result  new JSON object {"id", "state", "kind",
  *             "enrolment_id", "device_id", "enrolment_state"} on CORE_OK
  * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_WRONG_STATE (closed, or the

@@ -6,11 +6,14 @@
  * cookie and stored as its SHA-256.  A session idle longer than
  * session_idle_s (5 minutes, PSD2 RTS Art. 4(3)(d)) is dead; the enrolment
  * survives and a new session can only be started through a single-use link
- * written to the outbox for the applicant's e-mail.  Never log a token.
+ * queued in the outbox for the applicant's e-mail (notify/ sends it).
+ * Never log a token.
  *
- * An enrolment has at most one live link: a new one ends the one before
- * (and drops its message if still unsent).  The outbox row keeps the
- * link's token apart from the body, only until the message is sent.
+ * An enrolment has at most one live link -- whether asked for by the
+ * applicant or sent when a review lets the enrolment go on: a new one ends
+ * the one before (and drops its message if still unsent).  The outbox row
+ * keeps the link's token in its secret column, apart from the message,
+ * only until the message is sent or given up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +22,12 @@
 
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
 #include "enrol/enrol_db.h"
 #include "enrol/session.h"
+#include "notify/notify.h"
 
 /* "\\x" + hex SHA-256 of @a token, as a bytea text parameter. */
 static void
@@ -100,37 +105,75 @@ enrol_session_check (struct core_db *db, const char *token, const char *id)
   return CORE_DB_ONE_ROW == st ? CORE_ERR_UNAUTHORIZED : CORE_ERR_NOT_FOUND;
 }
 
+enum core_db_status
+enrol_outbox_applicant_tx (struct core_db *db, const char *id,
+                           const char *kind, json_t *params,
+                           const char *secret)
+{
+  char *p = NULL != params ? core_json_dump (params) : NULL;
+  const char *v[4] = { kind, id, p, secret };
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (NULL != p)
+    st = core_db_exec (db, "enrol_outbox_insert", 4, v, NULL);
+  free (p);                     /* the link says {{secret}}: no secret */
+  json_decref (params);
+  return st;
+}
+
+/* The link's bearer part is not in the row's params but in its secret
+   column; the params say {{secret}} where the sender puts it when it
+   renders the message, and the statement that marks the row sent or
+   failed clears the column (the CHECK outbox_secret_until_sent refuses
+   a row that is not pending and still holds one), so neither a sent
+   message nor a given-up one keeps a working link. */
+static enum core_db_status
+link_queue (struct core_db *db, const char *id, const char *base_url,
+            const char *kind, const char *token)
+{
+  char *link = NULL;
+  enum core_db_status st;
+
+  if (asprintf (&link, "%s/#resume=%s.{{secret}}", base_url, id) < 0)
+    return CORE_DB_HARD_ERROR;
+  st = enrol_outbox_applicant_tx (db, id, kind,
+                                  json_pack ("{s:s}", "link", link), token);
+  free (link);
+  return st;
+}
+
+enum core_db_status
+enrol_link_message_tx (struct core_db *db, const char *id,
+                       const char *base_url, const char *kind)
+{
+  const char *p1[1] = { id };
+  char hash[67];
+  const char *p2[2] = { hash, id };
+  char *token = NULL;
+  enum core_db_status st;
+
+  st = core_db_exec (db, "enrol_resume_lock", 1, p1, NULL);
+  if (CORE_DB_ONE_ROW != st)
+    return st;
+  if ((st = core_db_exec (db, "enrol_resume_tokens_end", 1, p1, NULL)) < 0
+      || (st = core_db_exec (db, "enrol_resume_outbox_drop", 1, p1,
+                             NULL)) < 0)
+    return st;
+  if (NULL == (token = enrol_token_new (hash)))
+    return CORE_DB_HARD_ERROR;
+  st = core_db_exec (db, "enrol_resume_token_insert", 2, p2, NULL);
+  if (CORE_DB_ONE_ROW == st)
+    st = link_queue (db, id, base_url, kind, token);
+  core_free_secret (token, strlen (token));
+  return st;
+}
+
 struct resume_link_tx {
   const char *id;
   const char *base_url;
   char addr_key[CORE_RATE_KEY_LEN];
   unsigned int rate_wait;       /* > 0: refused by a rate limit */
 };
-
-/* Queue the message.  The link's bearer part is not in the body but in
-   the outbox's secret column, which the sender substitutes for {{secret}}
-   and clears when it marks the row sent (docs/operations.md, "The
-   outbox"), so a sent row never keeps a working link. */
-static enum core_db_status
-resume_link_queue (struct core_db *db, const struct resume_link_tx *t,
-                   const char *token)
-{
-  char *body = NULL;
-  enum core_db_status st = CORE_DB_HARD_ERROR;
-
-  if (asprintf (&body, "To continue opening your account, open this link "
-                "within one hour:\n\n%s/#resume=%s.{{secret}}\n\n"
-                "If you did not ask for it, ignore this message.\n",
-                t->base_url, t->id) > 0)
-  {
-    const char *p[5] = { "resume_link", t->id,
-                         "Continue your account opening", body, token };
-
-    st = core_db_exec (db, "enrol_outbox_insert", 5, p, NULL);
-    free (body);
-  }
-  return st;
-}
 
 /* Per address first, then per enrolment (known or not: the answer is the
    same either way).  A request the enrolment's limit refuses has spent
@@ -149,38 +192,19 @@ resume_link_take (struct core_db *db, struct resume_link_tx *t)
   return st;
 }
 
-/* The rate limits, then one live link per enrolment: the enrolment row is
-   locked (two requests take turns), its earlier links end and their unsent
-   messages go, then the new link is made and queued.  An unknown or
+/* The rate limits, then the link (enrol_link_message_tx).  An unknown or
    finished enrolment writes nothing but the limits' counts. */
 static enum core_db_status
 resume_link_tx (struct core_db *db, void *cls)
 {
   struct resume_link_tx *t = cls;
-  const char *p1[1] = { t->id };
-  char hash[67];
-  const char *p2[2] = { hash, t->id };
-  char *token = NULL;
   enum core_db_status st;
 
   t->rate_wait = 0;
   st = resume_link_take (db, t);
   if (st < 0 || t->rate_wait > 0)
     return st < 0 ? st : CORE_DB_ONE_ROW;   /* keep the address's count */
-  st = core_db_exec (db, "enrol_resume_lock", 1, p1, NULL);
-  if (CORE_DB_ONE_ROW != st)
-    return st;
-  if ((st = core_db_exec (db, "enrol_resume_tokens_end", 1, p1, NULL)) < 0
-      || (st = core_db_exec (db, "enrol_resume_outbox_drop", 1, p1,
-                             NULL)) < 0)
-    return st;
-  if (NULL == (token = enrol_token_new (hash)))
-    return CORE_DB_HARD_ERROR;
-  st = core_db_exec (db, "enrol_resume_token_insert", 2, p2, NULL);
-  if (CORE_DB_ONE_ROW == st)
-    st = resume_link_queue (db, t, token);
-  core_free_secret (token, strlen (token));
-  return st;
+  return enrol_link_message_tx (db, t->id, t->base_url, NOTIFY_RESUME_LINK);
 }
 
 enum core_err

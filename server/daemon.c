@@ -16,7 +16,9 @@
  * What happens to each request is request.c's; this file listens, spreads
  * connections, and runs the main loop: SIGINT/SIGTERM stop, SIGHUP
  * reloads the data files.  It also starts the retention purge
- * (core/retention.c).
+ * (core/retention.c, which also ends transactions past their expiry) and
+ * notify/'s sender threads, which deliver the outbox and the webhook
+ * events.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "core/log.h"
 #include "core/retention.h"
 #include "enrol/enrol.h"
+#include "notify/notify.h"
 #include "risk/risk.h"
 #include "server/conn_guard.h"
 #include "server/metrics.h"
@@ -367,6 +370,13 @@ srv_serve (void)
     LOG_WARN ("long-poll thread not started: ?wait answers at once");
   if (0 != core_retention_start ())
     LOG_WARN ("purge thread not started: nothing is purged by this instance");
+  if (0 != notify_start ())
+  {
+    core_retention_stop ();
+    srv_longpoll_stop ();
+    workers_stop ();
+    return 1;
+  }
   LOG_INFO ("guichetd listening on http://%s with %u workers",
             core_cfg->listen, core_cfg->workers);
   /* Signals only set flags; this loop acts on them.  sleep() returns early
@@ -387,6 +397,7 @@ srv_serve (void)
     risk_reload ();
   }
   LOG_INFO ("stopping");
+  notify_stop ();
   core_retention_stop ();
   srv_longpoll_stop ();
   workers_stop ();

@@ -120,6 +120,14 @@ void srv_http_assist_join (struct srv_request *rq);
 void srv_http_assist_view (struct srv_request *rq);
 void srv_http_assist_hint (struct srv_request *rq);
 void srv_http_assist_leave (struct srv_request *rq);
+/* http_assurance.c */
+void srv_http_enrolment_assurance_code (struct srv_request *rq);
+void srv_http_device_assurance_code (struct srv_request *rq);
+void srv_http_admin_customer_assurance_code (struct srv_request *rq);
+
+/* http_admin_outbox.c */
+void srv_http_admin_outbox (struct srv_request *rq);
+void srv_http_admin_outbox_retry (struct srv_request *rq);
 
 /* admin_session.c */
 /**

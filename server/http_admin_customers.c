@@ -4,7 +4,10 @@
  * a customer, their credentials, passkeys and latest transactions (GET
  * /v1/admin/customers/{id}),
  * clearing a lockout (POST .../unlock), and revoking a credential
- * (POST /v1/admin/credentials/{id}/revoke {"reason"}).
+ * (POST /v1/admin/credentials/{id}/revoke {"reason"}).  The customer view
+ * carries notify/'s "contact": address, language, when and by whom the
+ * assurance code was set, the last messages; http_assurance.c changes the
+ * code.
  *
  * The admin role and the CSRF header are checked before these run
  * (admin_session.c); authn/tokens_admin.c does the work and writes the
@@ -15,6 +18,7 @@
 
 #include "authn/tokens.h"
 #include "authn/transaction.h"
+#include "notify/notify.h"
 #include "server/handlers.h"
 
 #define ADMIN_TX_LIST 50
@@ -22,21 +26,25 @@
 void
 srv_http_admin_customer (struct srv_request *rq)
 {
-  json_t *out = NULL, *txs = NULL;
+  json_t *out = NULL, *txs = NULL, *contact = NULL;
   enum core_err err = authn_admin_customer (rq->db, rq->args[0], &out);
 
   if (CORE_OK == err)
     err = authn_tx_customer_list (rq->db, rq->args[0], ADMIN_TX_LIST, &txs);
   if (CORE_OK == err)
     json_object_set_new (out, "transactions", txs);
-  else if (NULL != out)
+  /* how we reach them and whether they have a code (never the code) */
+  if (CORE_OK == err
+      && CORE_OK == (err = notify_admin_customer (rq->db, rq->args[0],
+                                                  &contact)))
+    json_object_set_new (out, "contact", contact);
+  if (CORE_OK == err)
+    err = srv_admin_customer_passkeys (rq, out);
+  if (CORE_OK != err && NULL != out)
   {
     json_decref (out);
     out = NULL;
   }
-  if (CORE_OK == err
-      && CORE_OK != (err = srv_admin_customer_passkeys (rq, out)))
-    json_decref (out);
   if (err != CORE_OK)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err
                      ? "no such customer" : NULL, NULL);

@@ -103,7 +103,7 @@ srv_http_admin_review_decision (struct srv_request *rq)
   const char *decision = NULL;
   struct enrol_review_decision d = {
     .review_id = rq->args[0], .username = rq->admin_username,
-    .role = rq->admin_role
+    .role = rq->admin_role, .base_url = srv_public_url ()
   };
   const struct core_json_field fields[] = {
     { .name = "decision", .type = CORE_JSON_STRING, .max_len = 16,

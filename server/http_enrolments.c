@@ -8,8 +8,11 @@
  * only hashed.  Only the enrolment's own session may read it: any other
  * caller gets 404, so ids cannot be probed.
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/crypto.h>
 
 #include "core/config.h"
@@ -53,6 +56,41 @@ srv_applicant_token (struct srv_request *rq)
   return MHD_lookup_connection_value (rq->conn, MHD_COOKIE_KIND, COOKIE_NAME);
 }
 
+/* The language of the applicant's messages: of Accept-Language (which the
+   enrolment page sets to its own language), the supported one the client
+   prefers most -- "en" or "fr" -- else "en". */
+static const char *
+message_lang (struct srv_request *rq)
+{
+  const char *h = srv_header (rq, "Accept-Language");
+  const char *best = "en";
+  double best_q = -1;
+
+  while (NULL != h && '\0' != *h)
+  {
+    size_t n = strcspn (h, ",");
+    const char *q = memchr (h, ';', n);
+    const char *tag = h;
+    double w = 1.0;
+
+    while (' ' == *tag)
+      tag++;
+    if (NULL != q && NULL != (q = strstr (q, "q=")) && q < h + n)
+      w = strtod (q + 2, NULL);
+    if (w > best_q && (0 == strncasecmp (tag, "fr", 2)
+                       || 0 == strncasecmp (tag, "en", 2))
+        && ! isalpha ((unsigned char) tag[2]))
+    {
+      best = 0 == strncasecmp (tag, "fr", 2) ? "fr" : "en";
+      best_q = w;
+    }
+    h += n;
+    if (',' == *h)
+      h++;
+  }
+  return best;
+}
+
 void
 srv_http_enrolment_create (struct srv_request *rq)
 {
@@ -67,6 +105,7 @@ srv_http_enrolment_create (struct srv_request *rq)
     srv_reply_bad_field (rq, bad);
     return;
   }
+  req.lang = message_lang (rq);
   req.idempotency_key = srv_header (rq, "Idempotency-Key");
   if (NULL != req.idempotency_key
       && (strlen (req.idempotency_key) < 8 || strlen (req.idempotency_key) > 128))

@@ -2,13 +2,16 @@
  *
  * http_ops.c -- operations endpoints: /healthz (the process answers),
  * /readyz (the database answers and every migration is applied: a load
- * balancer may send traffic), /metrics (Prometheus text).
+ * balancer may send traffic), /metrics (Prometheus text, with the
+ * outbox's depth, oldest age and failures read from the database).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/migrate.h"
+#include "notify/notify.h"
 #include "server/handlers.h"
 #include "server/metrics.h"
 
@@ -45,10 +48,29 @@ srv_http_readyz (struct srv_request *rq)
   srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:s}", "status", "ready"));
 }
 
+/* The process's counters, then the outbox's (its gauges read the
+   database, and are left out when it does not answer). */
+static char *
+metrics_text (void)
+{
+  char *text = srv_metrics_render ();
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f;
+
+  if (NULL == text || NULL == (f = open_memstream (&buf, &len)))
+    return text;
+  fputs (text, f);
+  free (text);
+  notify_metrics_write (f, core_db_thread ());
+  fclose (f);
+  return buf;
+}
+
 void
 srv_http_metrics (struct srv_request *rq)
 {
-  char *text = srv_metrics_render ();
+  char *text = metrics_text ();
 
   if (NULL == text)
   {

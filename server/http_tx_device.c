@@ -13,12 +13,19 @@
  * The list waits (?wait=N, N <= 25) while it is empty: the connection is
  * suspended in libmicrohttpd and woken by NOTIFY on the customer's id,
  * sent by whichever instance created a transaction for them.
+ *
+ * Each pending transaction carries the customer's assurance code
+ * ("assurance_code", API.md), read from notify/ for this answer only, so
+ * the phone shows it beside the amount and the payee: a request without
+ * it, or with another, is not the bank's.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/crypto.h>
 
 #include "authn/transaction.h"
+#include "notify/notify.h"
 #include "server/handlers.h"
 #include "server/longpoll.h"
 #include "server/tx_reply.h"
@@ -56,6 +63,26 @@ srv_wait_over (const struct srv_request *rq)
   return now.tv_sec > rq->deadline.tv_sec
          || (now.tv_sec == rq->deadline.tv_sec
              && now.tv_nsec >= rq->deadline.tv_nsec);
+}
+
+/* Put the customer's assurance code into every transaction of @a list.
+   A customer without a code (made by the CLI), or whose code does not
+   open (logged by notify/), gets none: the phone then warns not to
+   approve.  @return CORE_OK, or CORE_ERR_DATABASE_UNAVAILABLE. */
+static enum core_err
+add_assurance_code (struct srv_request *rq, const char *customer_id,
+                    json_t *list)
+{
+  char code[NOTIFY_CODE_LEN + 1];
+  json_t *tx;
+  size_t i;
+  enum core_err err = notify_code_get (rq->db, customer_id, code);
+
+  if (CORE_OK == err)
+    json_array_foreach (json_object_get (list, "transactions"), i, tx)
+      json_object_set_new (tx, "assurance_code", json_string (code));
+  OPENSSL_cleanse (code, sizeof code);
+  return CORE_ERR_DATABASE_UNAVAILABLE == err ? err : CORE_OK;
 }
 
 void
@@ -98,6 +125,13 @@ srv_http_tx_pending (struct srv_request *rq)
       json_decref (list);
       return;
     }
+  }
+  if (count > 0
+      && CORE_OK != (err = add_assurance_code (rq, customer_id, list)))
+  {
+    json_decref (list);
+    srv_reply_error (rq, err, NULL, NULL);
+    return;
   }
   srv_reply_json (rq, MHD_HTTP_OK, list);
 }

@@ -6,7 +6,8 @@
  *   guichetd [--config FILE] migrate
  *   guichetd keyring create FILE
  *   guichetd keyring add-token FILE
- *   guichetd apikey create --name NAME [--origin ORIGIN]...
+ *   guichetd apikey create --name NAME [--origin ORIGIN]... [--webhook URL]
+ *   guichetd apikey webhook --name NAME (--url URL | --remove)
  *   guichetd customer create --ref REF --pin PIN --otpauth
  *   guichetd customer unlock --customer ID
  *   guichetd tokens import FILE [--key HEX | --password P] [--partial]
@@ -41,6 +42,7 @@
 #include "enrol/enrol.h"
 #include "enrol/passkey.h"
 #include "enrol/review.h"
+#include "notify/notify.h"
 #include "risk/risk.h"
 #include "server/admin.h"
 #include "server/apikey.h"
@@ -137,6 +139,7 @@ register_statements (void)
   enrol_review_register_statements ();
   enrol_assist_register_statements ();
   srv_admin_register_statements ();
+  notify_register_statements ();
 }
 
 /* Database and keyring for commands that need them. @return 0 or exit code */
@@ -258,58 +261,152 @@ cli_opts (int argc, char **argv, const char *name, const char **out,
   return n;
 }
 
-static int
-cmd_apikey (int argc, char **argv)
+/* A webhook for key @a name into @a out ("webhook_url", "webhook_secret"),
+   in the caller's transaction when @a in_tx.  @return CORE_OK or why not. */
+static enum core_err
+set_webhook (struct core_db *db, const char *name, const char *url,
+             bool in_tx, json_t *out)
 {
-  const char *name = srv_cli_opt (argc, argv, "--name");
-  const char *origins[32];
-  const char *bad = NULL;
-  int n_origins = cli_opts (argc, argv, "--origin", origins, 32);
-  struct core_db *db;
-  char *key = NULL;
-  char msg[256];
-  json_t *list;
-  enum core_err err;
-  int rc;
+  char *secret = NULL;
+  enum core_err err = in_tx ? notify_webhook_set_tx (db, name, url, &secret)
+                      : notify_webhook_set (db, name, url, &secret);
 
-  if (argc < 1 || 0 != strcmp (argv[0], "create") || NULL == name
-      || n_origins < 0)
-    return srv_cli_fail (CORE_ERR_BAD_REQUEST,
-                         "usage: apikey create --name NAME [--origin "
-                         "https://shop.example]... (at most 32)");
-  if (0 != (rc = setup_runtime (false)))
-    return rc;
-  if (NULL == (db = core_db_thread ()))
-    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
-  err = srv_apikey_create (db, name, origins, (size_t) n_origins, &key, &bad);
-  if (CORE_ERR_INVALID_FIELD == err && NULL != bad)
-  {
-    snprintf (msg, sizeof msg, "--origin %.80s: not an https:// origin "
-              "(scheme://host[:port]; http only on a loopback host)", bad);
-    return srv_cli_fail (err, msg);
-  }
   if (CORE_OK != err)
-    return srv_cli_fail (err, CORE_ERR_CONFLICT == err
-                         ? "an API key with that name exists" : NULL);
+    return err;
+  json_object_set_new (out, "webhook_url", json_string (url));
+  json_object_set_new (out, "webhook_secret", json_string (secret));
+  core_free_secret (secret, strlen (secret));
+  return CORE_OK;
+}
+
+/* apikey webhook --name N (--url URL | --remove) */
+static int
+cmd_apikey_webhook (struct core_db *db, const char *name, int argc,
+                    char **argv)
+{
+  const char *url = srv_cli_opt (argc, argv, "--url");
+  bool remove = srv_cli_flag (argc, argv, "--remove");
+  json_t *out;
+  enum core_err err;
+
+  if ((NULL == url) == ! remove)
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST, "usage: apikey webhook "
+                         "--name NAME (--url URL | --remove)");
+  if (remove)
+  {
+    err = notify_webhook_remove (db, name);
+    if (CORE_OK != err)
+      return srv_cli_fail (err, CORE_ERR_NOT_FOUND == err
+                           ? "no webhook for that API key" : NULL);
+    srv_cli_print (json_pack ("{s:s, s:b}", "name", name, "webhook", 0));
+    return 0;
+  }
+  out = json_pack ("{s:s}", "name", name);
+  err = set_webhook (db, name, url, false, out);
+  if (CORE_OK != err)
+  {
+    json_decref (out);
+    return srv_cli_fail (err, CORE_ERR_INVALID_FIELD == err
+                         ? notify_webhook_url_problem (url)
+                         : CORE_ERR_NOT_FOUND == err
+                         ? "no API key with that name" : NULL);
+  }
+  srv_cli_print (out);
+  return 0;
+}
+
+/* The origins of a new key as the answer shows them, or NULL for none
+   (the answer stays as it was for keys without them). */
+static json_t *
+origins_answer (const char *const *origins, int n)
+{
+  json_t *list;
+
+  if (0 == n)
+    return NULL;
   list = json_array ();
-  for (int i = 0; i < n_origins; i++)
+  for (int i = 0; i < n; i++)
   {
     char one[AUTHN_TX_ORIGIN_MAX];
 
     if (0 == authn_tx_origin (origins[i], false, one))
       json_array_append_new (list, json_string (one));
   }
-  /* "origins" only when some were given: the answer stays as it was for
-     keys without them. */
-  if (0 == n_origins)
+  return list;
+}
+
+/* apikey create: the key, its origins and its webhook commit together, or
+   nothing does; the key and the webhook's signing secret are printed once. */
+static int
+cmd_apikey_create (struct core_db *db, const char *name,
+                   const char *const *origins, int n_origins,
+                   const char *webhook)
+{
+  const char *bad = NULL;
+  char *key = NULL;
+  char msg[256];
+  json_t *out = NULL;
+  enum core_err err;
+
+  if (core_db_command (db, "BEGIN") < 0)
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
+  err = srv_apikey_create (db, name, origins, (size_t) n_origins, &key,
+                           &bad);
+  if (CORE_OK == err)
+    out = json_pack ("{s:s, s:s, s:o*}", "name", name, "key", key,
+                     "origins", origins_answer (origins, n_origins));
+  if (NULL != key)
+    core_free_secret (key, strlen (key));
+  if (CORE_OK == err && NULL != webhook)
+    err = set_webhook (db, name, webhook, true, out);
+  if (CORE_OK == err && core_db_command (db, "COMMIT") < 0)
+    err = CORE_ERR_DATABASE_UNAVAILABLE;
+  if (CORE_OK == err)
   {
-    json_decref (list);
-    list = NULL;
+    srv_cli_print (out);
+    return 0;
   }
-  srv_cli_print (json_pack ("{s:s, s:s, s:o*}", "name", name, "key", key,
-                            "origins", list));
-  core_free_secret (key, strlen (key));
-  return 0;
+  (void) core_db_command (db, "ROLLBACK");
+  json_decref (out);
+  if (CORE_ERR_INVALID_FIELD == err && NULL != bad)
+  {
+    snprintf (msg, sizeof msg, "--origin %.80s: not an https:// origin "
+              "(scheme://host[:port]; http only on a loopback host)", bad);
+    return srv_cli_fail (err, msg);
+  }
+  return srv_cli_fail (err, CORE_ERR_CONFLICT == err
+                       ? "an API key with that name exists" : NULL);
+}
+
+static int
+cmd_apikey (int argc, char **argv)
+{
+  const char *name = srv_cli_opt (argc, argv, "--name");
+  const char *webhook = srv_cli_opt (argc, argv, "--webhook");
+  const char *origins[32];
+  int n_origins = cli_opts (argc, argv, "--origin", origins, 32);
+  bool create = argc >= 1 && 0 == strcmp (argv[0], "create");
+  bool hook = argc >= 1 && 0 == strcmp (argv[0], "webhook");
+  struct core_db *db;
+  int rc;
+
+  if (NULL == name || n_origins < 0 || ! (create || hook))
+    return srv_cli_fail (CORE_ERR_BAD_REQUEST,
+                         "usage: apikey create --name NAME [--origin "
+                         "https://shop.example]... (at most 32) [--webhook "
+                         "URL] | apikey webhook --name NAME (--url URL | "
+                         "--remove)");
+  /* a bad URL is refused before any key is made */
+  if (NULL != webhook && NULL != notify_webhook_url_problem (webhook))
+    return srv_cli_fail (CORE_ERR_INVALID_FIELD,
+                         notify_webhook_url_problem (webhook));
+  if (0 != (rc = setup_runtime (NULL != webhook || hook)))
+    return rc;
+  if (NULL == (db = core_db_thread ()))
+    return srv_cli_fail (CORE_ERR_DATABASE_UNAVAILABLE, NULL);
+  if (hook)
+    return cmd_apikey_webhook (db, name, argc, argv);
+  return cmd_apikey_create (db, name, origins, n_origins, webhook);
 }
 
 /* One retention pass, as guichetd serve runs every purge_interval_s:
@@ -345,7 +442,8 @@ usage (void)
          "  keyring create FILE                     make a master key file\n"
          "  keyring add-token FILE                  add a token key (current)\n"
          "  apikey create --name NAME [--origin https://shop.example]...\n"
-         "                                          make a relying-party key\n"
+         "                [--webhook URL]           make a relying-party key\n"
+         "  apikey webhook --name NAME (--url URL | --remove)\n"
          "  customer create --ref REF --pin PIN --otpauth\n"
          "  customer unlock --customer ID\n"
          "  tokens import FILE [--key HEX | --password P] [--partial]\n"

@@ -119,6 +119,10 @@ static const struct srv_route routes[] = {
   { .method = "DELETE", .path = "/v1/enrolments/{}/assist",
     .handler = &srv_http_assist_stop, .auth = SRV_AUTH_APPLICANT,
     .name = "assist_stop", .needs_db = true },
+  { .method = "POST", .path = "/v1/enrolments/{}/assurance-code",
+    .handler = &srv_http_enrolment_assurance_code,
+    .auth = SRV_AUTH_APPLICANT, .body = SRV_BODY_JSON, .max_body = 1024,
+    .name = "enrolment_assurance_code", .needs_db = true },
   { .method = "POST", .path = "/v1/devices/activate",
     .handler = &srv_http_device_activate, .body = SRV_BODY_JSON,
     .max_body = 4096, .name = "device_activate", .needs_db = true },
@@ -165,6 +169,10 @@ static const struct srv_route routes[] = {
   { .method = "POST", .path = "/v1/approval/verify",
     .handler = &srv_http_approval_verify, .body = SRV_BODY_JSON,
     .max_body = 1024, .name = "approval_verify", .needs_db = true },
+  { .method = "PUT", .path = "/v1/devices/{}/assurance-code",
+    .handler = &srv_http_device_assurance_code, .auth = SRV_AUTH_DEVICE,
+    .body = SRV_BODY_JSON, .max_body = 1024,
+    .name = "device_assurance_code", .needs_db = true },
   /* back-office (sessions and CSRF: admin_session.c) */
   { .method = "POST", .path = "/v1/admin/login",
     .handler = &srv_http_admin_login, .body = SRV_BODY_JSON,
@@ -234,6 +242,19 @@ static const struct srv_route routes[] = {
     .handler = &srv_http_admin_passkey_revoke, .auth = SRV_AUTH_ADMIN,
     .role = "admin", .body = SRV_BODY_JSON, .max_body = 2048,
     .name = "admin_passkey_revoke", .needs_db = true },
+  { .method = "PUT", .path = "/v1/admin/customers/{}/assurance-code",
+    .handler = &srv_http_admin_customer_assurance_code,
+    .auth = SRV_AUTH_ADMIN, .role = "admin", .body = SRV_BODY_JSON,
+    .max_body = 1024, .name = "admin_customer_assurance_code",
+    .needs_db = true },
+  /* the delivery queue (notify/) */
+  { .method = "GET", .path = "/v1/admin/outbox",
+    .handler = &srv_http_admin_outbox, .auth = SRV_AUTH_ADMIN,
+    .role = "admin", .name = "admin_outbox", .needs_db = true },
+  { .method = "POST", .path = "/v1/admin/outbox/{}/retry",
+    .handler = &srv_http_admin_outbox_retry, .auth = SRV_AUTH_ADMIN,
+    .role = "admin", .body = SRV_BODY_JSON, .max_body = 1024,
+    .name = "admin_outbox_retry", .needs_db = true },
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])

@@ -217,3 +217,32 @@ def new_customer(guichet):
 @pytest.fixture
 def customer(new_customer):
     return new_customer()
+
+
+# ------------------------------------------------------------------ messages
+
+@pytest.fixture(scope="session")
+def messaging():
+    """A second stack whose guichetd delivers: a real SMTP relay
+    (aiosmtpd) and a real webhook receiver on loopback, short back-off so
+    that retries happen within a test (tests/api/relays.py).  The main
+    stack sends nothing (no smtp_url), so the outbox there stays readable."""
+    from relays import Mailbox, Receiver
+    box = Mailbox().start()
+    hooks = Receiver().start()
+    env = dict(FAST_ARGON2, **SUITE_LIMITS, GUICHET_LOG_LEVEL="debug",
+               GUICHET_SANCTIONS_DIR=str(SHARED / "data" / "sanctions" / "ofac"),
+               GUICHET_SMTP_URL=box.url, GUICHET_MAIL_FROM="guichet@bank.example",
+               GUICHET_NOTIFY_POLL_MS="100", GUICHET_NOTIFY_RETRY_BASE_MS="200",
+               GUICHET_NOTIFY_RETRY_MAX_S="2", GUICHET_NOTIFY_MAX_ATTEMPTS="5",
+               GUICHET_WEBHOOK_TIMEOUT_S="3")
+    s = Stack("messages", env=env)
+    g = Guichet(s)
+    g.mailbox, g.receiver = box, hooks
+    g.codes = set()              # assurance codes seen (also in g.secrets)
+    yield g
+    if g._conn is not None and not g._conn.closed:
+        g._conn.close()
+    s.close()
+    hooks.stop()
+    box.stop()

@@ -3,7 +3,8 @@
 "Retention"): guichetd purges, on a schedule and in bounded batches,
 expired challenges that bound no device and the activation attempts on
 them, ended applicant and admin sessions, used or expired resume tokens,
-old signed-request nonces, sent outbox rows, spent Idempotency-Keys,
+old signed-request nonces, sent or failed outbox rows (a pending one
+waits for its sender however old), spent Idempotency-Keys,
 rate-limit rows that hold nothing and idle login-failure rows -- and
 keeps whatever is still alive, and the audit logs.  Of several instances
 one purges at a time (an advisory lock).  An activation for an unknown
@@ -53,8 +54,11 @@ def plant(g, tag, when, admin):
     g.sql(f"INSERT INTO device_request_nonces (device_id, ts, msg_hash, at)"
           f" VALUES (%s, extract(epoch FROM {when})::bigint, %s, {when})",
           f"dev_p{tag}", h("n" + tag))
-    g.sql(f"INSERT INTO outbox (created_at, kind, recipient, subject, body, sent_at)"
-          f" VALUES ({when}, 'test', 'p@example.org', %s, 'x', {when})", tag)
+    g.sql(f"INSERT INTO outbox (created_at, kind, recipient, subject, body, state, sent_at)"
+          f" VALUES ({when}, 'test', 'p@example.org', %s, 'x', 'sent', {when})", tag)
+    g.sql(f"INSERT INTO outbox (created_at, kind, recipient, subject, body, state,"
+          f" failed_at) VALUES ({when}, 'test', 'p@example.org', %s, 'x', 'failed', {when})",
+          tag + "-failed")
     g.sql(f"INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at)"
           f" VALUES ('test', %s, '\\x00', 201, '{{}}', {when} - interval '1 day')", tag)
     g.sql(f"INSERT INTO rate_limits (scope, key, tat)"
@@ -69,6 +73,7 @@ def plant(g, tag, when, admin):
             ("resume_tokens", "token_hash = %s", h("r" + tag)),
             ("device_request_nonces", "device_id = %s", f"dev_p{tag}"),
             ("outbox", "subject = %s", tag),
+            ("outbox", "subject = %s", tag + "-failed"),
             ("idempotency_keys", "key = %s", tag),
             ("rate_limits", "key = %s", tag),
             ("admin_sessions", "token_hash = %s", h("a" + tag)),
@@ -76,7 +81,7 @@ def plant(g, tag, when, admin):
 
 
 def present(g, probes):
-    return {t: g.sql_value(f"SELECT count(*) FROM {t} WHERE {cond}", v)
+    return {(t, cond, str(v)): g.sql_value(f"SELECT count(*) FROM {t} WHERE {cond}", v)
             for t, cond, v in probes}
 
 
@@ -102,6 +107,10 @@ def test_the_schedule_purges_what_ended_and_keeps_what_lives(guichet, admin):
                 f"dev_b{tag}", f"enr_pd{tag}", bound, b"\x04" + b"\x01" * 64)
     guichet.sql(f"INSERT INTO activation_attempts (at, challenge_id, outcome)"
                 f" VALUES ({OLD}, %s, 'activated')", bound)
+    # a message still waiting for its sender stays, however old
+    waiting = "w" + tag
+    guichet.sql(f"INSERT INTO outbox (created_at, kind, recipient, subject, body)"
+                f" VALUES ({OLD}, 'test', 'p@example.org', %s, 'x')", waiting)
     audits = audit_counts(guichet)
     assert set(present(guichet, dead).values()) == {1}
     with extra_server(guichet, "purge", GUICHET_PURGE_INTERVAL_S=1, GUICHET_RETENTION_S=60,
@@ -111,6 +120,7 @@ def test_the_schedule_purges_what_ended_and_keeps_what_lives(guichet, admin):
             present(guichet, dead)
         assert "purged" in srv.log_text()
     assert set(present(guichet, live).values()) == {1}, present(guichet, live)
+    assert guichet.sql_value("SELECT count(*) FROM outbox WHERE subject = %s", waiting) == 1
     assert guichet.sql_value("SELECT count(*) FROM activation_attempts WHERE challenge_id = %s",
                              bound) == 1
     assert guichet.sql_value("SELECT count(*) FROM device_challenges WHERE id = %s", bound) == 1

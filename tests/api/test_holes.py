@@ -186,12 +186,13 @@ def test_an_idempotency_key_replay_hands_out_no_session(guichet):
 # ------------------------------------------------------------ resume links
 
 def newest_message(g, email):
-    """The newest resume-link message to @email as a mailer would send it:
-    the row (as a dict) and its rendered text (every "{{secret}}" of the
-    body replaced by the row's secret, docs/operations.md)."""
+    """The newest resume-link message to @email as notify/ renders it when
+    it sends: the row (as a dict) and the link it carries (the template's
+    "link" parameter with its "{{secret}}" replaced by the row's secret
+    column, docs/messages.md)."""
     row = g.sql_value("SELECT to_jsonb(o) FROM outbox o WHERE kind = 'resume_link'"
                       " AND recipient = %s ORDER BY id DESC LIMIT 1", email)
-    return row, row["body"].replace("{{secret}}", row.get("secret") or "")
+    return row, row["params"]["link"].replace("{{secret}}", row.get("secret") or "")
 
 
 def link_token(text, eid):
@@ -231,7 +232,7 @@ def test_a_new_resume_link_ends_the_old_one(guichet):
     assert [bytes(r[0]) for r in live] == [hashlib.sha256(new.encode()).digest()]
     # the superseded message is not sent at all: one queued message, the live one
     assert guichet.sql_value("SELECT count(*) FROM outbox WHERE recipient = %s"
-                             " AND sent_at IS NULL", email) == 1
+                             " AND state = 'pending'", email) == 1
     r = resume(guichet, eid, new)
     assert r.status_code == 200 and r.json()["id"] == eid and "guichet_applicant" in r.cookies
     assert guichet.sql_value("SELECT count(*) FROM resume_tokens WHERE enrolment_id = %s"
@@ -244,12 +245,18 @@ def test_the_outbox_keeps_the_link_only_until_sent(guichet):
     row, text = newest_message(guichet, email)
     token = link_token(text, eid)
     assert token not in row["body"] and token not in row["subject"]
+    assert token not in str(row["params"]) and "{{secret}}" in row["params"]["link"]
     assert row["secret"] == token and row["enrolment_id"] == eid
-    # a mailer that marks the row sent but keeps the link is refused
-    with pytest.raises(psycopg2.errors.CheckViolation):
-        guichet.sql("UPDATE outbox SET sent_at = now() WHERE id = %s", row["id"])
+    assert row["state"] == "pending"
+    # a sender that marks the row sent, or gives it up, but keeps the link
+    # is refused by the schema
+    for done in ("state = 'sent', sent_at = now()", "sent_at = now()",
+                 "state = 'failed', failed_at = now()"):
+        with pytest.raises(psycopg2.errors.CheckViolation):
+            guichet.sql(f"UPDATE outbox SET {done} WHERE id = %s", row["id"])
     assert guichet.sql_value("SELECT secret FROM outbox WHERE id = %s", row["id"]) == token
-    guichet.sql("UPDATE outbox SET sent_at = now(), secret = NULL WHERE id = %s", row["id"])
+    guichet.sql("UPDATE outbox SET state = 'sent', sent_at = now(), secret = NULL"
+                " WHERE id = %s", row["id"])
     assert token not in str(guichet.sql_value("SELECT to_jsonb(o) FROM outbox o WHERE id = %s",
                                               row["id"]))
     # nor can a sent row get a secret back
@@ -295,6 +302,10 @@ def test_migration_takes_links_out_of_old_outbox_rows(guichet, tmp_path):
     live = guichet.cluster.psql("SELECT encode(token_hash, 'hex') FROM resume_tokens"
                                 " WHERE used_at IS NULL AND ended_at IS NULL", dbname=db)
     assert live == hashlib.sha256(new_tok.encode()).hexdigest()
+    # 0014 (notify/): the sent row is sent, the other waits for the sender,
+    # which renders it as text and puts its secret where it says {{secret}}
+    assert guichet.cluster.psql("SELECT state, params IS NULL FROM outbox ORDER BY id",
+                                dbname=db).split("\n") == ["sent|t", "pending|t"]
 
 
 # ------------------------------------------------------------ back-office sessions

@@ -82,12 +82,19 @@ def test_lost_phone_reenrolment_keeps_the_customer(guichet, http):
     assert guichet.sql_value("SELECT state FROM enrolments WHERE id = %s", s2.eid) == "device"
     assert guichet.sql_value("SELECT reenrols_customer_id FROM enrolments WHERE id = %s",
                              s2.eid) == cus
-    # the customer (at the address they enrolled with) is told, with no secret
-    sent = guichet.sql("SELECT kind, recipient, subject, body FROM outbox WHERE id > %s", outbox)
-    assert [(k, rcpt) for k, rcpt, _, _ in sent] == [("reenrolment_approved", body["applicant"]["email"])]
-    text = sent[0][2] + sent[0][3]
+    # the customer is told through notify/ (rendered when sent, at the
+    # address they enrolled with, ending with their assurance code:
+    # test_notify_wiring.py reads the e-mail), with no secret; the
+    # applicant gets the link to go on
+    sent = guichet.sql("SELECT kind, recipient, customer_id, params, secret FROM outbox"
+                       " WHERE id > %s ORDER BY id", outbox)
+    assert sorted((k, rcpt, c) for k, rcpt, c, _, _ in sent) == [
+        ("identity_reenrolment", body["applicant"]["email"], cus),
+        ("review_approved", "new-phone@example.org", None)]
+    told = [x for x in sent if x[0] == "identity_reenrolment"][0]
+    assert told[3] == {} and told[4] is None
     mrz_line2 = body["document"]["mrz"].split("\n")[1]
-    assert mrz_line2[:9].rstrip("<") not in text and NEW_PIN not in text
+    assert mrz_line2[:9].rstrip("<") not in json.dumps(told[3]) and NEW_PIN not in str(told)
     new_phone, cus2 = finish(guichet, s2, NEW_PIN)
     assert cus2 == cus, "the new credential belongs to the same customer"
     creds = dict(guichet.sql("SELECT id, state FROM credentials WHERE customer_id = %s", cus))

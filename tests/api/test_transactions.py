@@ -55,7 +55,8 @@ def shop(guichet):
 
 def enrol_phone(guichet):
     """A customer whose credential is an activated phone, through the real
-    enrolment API.  @return (customer_id, Phone)."""
+    enrolment API.  @return (customer_id, Phone); the phone knows the
+    customer's assurance code (p.assurance_code), drawn at completion."""
     s, c, p, a = activated(guichet)
     url = guichet.url(f"/v1/enrolments/{s.eid}")
     assert s.post(url + "/pin", json={"pin": PIN}, timeout=10).status_code == 200
@@ -63,6 +64,8 @@ def enrol_phone(guichet):
     assert r.status_code == 200, r.text
     r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
     assert r.status_code == 201, r.text
+    p.assurance_code = r.json()["assurance_code"]
+    guichet.secrets.add(p.assurance_code)
     return r.json()["customer_id"], p
 
 
@@ -167,6 +170,9 @@ def test_create_then_the_phone_lists_shows_and_approves(guichet, shop, payer):
     assert {k: item[k] for k in ("amount", "currency", "payee_name", "payee_iban", "nonce")} \
         == {k: q[k] for k in ("amount", "currency", "payee_name", "payee_iban", "nonce")}
     assert item["relying_party"] == shop.name and item["expires_at"] == t["expires_at"]
+    # with the customer's assurance code, for the phone to show beside them
+    # (API.md); not part of T
+    assert item["assurance_code"] == p.assurance_code
 
     r = p.approve(guichet.base_url, item)
     assert r.status_code == 200 and r.json() == {"id": t["id"], "status": "approved"}, r.text
@@ -180,6 +186,20 @@ def test_create_then_the_phone_lists_shows_and_approves(guichet, shop, payer):
     assert v["status"] == "approved" and v["method"] == "signature" and v["decided_at"]
     # decided: no longer in the list
     assert t["id"] not in [x["id"] for x in p.pending(guichet.base_url).json()["transactions"]]
+
+
+def test_a_payment_without_the_customers_code_says_not_to_approve(guichet, shop, payer):
+    """A customer whose code cannot be read (none stored, or a row that does
+    not open) gets their pending list without one: the phone then warns
+    (ga_tx_display), rather than the list failing."""
+    cus, p = payer
+    t = created(guichet, shop, cus)
+    guichet.sql("UPDATE customer_contacts SET assurance_sealed = NULL WHERE customer_id = %s",
+                cus)
+    item = [x for x in p.pending(guichet.base_url).json()["transactions"]
+            if x["id"] == t["id"]][0]
+    assert "assurance_code" not in item
+    assert p.decline(guichet.base_url, t["id"]).status_code == 200
 
 
 def test_qr_svg_decodes_to_the_payload(guichet, shop, payer, tmp_path):
@@ -803,22 +823,31 @@ def test_reference_authenticator_shows_then_signs(guichet, shop, tmp_path):
     rc, code, _ = c_phone(state, "code")
     assert s.post(url + "/otp-confirm", json={"otp": code["otp"]}, timeout=10).status_code == 200
     r = s.post(url + "/credential", json={"kind": "device"}, timeout=10)
-    cus = r.json()["customer_id"]
+    cus, code = r.json()["customer_id"], r.json()["assurance_code"]
+    guichet.secrets.add(code)
 
     rc, out, _ = c_phone(state, "tx", "pending")
     assert rc == 0 and out == {"transactions": []}
     t = created(guichet, shop, cus, payee_name="Boulangerie Dupont")
-    rc, out, _ = c_phone(state, "tx", "pending", "--wait", "5")
+    rc, out, err = c_phone(state, "tx", "pending", "--wait", "5")
     assert [x["id"] for x in out["transactions"]] == [t["id"]]
+    # the customer's security code with the payment, as the phone shows it
+    [item] = out["transactions"]
+    assert item["assurance_code"] == code
+    shown = (f"Pay 125.00 EUR to Boulangerie Dupont ({IBAN}). Your security code: {code}"
+             " \u2014 if it is missing or wrong, do not approve.")
+    assert item["display"] == shown and shown in err
     # shown before asked; "no" sends nothing
     rc, out, err = c_phone(state, "tx", "approve", t["id"], stdin="n\n")
     assert rc == 1 and out["error"]["code"] == "not_confirmed"
     assert "125.00 EUR" in err and "Boulangerie Dupont" in err
     assert "FR76 3000 6000 0112 3456 7890 189" in err
+    assert f"Your security code: {code} \u2014 if it is missing or wrong, do not approve" in err
     assert row(guichet, t["id"])["status"] == "pending"
     rc, out, err = c_phone(state, "tx", "approve", t["id"], stdin="y\n")
     assert rc == 0 and out["status"] == "approved", out
     assert out["shown"]["payee_name"] == "Boulangerie Dupont"
+    assert out["shown"]["assurance_code"] == code
     assert row(guichet, t["id"])["method"] == "signature"
 
     # offline: the code from the scanned payload, typed by the relying party

@@ -33,13 +33,14 @@ async function submit (page) {
   return outcome(page);
 }
 
-// The newest resume link written to the outbox for this e-mail address,
-// as "<id>.<token>" (what follows #resume=), rendered as a mailer would:
-// the body's {{secret}} replaced by the row's secret.
+// The newest resume link queued in the outbox for this e-mail address
+// (the template's parameter: this server has no relay, so it stays
+// there), rendered as the sender would -- its {{secret}} replaced by the
+// row's secret column -- as "<id>.<token>" (what follows #resume=).
 function resumeLinkFor (email) {
   const body = execFileSync("psql", [process.env.GUICHET_DATABASE_URL, "-XAtq",
                                      "-v", "ON_ERROR_STOP=1", "-v", `email=${email}`], {
-    input: "SELECT replace(body, '{{secret}}', secret) FROM outbox"
+    input: "SELECT replace(params->>'link', '{{secret}}', secret) FROM outbox"
       + " WHERE kind = 'resume_link' AND recipient = :'email'"
       + " ORDER BY id DESC LIMIT 1;\n",
     encoding: "utf8",

@@ -65,32 +65,23 @@ signed_string (const char *method, const char *path, const char *ts,
   return s;
 }
 
-/* The timestamp rule: decimal seconds within 120 s of now, at most 12
-   characters; like strtoll, leading white space and a sign are taken. */
+/* The timestamp rule: unix seconds in canonical decimal (digits only, no
+   sign, no leading zero: one text per second), at most 12 characters,
+   within 120 s of now. */
 static bool
 ts_ok (const char *ts)
 {
   long long t = 0;
-  const char *p = ts;
-  bool neg;
+  size_t len = strlen (ts);
 
-  if (strlen (ts) > 12)
+  if (len == 0 || len > 12 || ts[0] == '0')
     return false;
-  while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
-    p++;
-  neg = *p == '-';
-  if (*p == '-' || *p == '+')
-    p++;
-  if (*p == '\0')
-    return false;
-  for (; *p != '\0'; p++)
+  for (const char *p = ts; *p != '\0'; p++)
     {
       if (*p < '0' || *p > '9')
         return false;
       t = t * 10 + (*p - '0');
     }
-  if (neg)
-    t = -t;
   return t >= (long long) NOW - 120 && t <= (long long) NOW + 120;
 }
 
@@ -161,6 +152,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       long n = core_b64url_decode (sig, &der);
 
       FUZZ_CHECK (server_msg != NULL);
+      /* only the low-s form of a signature is ever accepted */
+      FUZZ_CHECK (n > 0 && authn_device_sig_low_s (der, (size_t) n));
       FUZZ_CHECK (n > 0 && ga_ecdsa_verify (pub, msg, strlen (msg), der,
                                             (size_t) n) == 1);
       free (der);

@@ -860,6 +860,29 @@ teardown_tmp (void **state UNUSED)
   return rmdir (tmpdir);
 }
 
+/* The phone's words for a transaction: the code, or a refusal to trust. */
+static void
+test_tx_display (void **state UNUSED)
+{
+  static const char *const bad[] = { NULL, "", "K7F2Q", "K7F2Q0", "k7f2q9",
+                                     "K7F2Q9X" };
+  char *d = ga_tx_display ("125.00", "EUR", "ACME SARL",
+                           "FR7630006000011234567890189", "K7F2Q9");
+
+  assert_string_equal (d, "Pay 125.00 EUR to ACME SARL "
+                          "(FR7630006000011234567890189). Your security code: "
+                          "K7F2Q9 \xe2\x80\x94 if it is missing or wrong, do "
+                          "not approve.");
+  free (d);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      d = ga_tx_display ("125.00", "EUR", "ACME SARL", "FR76", bad[i]);
+      assert_non_null (strstr (d, "No security code came with this payment"));
+      assert_null (strstr (d, "Your security code"));
+      free (d);
+    }
+}
+
 int
 main (void)
 {
@@ -882,6 +905,7 @@ main (void)
     cmocka_unit_test (test_http_activate),
     cmocka_unit_test (test_http_errors),
     cmocka_unit_test (test_http_tx_approve),
+    cmocka_unit_test (test_tx_display),
   };
 
   return cmocka_run_group_tests (tests, setup_tmp, teardown_tmp);

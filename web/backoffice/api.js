@@ -89,4 +89,6 @@ export const paths = {
   review: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}`,
   decision: (id) => `/v1/admin/reviews/${encodeURIComponent(id)}/decision`,
   audit: (params) => "/v1/admin/audit" + query(params),
+  outbox: (params) => "/v1/admin/outbox" + query(params),
+  outboxRetry: (id) => `/v1/admin/outbox/${encodeURIComponent(id)}/retry`,
 };

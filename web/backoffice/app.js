@@ -4,7 +4,8 @@
 // asks for, and the page frame (navigation, language, sign-out).
 //
 // Routes (the part after "#"): /login, /reviews (queue.js), /reviews/<id>
-// (review.js), /audit (audit.js), /assist (assist.js; an advisor's home).  Every other view needs a session: the
+// (review.js), /audit (audit.js), /assist (assist.js; an advisor's home),
+// /outbox (outbox.js; admins only).  Every other view needs a session: the
 // page asks GET /v1/admin/me on load; without one it shows the login and,
 // once signed in, goes where it was asked.  A 401 anywhere later means the
 // session ended (15 minutes idle, or signed out elsewhere): back to the
@@ -19,6 +20,7 @@ import { showAudit, initAudit } from "./audit.js";
 import { $, current, handleError, hideBanner, hideNotice, onSessionLost, showView,
          updateTitle } from "./frame.js";
 import { initLogin, showLogin } from "./login.js";
+import { initOutbox, showOutbox } from "./outbox.js";
 import { initQueue, showQueue } from "./queue.js";
 import { initReview, showReview } from "./review.js";
 import { chooseLang, getLang, setText, t, translateDom } from "./text.js";
@@ -68,6 +70,7 @@ function updateHeader () {
   $("nav-reviews").hidden = role === "advisor";
   $("nav-audit").hidden = role === "advisor";
   $("nav-assist").hidden = role === "reviewer";
+  $("nav-outbox").hidden = role !== "admin";
   $("logout").hidden = !signedIn;
   const who = $("whoami");
   who.hidden = !signedIn;
@@ -154,6 +157,8 @@ function route (opts = {}) {
     showAudit(query, { focus });
   } else if (name === "assist" && parts.length === 1) {
     showAssist({ focus });
+  } else if (name === "outbox" && parts.length === 1) {
+    showOutbox(query, { focus });
   } else {
     setText($("notfound-heading"), "notfound.heading");
     setText($("notfound-text"), "notfound.text");
@@ -277,6 +282,7 @@ function start () {
   initReview(() => (session ? session.username : null));
   initAudit(go);
   initAssist();
+  initOutbox(go);
   if (tabs)
     tabs.addEventListener("message", fromOtherTab);
   window.addEventListener("hashchange", () => {

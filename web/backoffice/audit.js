@@ -18,7 +18,8 @@ const KNOWN_ACTIONS = ["admin.login", "admin.login_failed", "admin.create", "adm
                        "admin.password_change", "admin.password_change_failed",
                        "admin.password_reset", "review.open", "review.approve",
                        "review.reject", "blocklist.add", "credential.revoke",
-                       "customer.unlock", "tokens.import"];
+                       "customer.unlock", "tokens.import", "message.retry",
+                       "webhook.retry", "customer.assurance_code_change"];
 
 let last = null;   // { filters, data }
 

@@ -9,6 +9,8 @@
 // codes, never on message text.  A network failure is code "network",
 // status 0.
 
+import { getLang } from "./text.js";
+
 export class ApiError extends Error {
   constructor (status, code, field, message, retryAfter, body) {
     super(message || code);
@@ -28,7 +30,8 @@ export class ApiError extends Error {
 // countdown does not depend on the browser's clock -- and throws ApiError
 // otherwise.
 export async function api (method, path, body, idempotencyKey, opts = {}) {
-  const headers = { Accept: "application/json" };
+  // the page's language: the language of the e-mails the server sends
+  const headers = { Accept: "application/json", "Accept-Language": getLang() };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (opts.signal)
     init.signal = opts.signal;
@@ -93,4 +96,5 @@ export const paths = {
   credential: (id) => `/v1/enrolments/${encodeURIComponent(id)}/credential`,
   passkeyOptions: (id) => `/v1/enrolments/${encodeURIComponent(id)}/passkey/options`,
   passkey: (id) => `/v1/enrolments/${encodeURIComponent(id)}/passkey`,
+  assuranceCode: (id) => `/v1/enrolments/${encodeURIComponent(id)}/assurance-code`,
 };

@@ -23,12 +23,15 @@
 //
 // Both states offer "Also use this computer" (passkey.js).
 //
-// State "completed": the customer reference (customer_id) and what to use
-// to sign in.  GET .../enrolments/{id} does not repeat the customer id, so
+// State "completed": the customer reference (customer_id), what to use
+// to sign in, and the assurance code once (assurance.js).  GET
+// .../enrolments/{id} does not repeat the customer id, so
 // the completing answer's reference and kind are kept in sessionStorage for
 // this tab (an identifier, not a secret) to survive a reload.
 
 import { api, ApiError, paths } from "./api.js";
+import { forgetAssurance, keepAnswerCode, readAssuranceCode, renderAssuranceDone,
+         sendAssuranceCode } from "./assurance.js";
 import { renderPasskey, setupPasskey } from "./passkey.js";
 import { clearText, setText } from "./text.js";
 
@@ -118,11 +121,13 @@ function recalledDone (id) {
 }
 
 export function forgetDone () {
+  forgetAssurance();
   try { sessionStorage.removeItem(STORE_DONE); } catch (e) { /* private mode */ }
 }
 
 function completed (id, answer) {
   rememberDone(id, answer || {});
+  keepAnswerCode(id, answer);
   wipeShown();
   ctx.done();
 }
@@ -139,6 +144,7 @@ export function renderCompleted (enrolment) {
     setText(code, "done.code.hardware_serial", { serial: done.serial });
   else
     setText(code, "done.code." + (done && done.kind ? done.kind : "unknown"));
+  renderAssuranceDone(enrolment.id);
   renderPasskey("done", enrolment.id);
 }
 
@@ -255,9 +261,16 @@ async function onChoose (ev) {
     body.serial = serial;
     body.otp = code;
   }
+  const assurance = readAssuranceCode();
+  if (assurance === null) {
+    $("assurance-code").focus();
+    return;
+  }
   sending = true;
   setBusy($("credential-form"), "credential-submit-label", true, "cred.submit", "cred.sending");
   try {
+    if (!await sendAssuranceCode(id, assurance))
+      return;
     const r = await api("POST", paths.credential(id), body);
     if (kind === "otpauth")
       showOtpauth(id, r.data || {});
