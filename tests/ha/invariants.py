@@ -25,7 +25,9 @@ them all and fail on any.
   transactions     no transaction decided twice (transaction_events), every
                    status matches its one decision, each decision a client
                    was told is the stored one, one transaction per
-                   Idempotency-Key
+                   Idempotency-Key, and every transaction a client was
+                   told was created exists (after a failover: on the new
+                   primary)
   server_errors    no answer was a 500
 """
 from collections import Counter
@@ -140,11 +142,14 @@ def transactions(rec, db):
                      " WHERE event IN ('approved', 'declined', 'expired', 'failed')"
                      "   AND transaction_id = ANY(%s) GROUP BY 1 HAVING count(*) > 1", ids):
         out.append(f"transactions: {tid} decided {n} times")
-    for tid, status, ev in db(
-            "SELECT t.id, t.status, (SELECT string_agg(event, ',') FROM transaction_events x"
-            "   WHERE x.transaction_id = t.id AND x.event IN ('approved', 'declined',"
-            "   'expired', 'failed'))"
-            "  FROM transactions t WHERE t.id = ANY(%s)", ids):
+    rows = db(
+        "SELECT t.id, t.status, (SELECT string_agg(event, ',') FROM transaction_events x"
+        "   WHERE x.transaction_id = t.id AND x.event IN ('approved', 'declined',"
+        "   'expired', 'failed'))"
+        "  FROM transactions t WHERE t.id = ANY(%s)", ids)
+    for tid in set(ids) - {r[0] for r in rows}:
+        out.append(f"transactions: {tid} was answered created, and is not in the database")
+    for tid, status, ev in rows:
         if (status == "pending") != (ev is None) or (ev is not None and ev != status):
             out.append(f"transactions: {tid} status {status} but decision events {ev}")
         tx = rec.transactions[tid]

@@ -85,6 +85,7 @@ class Recorder:
         self.transactions = {}       # tx id -> Tx
         self.idem = {}               # idempotency key -> set of tx ids answered
         self.server_errors = []      # (kind, status, body) of any 500
+        self.retries = {}            # kind -> attempts sent after a failed one
         self._next = 0
 
     def begin(self, kind):
@@ -99,6 +100,10 @@ class Recorder:
             self.in_flight.pop(token, None)
             self.attempts.append(a)
         return a
+
+    def retried(self, kind):
+        with self.lock:
+            self.retries[kind] = self.retries.get(kind, 0) + 1
 
     def add(self, name, item):
         with self.lock:
@@ -133,14 +138,19 @@ class Recorder:
         by_kind = {}
         for a in atts:
             d = by_kind.setdefault(a.kind, {})
-            d[a.cls] = d.get(a.cls, 0) + 1
+            cls = f"refused {a.status} {a.code}".strip() if a.cls == "refused" else a.cls
+            d[cls] = d.get(cls, 0) + 1
         return {
             "requests": len(atts),
             "in_flight_at_fault": self.in_flight_at(t_fault),
             "errors_by_kind": dict(sorted(errors.items())),
             "seconds_to_first_answer": round(first_ok.t1 - t_fault, 2) if first_ok else None,
+            "first_answer": (f"{first_ok.kind} {first_ok.status} {first_ok.code}".strip()
+                             if first_ok else None),
             "seconds_to_last_error": round(last_bad - t_fault, 2),
             "longest_gap_without_answer_s": round(gap, 2) if gap is not None else None,
+            "requests_retried": sum(self.retries.values()),
+            "retried_by_kind": dict(sorted(self.retries.items())),
             "by_request": by_kind,
         }
 
@@ -207,7 +217,10 @@ class Client:
         @return (response or None, class, error code)."""
         deadline = time.monotonic() + unsent_for
         url = path if path.startswith("http") else self.base + path
+        failed = self.__dict__.setdefault("failed", {})
         while True:
+            if failed.get(kind):
+                self.rec.retried(kind)      # sent again after an attempt that failed
             tok = self.rec.begin(kind)
             t0 = time.monotonic()
             try:
@@ -215,12 +228,14 @@ class Client:
             except requests.RequestException as e:
                 cls = classify_exception(e)
                 self.rec.end(tok, kind, t0, cls)
+                failed[kind] = True
                 if cls in NOT_SENT and time.monotonic() < deadline:
                     time.sleep(0.2)
                     continue
                 return None, cls, ""
             cls, code = classify_response(r)
             self.rec.end(tok, kind, t0, cls, r.status_code, code)
+            failed[kind] = cls in FAULTS
             if cls == "server_error":
                 self.rec.add("server_errors", (kind, r.status_code, r.text[:300]))
             return r, cls, code
@@ -645,7 +660,14 @@ def tx_worker(cluster, rec, api_key, payers, stop, pace):
     dev = Client(cluster, rec)
     rnd = random.Random(secrets.randbits(64))
     while not stop.is_set():
-        cid, phone = rnd.choice(payers)
+        # A phone signs at most one request a second (a signed message is
+        # accepted once, and its timestamp must stay within two minutes of
+        # the server's clock): take the payer whose phone signed least
+        # recently, and wait for the next second if even it signed in this one.
+        cid, phone = min(rnd.sample(payers, len(payers)), key=lambda p: p[1]._last_ts)
+        if phone._last_ts >= int(time.time()):
+            stop.wait(1.0 - time.time() % 1.0)
+            continue
         key = "tx-" + secrets.token_hex(12)
         body = tx_body(cid)
         ids = rec.idem.setdefault(key, set())
