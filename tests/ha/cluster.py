@@ -827,6 +827,10 @@ class Cluster:
 
     def down(self):
         self.stop_haproxy()
+        # every instance told at once, then each waited for
+        for pid in self.state["guichetd_pids"]:
+            if pid and pid_alive(pid, "guichetd"):
+                os.kill(pid, signal.SIGTERM)
         for i in range(len(self.state["guichetd_pids"])):
             self.stop_instance(i)
         for n in self.nodes:

@@ -41,6 +41,21 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "smoke: the short fault test ./dev test runs too")
 
 
+def smoke_only(config):
+    """Only the smoke test runs (pytest -m smoke, from ./dev test): a
+    smaller population and a shorter load, so it stays near a minute."""
+    return (config.getoption("markexpr", "") or "").strip() == "smoke"
+
+
+@pytest.fixture(scope="session")
+def sizes(request):
+    """(TOTP customers, of them only ever attacked, hardware tokens,
+    payers, seconds of load before the fault, seconds after it)."""
+    if smoke_only(request.config):
+        return {"totp": 16, "attacked": 2, "tokens": 2, "payers": 2, "warm": 3.0, "after": 7.0}
+    return {"totp": 40, "attacked": 4, "tokens": 6, "payers": 4, "warm": 6.0, "after": 12.0}
+
+
 class Db:
     """SQL as the superuser on the node that is primary now; reconnects
     after a failover."""
@@ -122,14 +137,15 @@ def pskc(tokens):
 class Population:
     """Who the load works on."""
 
-    def __init__(self, api_key, creds, payers):
+    def __init__(self, api_key, creds, payers, sizes):
+        self.sizes = sizes
         self.api_key = api_key
         self.creds = creds
         self.payers = payers
 
 
 @pytest.fixture(scope="session")
-def population(ha, db):
+def population(ha, db, sizes):
     api_key = ha.cli("apikey", "create", "--name", "ha-load", "--origin",
                      "https://shop.example")["key"]
 
@@ -143,11 +159,12 @@ def population(ha, db):
         return Cred(out["customer_id"], pin, "totp", seed, attacked=attacked)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        creds = list(pool.map(totp_customer, range(40)))
-        creds += list(pool.map(lambda i: totp_customer(i, True), range(40, 44)))
+        n, bad = sizes["totp"], sizes["attacked"]
+        creds = list(pool.map(totp_customer, range(n)))
+        creds += list(pool.map(lambda i: totp_customer(i, True), range(n, n + bad)))
 
     # hardware tokens: imported from PSKC, enrolled through the API
-    tokens = [(f"HA{secrets.token_hex(4).upper()}", secrets.token_bytes(20)) for _ in range(6)]
+    tokens = [(f"HA{secrets.token_hex(4).upper()}", secrets.token_bytes(20)) for _ in range(sizes["tokens"])]
     f = ha.dir / "tokens.xml"
     f.write_text(pskc(tokens))
     out = ha.cli("tokens", "import", f)
@@ -160,13 +177,13 @@ def population(ha, db):
         assert en.run(deadline), (en.e, rec.stuck, rec.attempts[-5:])
         creds.append(Cred(en.e.customer_id, en.e.pin, "hotp", seed, next_counter=1))
     payers = []
-    for _ in range(4):
+    for _ in range(sizes["payers"]):
         en = Enroller(ha, rec, db)
         assert en.run(deadline), (en.e, rec.stuck, rec.attempts[-5:])
         payers.append((en.e.customer_id, en.phone))
     bad = [a for a in rec.attempts if a.cls != "ok"]
     assert not bad, f"setup saw failures: {bad[:5]}"
-    return Population(api_key, creds, payers)
+    return Population(api_key, creds, payers, sizes)
 
 
 @pytest.fixture(autouse=True)

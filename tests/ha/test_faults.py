@@ -27,9 +27,6 @@ import invariants
 from harness import ARTIFACTS
 from load import FAULTS, Client, Enroller, Load, Recorder
 
-WARM_S = 6.0
-AFTER_S = 12.0
-
 
 def report(name, rep):
     (ARTIFACTS / f"ha-{name}.json").write_text(json.dumps(rep, indent=2, default=str) + "\n")
@@ -51,15 +48,15 @@ def report(name, rep):
         print(f"    {v}")
 
 
-def under_load(ha, db, pop, name, inject, what, after=AFTER_S, after_fault=None):
+def under_load(ha, db, pop, name, inject, what, after_fault=None):
     """Run the load, inject(), run on, stop, check.  @return the report."""
     baseline = invariants.audit_baseline(db)
     load = Load(ha, pop.api_key, pop.creds, pop.payers, db)
     load.start()
-    time.sleep(WARM_S)
+    time.sleep(pop.sizes["warm"])
     t_fault = time.monotonic()
     detail = inject()
-    time.sleep(after)
+    time.sleep(pop.sizes["after"])
     if after_fault is not None:
         after_fault()
     assert load.stop(), "the load did not stop"
