@@ -191,7 +191,12 @@ describe("the Guichet app", { skip: skip || false }, () => {
       await desk.page.click("#kind-device");
       await desk.page.click("#credential-submit");
       await desk.page.locator("[data-testid=view-completed]").waitFor({ state: "visible" });
-      const customerId = await visibleText(desk.page, "[data-testid=customer-id]");
+      // the internal id sits inside "technical identifier"; people see the
+      // ten-digit reference
+      const customerId = (await desk.page.locator("[data-testid=customer-id]").textContent()).trim();
+      assert.match(customerId, /^cus_/);
+      assert.match(await visibleText(desk.page, "[data-testid=customer-reference]"),
+                   /^[1-9]\d{2} \d{3} \d{3} \d$/);
       assert.ok(id && customerId);
       // No code typed on the credential step: the bank drew one, shown once.
       const assurance = await visibleText(desk.page, "[data-testid=assurance-code]");
