@@ -183,10 +183,13 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_device_key",
     "SELECT encode(public_key, 'hex') FROM devices WHERE id = $1"
     " AND status = 'active'" },
+  /* Committed without waiting for its WAL flush (see device_auth.c,
+     "Durability"). */
   { "enrol_device_nonce",
     "INSERT INTO device_request_nonces (device_id, ts, msg_hash)"
-    " VALUES ($1, $2::bigint, $3::bytea) ON CONFLICT DO NOTHING"
-    " RETURNING device_id" },
+    " SELECT $1, $2::bigint, $3::bytea"
+    "   FROM (SELECT set_config('synchronous_commit', 'off', true)) AS d"
+    " ON CONFLICT DO NOTHING RETURNING device_id" },
   { "enrol_device_view",
     "SELECT id, status, customer_id, enrolment_id FROM devices WHERE id = $1" },
   { "enrol_issue_lock",
