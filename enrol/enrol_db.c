@@ -161,8 +161,10 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_advance_device",
     "UPDATE enrolments SET state = $2, device_id = $3, updated_at = now()"
     " WHERE id = $1 AND state = 'device' RETURNING id" },
+  /* A wake-up, not a record: no flush of its own (as authn_tx_notify). */
   { "enrol_notify",
-    "SELECT pg_notify('guichet_enrolment', $1)" },
+    "SELECT pg_notify('guichet_enrolment', $1)"
+    "  FROM (SELECT set_config('synchronous_commit', 'off', true)) AS d" },
   { "enrol_set_pin",
     "UPDATE enrolments SET pin_hash = $2, updated_at = now()"
     " WHERE id = $1 AND state = 'pin_otp' RETURNING id" },
