@@ -29,6 +29,11 @@ struct authn_verify_req {
   const char *otp;
   const char *client_addr;   /* for the audit row */
   const char *api_key_name;  /* relying party, for the audit row */
+  /* When set: SHA-256 of the relying party's API key as a bytea parameter
+     ("\\x" + 64 hex), checked in the statement that loads the customer
+     (one round trip for the cheap refusals); api_key_name is then unused
+     and the key's name goes to the audit rows and res->relying_party. */
+  const char *api_key_hash;
 };
 
 struct authn_verify_res {
@@ -44,6 +49,8 @@ struct authn_verify_res {
      or until a request is admitted again (CORE_ERR_RATE_LIMITED); 0 when
      there is no end */
   long retry_after;
+  /* the relying party, when req->api_key_hash named a live key */
+  char relying_party[AUTHN_ID_MAX + 1];
 };
 
 /**
@@ -52,6 +59,8 @@ struct authn_verify_res {
  * Rate limits (per API key, per customer) are taken first, in the same
  * statement that loads the customer.
  * @return CORE_OK (accepted; OTP consumed, failures reset),
+ *         CORE_ERR_UNAUTHORIZED (req->api_key_hash names no live key:
+ *           nothing was read, counted or audited),
  *         CORE_ERR_AUTHENTICATION_FAILED (wrong PIN, wrong or replayed OTP,
  *           or unknown customer -- the caller must not tell them apart),
  *         CORE_ERR_LOCKED (too many failures; even the right PIN+OTP:

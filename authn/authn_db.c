@@ -39,7 +39,8 @@
 /* Columns of authn_load and authn_load_audited. */
 enum {
   L_CUS_ID, L_PIN_HASH, L_FAILED, L_LOCKED, L_CRD_ID, L_OTP_TYPE, L_ALG,
-  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT, L_UNTIL, L_RETRY
+  L_DIGITS, L_PERIOD, L_SEED_HEX, L_COUNTER, L_DRIFT, L_UNTIL, L_RETRY,
+  L_RELYING_PARTY             /* authn_load_audited only */
 };
 
 /* When a lock ends, RFC 3339 UTC (NULL for a permanent lock or none), and
@@ -109,36 +110,48 @@ static const struct core_db_stmt authn_stmts[] = {
     "    ON k.customer_id = c.id AND k.state = 'active'"
     " WHERE c.id = $1"
     " ORDER BY k.created_at, k.id" },
-  /* The same columns as authn_load, and in the same round trip the audit
-     row of an attempt that ends here: an unknown customer, or one whose
-     lock is in force.  A data-modifying CTE runs even when nothing reads
-     it; when it inserts nothing the statement writes nothing and commits
-     nothing.  No rate limit here: these refusals are the cheapest answer
-     there is, and the attempts that go on are counted where they write.
+  /* The same columns as authn_load, and in the same round trip the check
+     of the relying party's API key and the audit row of an attempt that
+     ends here: an unknown customer, or one whose lock is in force.  A
+     data-modifying CTE runs even when nothing reads it; when it inserts
+     nothing the statement writes nothing and commits nothing.  With $6
+     (SHA-256 of the presented key) the relying party is the live key's
+     name, and a key that is unknown or revoked reads no customer and
+     audits nothing: one row comes back with a NULL relying party.  Without
+     $6 it is $2.  No rate limit here: these refusals are the cheapest
+     answer there is, and the attempts that go on are counted where they
+     write.  Always at least one row (the customer's columns NULL when
+     unknown); the relying party is the last column.
      $1 customer, $2 relying party, $3 address, $4 action,
-     $5 synchronous_commit of the audit row ('on' or 'off'). */
+     $5 synchronous_commit of the audit row ('on' or 'off'), $6 key hash. */
   { "authn_load_audited",
-    "WITH c AS ("
+    "WITH rp AS MATERIALIZED ("
+    "  SELECT CASE WHEN $6::bytea IS NULL THEN $2::text"
+    "         ELSE (SELECT name FROM api_keys WHERE key_hash = $6::bytea"
+    "                  AND revoked_at IS NULL) END AS name),"
+    " c AS ("
     "  SELECT id, pin_hash,"
     "         lockout_failures(failed_attempts, locked_until) AS failed,"
     "         coalesce(locked_until > now(), false) AS locked, locked_until"
-    "    FROM customers WHERE id = $1),"
+    "    FROM customers"
+    "   WHERE id = $1 AND (SELECT name FROM rp) IS NOT NULL),"
     " a AS ("
     "  INSERT INTO authn_audit (customer_id, relying_party, client_addr,"
     "                           action, outcome, attempts_remaining)"
-    "  SELECT $1, $2, $3, $4,"
+    "  SELECT $1, rp.name, $3, $4,"
     "         CASE WHEN c.id IS NULL THEN 'unknown_customer' ELSE 'locked' END,"
     "         CASE WHEN c.id IS NULL THEN NULL ELSE 0 END"
-    "    FROM (VALUES (1)) AS one (x) LEFT JOIN c ON true"
+    "    FROM rp LEFT JOIN c ON true"
     "         CROSS JOIN (SELECT set_config('synchronous_commit', $5, true))"
     "           AS durability"
-    "   WHERE c.id IS NULL OR c.locked"
+    "   WHERE rp.name IS NOT NULL AND (c.id IS NULL OR c.locked)"
     "  RETURNING 1)"
     " SELECT c.id, c.pin_hash, c.failed, c.locked,"
     "        k.id, k.otp_type, k.algorithm, k.digits, k.period,"
     "        encode(k.seed_sealed, 'hex'), k.counter, k.drift,"
-    "        " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until")
-    "   FROM c LEFT JOIN credentials k"
+    "        " LOCK_END ("c.locked_until") ", " LOCK_WAIT ("c.locked_until") ","
+    "        rp.name"
+    "   FROM rp LEFT JOIN c ON true LEFT JOIN credentials k"
     "     ON k.customer_id = c.id AND k.state = 'active'"
     "  ORDER BY k.created_at, k.id" },
   /* The rate limits alone, before work that writes only afterwards (the
@@ -481,21 +494,44 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
 enum core_db_status
 authn_db_load_customer_audited (struct core_db *db,
                                 const struct authn_db_audit *a,
+                                const char *key_hash,
                                 struct authn_db_customer *out)
 {
-  const char *params[] = { a->customer_id, a->relying_party, a->client_addr,
-                           a->action, refusal_commit () };
+  const char *params[] = { a->customer_id, key_hash != NULL ? NULL
+                           : a->relying_party, a->client_addr, a->action,
+                           refusal_commit (), key_hash };
   PGresult *res = NULL;
   enum core_db_status st;
+  const char *rp;
 
   memset (out, 0, sizeof *out);
-  st = authn_db_exec_retry (db, "authn_load_audited", 5, params, &res);
+  st = authn_db_exec_retry (db, "authn_load_audited", 6, params, &res);
   if (st == CORE_DB_ONE_ROW && PQntuples (res) == 0)
+    {
+      LOG_BUG ("authn_load_audited returned no row");
+      st = CORE_DB_HARD_ERROR;
+    }
+  if (st != CORE_DB_ONE_ROW)
+    {
+      PQclear (res);
+      return st;
+    }
+  rp = core_db_value (res, 0, L_RELYING_PARTY);
+  if (rp == NULL)
+    out->key_refused = true;
+  else if ((out->relying_party = strdup (rp)) == NULL)
+    st = CORE_DB_HARD_ERROR;
+  if (st == CORE_DB_ONE_ROW && (rp == NULL
+                                || core_db_value (res, 0, L_CUS_ID) == NULL))
     st = CORE_DB_NO_ROW;
   if (st == CORE_DB_ONE_ROW && parse_customer (res, out) != 0)
+    st = CORE_DB_HARD_ERROR;
+  if (st != CORE_DB_ONE_ROW)
     {
+      bool refused = out->key_refused;
+
       authn_db_customer_clear (out);
-      st = CORE_DB_HARD_ERROR;
+      out->key_refused = refused;
     }
   PQclear (res);
   return st;
@@ -557,6 +593,7 @@ authn_db_customer_clear (struct authn_db_customer *c)
     free (c->creds[i].sealed);
   free (c->creds);
   free (c->pin_hash);
+  free (c->relying_party);
   memset (c, 0, sizeof *c);
 }
 

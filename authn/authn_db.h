@@ -47,6 +47,10 @@ struct authn_db_customer {
   struct authn_db_lock lock; /* when locked */
   size_t ncreds;
   struct authn_db_cred *creds; /* malloc'd, ncreds entries */
+  /* authn_db_load_customer_audited: the relying party (malloc'd), and
+     whether the API key given was unknown or revoked */
+  char *relying_party;
+  bool key_refused;
 };
 
 /** Who asked and about what, for the audit row (all borrowed). */
@@ -94,15 +98,22 @@ authn_db_load_customer (struct core_db *db, const char *customer_id,
                         struct authn_db_customer *out);
 
 /**
- * Load like authn_db_load_customer and, in the same round trip, write the
- * audit row of an attempt that ends at once: unknown customer (NO_ROW) or
- * locked (a lock in force).  The cheap answer to a flood costs one
- * statement (its audit row committed as authn_db_audit's).
- * @return ONE_ROW, NO_ROW (unknown customer), HARD_ERROR
+ * Load like authn_db_load_customer and, in the same round trip, check the
+ * relying party's API key and write the audit row of an attempt that ends
+ * at once: unknown customer (NO_ROW) or locked (a lock in force).  The
+ * cheap answer to a flood costs one statement (its audit row committed as
+ * authn_db_audit's).
+ * @param key_hash  SHA-256 of the API key presented, as a bytea parameter
+ *                  ("\\x" + hex), or NULL: then the relying party is
+ *                  a->relying_party
+ * @return ONE_ROW (out->relying_party set), NO_ROW (unknown customer, or
+ *         out->key_refused: the key is unknown or revoked, nothing was
+ *         read or audited), HARD_ERROR
  */
 enum core_db_status
 authn_db_load_customer_audited (struct core_db *db,
                                 const struct authn_db_audit *a,
+                                const char *key_hash,
                                 struct authn_db_customer *out);
 
 /** Free what authn_db_load_customer allocated (NULL-safe, idempotent). */

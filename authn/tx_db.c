@@ -12,7 +12,8 @@
  * read afterwards.  The long-poll NOTIFY goes in a statement of its own
  * after the commit: PostgreSQL serialises the commits of notifying
  * transactions, and one that waits for its WAL flush would stop group
- * commit for all of them.
+ * commit for all of them -- which is also why that statement commits
+ * with synchronous_commit off.
  *
  * Statements read api_keys (the relying party's name and origins) and
  * devices/credentials (which phones may approve); they write only
@@ -97,7 +98,13 @@ static const struct core_db_stmt tx_stmts[] = {
     TX_COLS
     " FROM (VALUES (1)) AS one (x) LEFT JOIN p AS t ON true"
     " LEFT JOIN LATERAL (SELECT t.name) AS k ON true" },
-  { "authn_tx_notify", "SELECT pg_notify('guichet_enrolment', $1)" },
+  /* A wake-up, not a record: committed without waiting for a flush (see
+     the top: a notifying commit holds PostgreSQL's notify lock until it
+     ends, so one that waited for its flush would make every other
+     notifying transaction wait for it -- one flush at a time). */
+  { "authn_tx_notify",
+    "SELECT pg_notify('guichet_enrolment', $1)"
+    "  FROM (SELECT set_config('synchronous_commit', 'off', true)) AS d" },
   { "authn_tx_get",
     "SELECT " TX_COLS " FROM transactions t"
     " JOIN api_keys k ON k.id = t.api_key_id"

@@ -3,7 +3,9 @@
  * verify.c -- PIN + OTP verification and HOTP resynchronisation.
  *
  * The order of checks is the point of this file: load the customer (one
- * query), refuse unknown and locked customers, then the OTP (microseconds,
+ * query, which also checks the relying party's API key when the server
+ * hands it over: a refusal costs one round trip), refuse unknown and
+ * locked customers, then the OTP (microseconds,
  * in C), and only for a right, unspent code the Argon2id PIN hash (~20 ms),
  * whose result is written together with the spend of the code (one
  * statement).  A wrong, replayed or malformed OTP therefore never pays for
@@ -167,22 +169,29 @@ refuse_replay (struct core_db *db, const struct authn_db_audit *a,
                  CORE_ERR_AUTHENTICATION_FAILED);
 }
 
-/* Load the customer, or answer for an unknown or locked one.
-   @return CORE_OK with @a c filled (the caller clears it), else the
-   answer, with @a c empty. */
+/* Check the API key (when @a key_hash), load the customer, or answer for
+   an unknown key or customer or a locked one.
+   @return CORE_OK with @a c filled (the caller clears it; a->relying_party
+   then points into it), else the answer, with @a c empty. */
 static enum core_err
-load_or_refuse (struct core_db *db, const struct authn_db_audit *a,
-                struct authn_db_customer *c, struct authn_verify_res *res)
+load_or_refuse (struct core_db *db, struct authn_db_audit *a,
+                const char *key_hash, struct authn_db_customer *c,
+                struct authn_verify_res *res)
 {
   enum core_db_status st;
 
-  /* One statement loads the customer and already audits the attempts
-     that end here (unknown customer, locked). */
-  st = authn_db_load_customer_audited (db, a, c);
+  /* One statement checks the key, loads the customer and already audits
+     the attempts that end here (unknown customer, locked). */
+  st = authn_db_load_customer_audited (db, a, key_hash, c);
   if (st < 0)
     return authn_db_err (db);
+  if (c->key_refused)
+    return CORE_ERR_UNAUTHORIZED;
   if (st == CORE_DB_NO_ROW)
     return CORE_ERR_AUTHENTICATION_FAILED;
+  a->relying_party = c->relying_party;
+  snprintf (res->relying_party, sizeof res->relying_party, "%s",
+            c->relying_party);
   /* A count at or past the limit with no lock in force (the limit was
      lowered) is not a lock: the next failure locks. */
   if (!c->locked)
@@ -398,7 +407,7 @@ authn_verify (struct core_db *db, const struct authn_verify_req *req,
 
   memset (res, 0, sizeof *res);
   res->attempts_remaining = -1;
-  err = load_or_refuse (db, &a, &c, res);
+  err = load_or_refuse (db, &a, req->api_key_hash, &c, res);
   if (err != CORE_OK)
     return err;
   err = check_otp (&c, req->otp, &chk);
@@ -493,7 +502,7 @@ authn_resync (struct core_db *db, const char *customer_id, const char *otp1,
 
   memset (res, 0, sizeof *res);
   res->attempts_remaining = -1;
-  err = load_or_refuse (db, &a, &c, res);
+  err = load_or_refuse (db, &a, NULL, &c, res);
   if (err != CORE_OK)
     return err;
   /* the search costs up to resync_window codes: limits first */

@@ -13,6 +13,18 @@
  * (r, n - s) twin anyone can compute from a seen signature.  For the same
  * reason only low-s signatures are taken.  A message is recorded only
  * after its signature verifies, so nobody but the device can burn one.
+ *
+ * Durability.  The record commits without waiting for its WAL flush
+ * (synchronous_commit off for its own statement): a request that changes
+ * something commits that change synchronously afterwards, and PostgreSQL
+ * flushes the WAL in order, so the change's flush carries the record with
+ * it -- no approval, decline or assurance-code change is on disk without
+ * the record that refuses its replay.  What a crash of PostgreSQL can
+ * forget is the record of a read (the pending list) made in the last
+ * moments before it (wal_writer_delay x 3): a recorded read could then be
+ * replayed within its 120 s, to be told again what that device was told.
+ * That spares every signed request a flush of its own, which is most of
+ * what a payment approval waits for.
  */
 #include <stdio.h>
 #include <stdlib.h>

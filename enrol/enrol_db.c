@@ -161,8 +161,10 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_advance_device",
     "UPDATE enrolments SET state = $2, device_id = $3, updated_at = now()"
     " WHERE id = $1 AND state = 'device' RETURNING id" },
+  /* A wake-up, not a record: no flush of its own (as authn_tx_notify). */
   { "enrol_notify",
-    "SELECT pg_notify('guichet_enrolment', $1)" },
+    "SELECT pg_notify('guichet_enrolment', $1)"
+    "  FROM (SELECT set_config('synchronous_commit', 'off', true)) AS d" },
   { "enrol_set_pin",
     "UPDATE enrolments SET pin_hash = $2, updated_at = now()"
     " WHERE id = $1 AND state = 'pin_otp' RETURNING id" },
@@ -183,10 +185,13 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_device_key",
     "SELECT encode(public_key, 'hex') FROM devices WHERE id = $1"
     " AND status = 'active'" },
+  /* Committed without waiting for its WAL flush (see device_auth.c,
+     "Durability"). */
   { "enrol_device_nonce",
     "INSERT INTO device_request_nonces (device_id, ts, msg_hash)"
-    " VALUES ($1, $2::bigint, $3::bytea) ON CONFLICT DO NOTHING"
-    " RETURNING device_id" },
+    " SELECT $1, $2::bigint, $3::bytea"
+    "   FROM (SELECT set_config('synchronous_commit', 'off', true)) AS d"
+    " ON CONFLICT DO NOTHING RETURNING device_id" },
   { "enrol_device_view",
     "SELECT id, status, customer_id, enrolment_id FROM devices WHERE id = $1" },
   { "enrol_issue_lock",

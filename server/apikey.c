@@ -140,6 +140,16 @@ cleanup:
 }
 
 enum core_err
+srv_apikey_hash (const char *key, char out[2 + 64 + 1])
+{
+  out[0] = '\0';
+  if (strlen (key) > 128)
+    return CORE_ERR_UNAUTHORIZED;
+  key_hash_param (key, out);
+  return CORE_OK;
+}
+
+enum core_err
 srv_apikey_check (struct core_db *db, const char *key, char **name)
 {
   char hash[67];

@@ -36,4 +36,13 @@ srv_apikey_create (struct core_db *db, const char *name,
 enum core_err
 srv_apikey_check (struct core_db *db, const char *key, char **name);
 
+/**
+ * The bearer @a key as the api_keys.key_hash a statement compares with
+ * ("\\x" + hex of SHA-256), for a route that checks the key in its own
+ * statement (srv_route.key_in_handler).  Reads no database.
+ * @return CORE_OK, or CORE_ERR_UNAUTHORIZED (too long to be a key).
+ */
+enum core_err
+srv_apikey_hash (const char *key, char out[2 + 64 + 1]);
+
 #endif

@@ -11,6 +11,8 @@
  * The order of the checks, cheap first, is authn/'s business.
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "authn/authn.h"
 #include "server/handlers.h"
@@ -52,7 +54,7 @@ srv_http_authn_verify (struct srv_request *rq)
 {
   struct authn_verify_req req = {
     .client_addr = rq->client_addr,
-    .api_key_name = rq->api_key_name
+    .api_key_hash = rq->api_key_hash
   };
   struct authn_verify_res res = { .attempts_remaining = -1 };
   const struct core_json_field fields[] = {
@@ -69,7 +71,17 @@ srv_http_authn_verify (struct srv_request *rq)
 
   if (! srv_parse_fields (rq, fields))
     return;
+  /* The API key is checked by authn_verify's first statement (the route's
+     key_in_handler): one round trip answers a refusal. */
   err = authn_verify (rq->db, &req, &res);
+  if (CORE_ERR_UNAUTHORIZED == err)
+  {
+    srv_reply_error (rq, err, NULL, NULL);
+    return;
+  }
+  free (rq->api_key_name);
+  rq->api_key_name = '\0' != res.relying_party[0]
+                     ? strdup (res.relying_party) : NULL;
   srv_metrics_verify (CORE_OK == err ? SRV_VERIFY_ACCEPTED
                       : CORE_ERR_AUTHENTICATION_FAILED == err ? SRV_VERIFY_FAILED
                       : CORE_ERR_LOCKED == err ? SRV_VERIFY_LOCKED

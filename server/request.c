@@ -258,13 +258,40 @@ request_authenticate (struct srv_request *rq)
                      "missing Authorization: Bearer <api key>", NULL);
     return false;
   }
-  err = srv_apikey_check (rq->db, authz + 7, &rq->api_key_name);
+  if (rq->route->key_in_handler)
+    err = srv_apikey_hash (authz + 7, rq->api_key_hash);
+  else
+    err = srv_apikey_check (rq->db, authz + 7, &rq->api_key_name);
   if (CORE_OK != err)
   {
     srv_reply_error (rq, err, NULL, NULL);
     return false;
   }
   return true;
+}
+
+/* Before an error is answered on a route whose handler checks the API key
+   (srv_route.key_in_handler), the key is checked here: a caller without a
+   live key is told 401 and nothing about its body.  @return false once
+   the 401 (or 503) is queued. */
+static bool
+key_confirmed (struct srv_request *rq)
+{
+  const char *authz = srv_header (rq, MHD_HTTP_HEADER_AUTHORIZATION);
+  enum core_err err = CORE_ERR_UNAUTHORIZED;
+
+  if (! rq->route->key_in_handler || NULL != rq->api_key_name)
+    return true;
+  if (NULL == rq->db)
+    rq->db = core_db_thread ();
+  if (NULL == rq->db)
+    err = CORE_ERR_DATABASE_UNAVAILABLE;
+  else if (NULL != authz && 0 == strncmp (authz, "Bearer ", 7))
+    err = srv_apikey_check (rq->db, authz + 7, &rq->api_key_name);
+  if (CORE_OK == err)
+    return true;
+  srv_reply_error (rq, err, NULL, NULL);
+  return false;
 }
 
 /* Routes authenticated by headers alone (API key, sessions) are checked
@@ -296,11 +323,14 @@ request_run (struct srv_request *rq)
 
   if (rq->body_too_large)
   {
-    srv_reply_error (rq, CORE_ERR_BODY_TOO_LARGE, NULL, NULL);
+    if (key_confirmed (rq))
+      srv_reply_error (rq, CORE_ERR_BODY_TOO_LARGE, NULL, NULL);
     return;
   }
   if (rq->body_untyped_refused)
   {
+    if (! key_confirmed (rq))
+      return;
     srv_reply_error (rq, CORE_ERR_UNSUPPORTED_MEDIA_TYPE,
                      "expected Content-Type: application/json", NULL);
     return;
@@ -315,6 +345,8 @@ request_run (struct srv_request *rq)
     if (CORE_OK != core_json_load (rq->body ? rq->body : "", rq->body_len,
                                    &rq->json, &why))
     {
+      if (! key_confirmed (rq))
+        return;
       srv_reply_error (rq, CORE_ERR_MALFORMED_JSON, why, NULL);
       return;
     }
@@ -424,6 +456,8 @@ srv_parse_fields (struct srv_request *rq, const struct core_json_field *fields)
 
   if (CORE_OK == core_json_parse (rq->json, fields, &bad))
     return true;
+  if (! key_confirmed (rq))
+    return false;
   srv_reply_bad_field (rq, NULL != bad ? bad : "body");
   return false;
 }

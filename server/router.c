@@ -48,6 +48,7 @@ static const struct srv_route routes[] = {
     .name = "metrics" },
   { .method = "POST", .path = "/v1/authn/verify",
     .handler = &srv_http_authn_verify, .auth = SRV_AUTH_API_KEY,
+    .key_in_handler = true,
     .body = SRV_BODY_JSON, .max_body = 4096, .name = "authn_verify",
     .needs_db = true },
   { .method = "POST", .path = "/v1/authn/resync",

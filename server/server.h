@@ -55,6 +55,13 @@ struct srv_route {
                                 "support" (admins pass all three), "admin",
                                 or "staff" (anyone) */
   bool needs_db;             /* false for /healthz and static files */
+  /* SRV_AUTH_API_KEY checked by the handler's first statement rather than
+     by a lookup of its own before the body is read: the request layer
+     only checks that a key is there and hashes it (rq->api_key_hash), and
+     checks it on its own only before answering an error (a stranger never
+     learns more than 401).  For a hot path whose body is small (verify:
+     one round trip for a refusal). */
+  bool key_in_handler;
 };
 
 struct srv_request {
@@ -79,6 +86,7 @@ struct srv_request {
   struct MHD_Response *response;
   struct core_db *db;        /* this worker's connection (needs_db routes) */
   char *api_key_name;        /* SRV_AUTH_API_KEY: the relying party */
+  char api_key_hash[2 + 64 + 1]; /* .key_in_handler: bytea param, or "" */
   char *device_id;           /* SRV_AUTH_DEVICE: the verified device */
   char *admin_username;      /* SRV_AUTH_ADMIN: who is logged in */
   char *admin_role;          /* SRV_AUTH_ADMIN: "reviewer" | "admin" */

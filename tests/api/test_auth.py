@@ -83,3 +83,53 @@ def test_two_relying_parties_are_told_apart_in_the_audit(guichet, customer):
     assert r.status_code == 200, r.text
     assert guichet.sql_value("SELECT relying_party FROM authn_audit WHERE customer_id = %s",
                              customer.id) == "second-rp"
+
+
+# verify checks the key in the statement that loads the customer (one round
+# trip for a refusal; server/router.c key_in_handler): a body that is
+# refused before that statement must still be answered 401 to a caller
+# without a live key, and 400 for its body only to one with a key.  (An
+# announced Content-Length over the limit or a wrong Content-Type is
+# refused from the headers alone, before any key, on every route.)
+BAD_BODIES = [
+    ("malformed JSON", b"{\"customer_id\": ", "application/json", 400, "malformed_json"),
+    ("wrong types", b"{\"customer_id\": 1, \"pin\": [], \"otp\": {}}", "application/json",
+     400, "invalid_field"),
+    ("missing fields", b"{}", "application/json", 400, "invalid_field"),
+]
+
+
+@pytest.mark.parametrize("name,body,ctype,status,code", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_verify_bad_body_is_401_without_a_live_key(guichet, api_key, customer,
+                                                    name, body, ctype, status, code):
+    for auth in ("Bearer not-a-key", "Bearer " + "k" * 129):
+        r = requests.post(guichet.url("/v1/authn/verify"), data=body, timeout=10,
+                          headers={"Authorization": auth, "Content-Type": ctype})
+        assert_error(r, 401, "unauthorized")
+    r = requests.post(guichet.url("/v1/authn/verify"), data=body, timeout=10,
+                      headers={"Authorization": f"Bearer {api_key}", "Content-Type": ctype})
+    assert_error(r, status, code)
+    assert failures(guichet, customer.id) == 0
+    assert audit_count(guichet, customer.id) == 0
+
+
+def test_revoked_key_learns_nothing_of_a_locked_customer(guichet, api_key, customer):
+    key = guichet.cli("apikey", "create", "--name", "revoked-before-lock")["key"]
+    guichet.secrets.add(key)
+    guichet.sql("UPDATE api_keys SET revoked_at = now() WHERE name = 'revoked-before-lock'")
+    guichet.sql("UPDATE customers SET failed_attempts = 5, locked_at = now(),"
+                " locked_until = now() + interval '15 minutes' WHERE id = %s", customer.id)
+    body = {"customer_id": customer.id, "pin": customer.pin, "otp": customer.code()}
+    for cid in (customer.id, "cus_does_not_exist"):
+        r = requests.post(guichet.url("/v1/authn/verify"), timeout=10,
+                          json=dict(body, customer_id=cid),
+                          headers={"Authorization": f"Bearer {key}"})
+        err = assert_error(r, 401, "unauthorized")
+        assert "locked_until" not in err and "Retry-After" not in r.headers
+    assert guichet.sql_value("SELECT count(*) FROM authn_audit WHERE relying_party ="
+                             " 'revoked-before-lock'") == 0
+    # with a live key the same request is told the lock, and audited
+    r = requests.post(guichet.url("/v1/authn/verify"), json=body, timeout=10,
+                      headers={"Authorization": f"Bearer {api_key}"})
+    assert_error(r, 423, "locked")
+    assert audit_count(guichet, customer.id) == 1

@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -163,6 +165,46 @@ b64url (const unsigned char *d, size_t n)
   return o;
 }
 
+/* Rewrite the DER signature in @a der as its low-s twin (s <= n/2), as
+   API.md requires and a phone sends: OpenSSL draws either half.
+   @return the new length, or 0. */
+static size_t
+low_s (unsigned char *der, size_t len, size_t cap)
+{
+  static const char order_hex[] =
+    "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+  const unsigned char *in = der;
+  unsigned char *out = der;
+  ECDSA_SIG *sig = d2i_ECDSA_SIG (NULL, &in, (long) len);
+  BIGNUM *n = NULL, *half = NULL, *s2 = NULL;
+  const BIGNUM *r, *s;
+  size_t res = 0;
+
+  if (NULL == sig || 0 == BN_hex2bn (&n, order_hex)
+      || NULL == (half = BN_new ()) || ! BN_rshift1 (half, n))
+    goto done;
+  ECDSA_SIG_get0 (sig, &r, &s);
+  if (BN_cmp (s, half) > 0)
+  {
+    BIGNUM *r2 = BN_dup (r);
+
+    if (NULL == (s2 = BN_new ()) || NULL == r2 || ! BN_sub (s2, n, s)
+        || 1 != ECDSA_SIG_set0 (sig, r2, s2))
+    {
+      BN_free (r2);
+      BN_free (s2);
+      goto done;
+    }
+  }
+  if (i2d_ECDSA_SIG (sig, NULL) <= (int) cap)
+    res = (size_t) i2d_ECDSA_SIG (sig, &out);
+done:
+  ECDSA_SIG_free (sig);
+  BN_free (n);
+  BN_free (half);
+  return res;
+}
+
 static char *
 sign (EVP_PKEY *key, const char *msg)
 {
@@ -173,7 +215,8 @@ sign (EVP_PKEY *key, const char *msg)
 
   if (EVP_DigestSignInit (md, NULL, EVP_sha256 (), NULL, key) == 1
       && EVP_DigestSign (md, der, &len, (const unsigned char *) msg,
-                         strlen (msg)) == 1)
+                         strlen (msg)) == 1
+      && 0 != (len = low_s (der, len, sizeof der)))
     out = b64url (der, len);
   EVP_MD_CTX_free (md);
   return out;
