@@ -329,6 +329,26 @@ def test_device_code_bad_input_changes_nothing(guichet, customers):
     assert contact_row(guichet, cus) == contact and outbox_count(guichet, cus) == out
 
 
+def test_a_revoked_phone_no_longer_changes_the_code(guichet, staff):
+    """The customer reports the phone lost; support revokes its credential.
+    Whoever holds the phone must not then choose the code that proves the
+    bank's messages genuine (API.md: a revoked phone also stops signing
+    payments)."""
+    s = start_enrolment(guichet)
+    phone, done = complete(guichet, s, pin="937415")
+    cus, code = done["customer_id"], done["assurance_code"]
+    guichet.secrets.add(code)
+    [cred] = guichet.sql("SELECT id FROM credentials WHERE device_id = %s", phone.device_id)
+    r = staff["support"].call("POST", f"/v1/admin/credentials/{cred[0]}/revoke",
+                              {"reason": "phone lost, customer called"})
+    assert r.status_code == 200, r.text
+    contact, out = contact_row(guichet, cus), outbox_count(guichet, cus)
+    r = signed_put(guichet, phone, phone.device_id, code_body("HJKLMN"))
+    assert_error(r, 403, "forbidden")
+    assert customer_code(guichet, cus) == code
+    assert contact_row(guichet, cus) == contact and outbox_count(guichet, cus) == out
+
+
 def test_a_phone_of_no_customer_yet_sets_nothing(guichet):
     s, _, phone, _ = activated(guichet)
     r = signed_put(guichet, phone, phone.device_id, code_body("ABCDEF"))
