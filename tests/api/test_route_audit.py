@@ -500,6 +500,15 @@ def test_customer_search_bad_queries_are_400(guichet, staff):
     assert_error(sup.s.get(guichet.url("/v1/admin/customers"), timeout=10), 400, "bad_request")
 
 
+def test_customer_search_text_that_is_not_utf8_is_400_not_500(guichet, staff):
+    """Bytes that are not UTF-8 are the client's mistake: PostgreSQL
+    refuses them as text, and that is not an internal error."""
+    sup = staff["support"]
+    for q in ("%FF", "%C3%28", "anna%E9%40example.org", "%ED%A0%80"):
+        r = sup.s.get(guichet.url("/v1/admin/customers?q=" + q), timeout=10)
+        assert_error(r, 400, "bad_request")
+
+
 def test_customer_search_matches_whole_values_only(guichet, staff, customers):
     sup = staff["support"]
     cus = customers[0][0]
