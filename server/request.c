@@ -418,6 +418,20 @@ srv_query (struct srv_request *rq, const char *name)
 }
 
 bool
+srv_query_text_ok (const char *v, size_t max)
+{
+  json_t *j;
+
+  if (NULL == v)
+    return true;
+  if (strlen (v) > max)
+    return false;
+  j = json_string (v);          /* jansson holds only valid UTF-8 */
+  json_decref (j);
+  return NULL != j;
+}
+
+bool
 srv_parse_fields (struct srv_request *rq, const struct core_json_field *fields)
 {
   const char *bad = NULL;

@@ -175,6 +175,15 @@ const char *
 srv_query (struct srv_request *rq, const char *name);
 
 /**
+ * Is @a v (a query argument) text PostgreSQL will take: valid UTF-8 of at
+ * most @a max bytes?  A query string may carry any bytes ("%FF"), which
+ * the database refuses as text -- the client's mistake, to be answered
+ * 400 before a query runs, not 500 after.  NULL (absent) is fine.
+ */
+bool
+srv_query_text_ok (const char *v, size_t max);
+
+/**
  * Parse rq->json against @a fields; on failure replies 400 naming the field.
  * @return true if the handler may go on.
  */
