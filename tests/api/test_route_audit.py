@@ -478,6 +478,27 @@ def test_export_bad_filters_are_400_and_not_audited(guichet, staff):
     assert audit_count(guichet, "audit.export") == before
 
 
+def test_export_filters_over_long_or_not_utf8_are_400_and_not_audited(guichet, staff):
+    """A filter no actor, action or target can match is refused before it
+    is written, whole, into the append-only log as the export's details."""
+    rev = staff["reviewer"]
+    before = audit_count(guichet, "audit.export")
+    for params in ({"actor": "x" * 255}, {"action": "a" * 5000}, {"target": "t" * 255}):
+        for route in ("/v1/admin/audit/export", "/v1/admin/audit"):
+            r = rev.s.get(guichet.url(route), params=params, timeout=10)
+            e = assert_error(r, 400, "bad_request")
+            assert "254" in e["error"]["message"], e
+    # bytes that are not UTF-8: a 400 that names the filters, not the times
+    for query in ("actor=%FF", "target=%C3%28", "action=review%E9"):
+        for route in ("/v1/admin/audit/export", "/v1/admin/audit"):
+            r = rev.s.get(guichet.url(route + "?" + query), timeout=10)
+            e = assert_error(r, 400, "bad_request")
+            assert "since" not in e["error"]["message"], e
+    assert audit_count(guichet, "audit.export") == before
+    assert rev.s.get(guichet.url("/v1/admin/audit/export"), params={"actor": "x" * 254},
+                     timeout=10).status_code == 200
+
+
 def test_export_carries_no_assurance_code(guichet, staff, customers):
     sup = staff["support"]
     cus = customers[0][0]
