@@ -153,6 +153,28 @@ def test_app_paths_out_of_the_folder_are_json_404(guichet, target):
     assert b"<html" not in r.content.lower() and b"root:" not in r.content
 
 
+def test_a_nul_in_the_url_cuts_nothing_short(guichet, staff):
+    """%00 is not the end of a path or a value: "/app/index.html%00.js"
+    is not index.html (a cache in front, keyed on the extension, would
+    keep an HTML page as a script, or a staff answer as a public file)."""
+    adm = staff["admin"]
+    cookie = adm.s.cookies["guichet_admin"]
+    for target in ("/app/index.html%00.js", "/app/app.js%00", "/app/app.js%00.css",
+                   "/app/vendor/jsQR.js%00.png"):
+        r = raw_http(guichet.base_url, f"GET {target} HTTP/1.1\r\nHost: audit\r\n"
+                     "Connection: close")
+        assert_error(r, 404, "not_found")
+    for target in ("/v1/admin/outbox%00.js", "/v1/enrolment-info%00.css"):
+        r = raw_http(guichet.base_url, f"GET {target} HTTP/1.1\r\nHost: audit\r\n"
+                     f"Cookie: guichet_admin={cookie}\r\nConnection: close")
+        assert_error(r, 404, "not_found")
+    # nor of a filter: "actor=%00" is not "no filter" (the whole log)
+    r = adm.s.get(guichet.url("/v1/admin/audit/export?actor=%00"), timeout=10)
+    assert r.status_code == 200 and r.text == "id,at,actor,action,target,details,hash\r\n", r.text
+    r = adm.s.get(guichet.url("/v1/admin/customers?q=%00"), timeout=10)
+    assert r.status_code == 200 and r.json() == {"customers": []}, r.text
+
+
 # ------------------------------------------------------------------ GET /v1/enrolment-info
 
 def test_enrolment_info_is_public_and_says_only_what_the_bank_publishes(guichet, api_key):
