@@ -161,6 +161,16 @@ srv_access_handler (void *cls, struct MHD_Connection *conn,
                     const char *version, const char *upload_data,
                     size_t *upload_data_size, void **con_cls);
 
+/**
+ * libmicrohttpd's unescaper (MHD_OPTION_UNESCAPE_CALLBACK) for the path
+ * and each query value: %XX decoded in place, except %00, which stays as
+ * typed -- a NUL would end the C string early, so that the path or value
+ * we act on is shorter than the one the client (or a cache in front of
+ * us) sees.  @return the new length of @a s.
+ */
+size_t
+srv_unescape (void *cls, struct MHD_Connection *conn, char *s);
+
 /** libmicrohttpd's completion callback: count, log one line, free. */
 void
 srv_request_completed (void *cls, struct MHD_Connection *conn,
