@@ -184,8 +184,9 @@ enrol_assurance_code (struct core_db *db, const char *id, const char *code);
  * The customer's phone changes their assurance code (a signed device
  * request): the device must be active and its enrolment completed.  The
  * customer is told by e-mail, which ends with the new code.
- * @return CORE_OK, CORE_ERR_FORBIDDEN (the device has no customer yet),
- *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
+ * @return CORE_OK, CORE_ERR_FORBIDDEN (the device has no customer yet, or
+ *         its credential was revoked), CORE_ERR_DATABASE_UNAVAILABLE,
+ *         CORE_ERR_INTERNAL.
  */
 enum core_err
 enrol_device_assurance_code (struct core_db *db, const char *device_id,

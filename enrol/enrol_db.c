@@ -259,9 +259,13 @@ static const struct core_db_stmt stmts[] = {
     "UPDATE enrolments SET assurance_sealed = $2::bytea, updated_at = now()"
     " WHERE id = $1 AND state NOT IN ('completed', 'rejected', 'expired')"
     " AND expires_at > now() RETURNING id" },
+  /* the customer of a phone that may still speak for them: a phone whose
+     credential was revoked (lost, stolen) sets no code */
   { "enrol_device_customer",
-    "SELECT customer_id FROM devices WHERE id = $1 AND status = 'active'"
-    " AND customer_id IS NOT NULL" },
+    "SELECT d.customer_id FROM devices d WHERE d.id = $1"
+    " AND d.status = 'active' AND d.customer_id IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM credentials k WHERE k.device_id = d.id"
+    "                 AND k.state = 'revoked')" },
   { NULL, NULL }
 };
 

@@ -285,6 +285,7 @@ workers_start (const struct sockaddr_storage *ss, socklen_t sslen)
     pool.w[i].d = MHD_start_daemon (
       flags, 0, NULL, NULL, &srv_access_handler, NULL,
       MHD_OPTION_NOTIFY_COMPLETED, &srv_request_completed, NULL,
+      MHD_OPTION_UNESCAPE_CALLBACK, &srv_unescape, NULL,
       MHD_OPTION_NOTIFY_CONNECTION, &connection_notify, &pool.w[i],
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,

@@ -20,6 +20,9 @@
 #define DEFAULT_LIMIT 50
 #define MAX_LIMIT 200
 #define EXPORT_MAX 10000
+#define FILTER_MAX 254          /* actor, action, target: ids and names */
+#define FILTERS_HINT "actor, action and target must be UTF-8 text of at " \
+                     "most 254 characters"
 
 /* A whole number in 1..max from the query, or @a dflt when absent.
    @return false if present and not such a number. */
@@ -71,6 +74,20 @@ query_filter (struct srv_request *rq, const char *name)
   return (NULL != v && '\0' != v[0]) ? v : NULL;
 }
 
+/* Text filters that no entry could match (too long, not UTF-8) are
+   refused before they reach the database -- or, whole, the export's own
+   audit entry.  @return false once the 400 is queued. */
+static bool
+text_filters_ok (struct srv_request *rq, const struct core_audit_filter *f)
+{
+  if (srv_query_text_ok (f->actor, FILTER_MAX)
+      && srv_query_text_ok (f->action, FILTER_MAX)
+      && srv_query_text_ok (f->target, FILTER_MAX))
+    return true;
+  srv_reply_error (rq, CORE_ERR_BAD_REQUEST, FILTERS_HINT, NULL);
+  return false;
+}
+
 void
 srv_http_admin_audit (struct srv_request *rq)
 {
@@ -84,6 +101,8 @@ srv_http_admin_audit (struct srv_request *rq)
   json_t *entries = NULL;
   enum core_err err;
 
+  if (! text_filters_ok (rq, &f))
+    return;
   if (! rfc3339 (f.since) || ! rfc3339 (f.until))
   {
     srv_reply_error (rq, CORE_ERR_BAD_REQUEST, "since and until must be "
@@ -182,6 +201,8 @@ srv_http_admin_audit_export (struct srv_request *rq)
   char *csv = NULL;
   size_t len = 0;
 
+  if (! text_filters_ok (rq, &f))
+    return;
   if (rfc3339 (f.since) && rfc3339 (f.until))
     err = core_audit_list (rq->db, &f, &entries, &next);
   if (CORE_ERR_INVALID_FIELD == err)

@@ -40,11 +40,11 @@ srv_http_admin_customer_search (struct srv_request *rq)
   json_t *list = NULL;
   enum core_err err;
 
-  if (NULL == q || '\0' == q[0] || strlen (q) > SEARCH_MAX)
+  if (NULL == q || '\0' == q[0] || ! srv_query_text_ok (q, SEARCH_MAX))
   {
     srv_reply_error (rq, CORE_ERR_BAD_REQUEST, "q must be a customer id, "
                      "the bank's reference or an e-mail address (1 to 254 "
-                     "characters)", NULL);
+                     "characters of UTF-8)", NULL);
     return;
   }
   err = srv_admin_customer_search (rq->db, q, &list);

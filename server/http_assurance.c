@@ -88,7 +88,8 @@ srv_http_device_assurance_code (struct srv_request *rq)
   OPENSSL_cleanse (code, sizeof code);
   if (CORE_OK != err)
     srv_reply_error (rq, err, CORE_ERR_FORBIDDEN == err
-                     ? "this device belongs to no customer yet" : NULL, NULL);
+                     ? "this device belongs to no customer yet, or its "
+                       "credential was revoked" : NULL, NULL);
   else
     srv_reply_json (rq, MHD_HTTP_OK, json_pack ("{s:s, s:b}", "device_id",
                                                 rq->args[0],

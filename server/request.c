@@ -435,6 +435,42 @@ srv_access_handler (void *cls, struct MHD_Connection *conn,
   return queue_reply (rq);
 }
 
+static int
+hex_digit (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+size_t
+srv_unescape (void *cls, struct MHD_Connection *conn, char *s)
+{
+  char *out = s;
+
+  (void) cls;
+  (void) conn;
+  for (const char *in = s; '\0' != *in; in++)
+  {
+    int hi = '%' == in[0] ? hex_digit (in[1]) : -1;
+    int lo = hi >= 0 ? hex_digit (in[2]) : -1;
+
+    if (lo >= 0 && 0 != hi + lo)
+    {
+      *out++ = (char) (16 * hi + lo);
+      in += 2;
+    }
+    else
+      *out++ = *in;
+  }
+  *out = '\0';
+  return (size_t) (out - s);
+}
+
 /* ------------------------------------------------------------ accessors */
 
 const char *
@@ -447,6 +483,20 @@ const char *
 srv_query (struct srv_request *rq, const char *name)
 {
   return MHD_lookup_connection_value (rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool
+srv_query_text_ok (const char *v, size_t max)
+{
+  json_t *j;
+
+  if (NULL == v)
+    return true;
+  if (strlen (v) > max)
+    return false;
+  j = json_string (v);          /* jansson holds only valid UTF-8 */
+  json_decref (j);
+  return NULL != j;
 }
 
 bool

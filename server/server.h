@@ -169,6 +169,16 @@ srv_access_handler (void *cls, struct MHD_Connection *conn,
                     const char *version, const char *upload_data,
                     size_t *upload_data_size, void **con_cls);
 
+/**
+ * libmicrohttpd's unescaper (MHD_OPTION_UNESCAPE_CALLBACK) for the path
+ * and each query value: %XX decoded in place, except %00, which stays as
+ * typed -- a NUL would end the C string early, so that the path or value
+ * we act on is shorter than the one the client (or a cache in front of
+ * us) sees.  @return the new length of @a s.
+ */
+size_t
+srv_unescape (void *cls, struct MHD_Connection *conn, char *s);
+
 /** libmicrohttpd's completion callback: count, log one line, free. */
 void
 srv_request_completed (void *cls, struct MHD_Connection *conn,
@@ -181,6 +191,15 @@ srv_header (struct srv_request *rq, const char *name);
 /** @return the query argument @a name or NULL (borrowed). */
 const char *
 srv_query (struct srv_request *rq, const char *name);
+
+/**
+ * Is @a v (a query argument) text PostgreSQL will take: valid UTF-8 of at
+ * most @a max bytes?  A query string may carry any bytes ("%FF"), which
+ * the database refuses as text -- the client's mistake, to be answered
+ * 400 before a query runs, not 500 after.  NULL (absent) is fine.
+ */
+bool
+srv_query_text_ok (const char *v, size_t max);
 
 /**
  * Parse rq->json against @a fields; on failure replies 400 naming the field.
