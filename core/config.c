@@ -35,19 +35,27 @@
 
 const struct core_config *core_cfg;
 
-enum key_type { KEY_STR, KEY_UINT, KEY_SIZE, KEY_RATE };
+/* KEY_URL and KEY_TEXT are strings the enrolment page shows as they are
+   (validate_page): a link, or one line of text between min and max
+   characters. */
+enum key_type { KEY_STR, KEY_URL, KEY_TEXT, KEY_UINT, KEY_SIZE, KEY_RATE };
 
 struct key_def {
   const char *name;
   enum key_type type;
   size_t offset;
-  const char *def_str;          /* KEY_STR and KEY_RATE default */
+  const char *def_str;          /* default of a string or KEY_RATE */
   unsigned long long def_num;   /* numeric default */
-  unsigned long long min, max;  /* numeric bounds, inclusive */
+  unsigned long long min, max;  /* numeric bounds (KEY_TEXT: its length),
+                                   inclusive */
 };
 
 #define STR(k, d) \
   { #k, KEY_STR, offsetof (struct core_config, k), d, 0, 0, 0 }
+#define URL(k) \
+  { #k, KEY_URL, offsetof (struct core_config, k), "", 0, 0, 0 }
+#define TEXT(k, d, lo, hi) \
+  { #k, KEY_TEXT, offsetof (struct core_config, k), d, 0, lo, hi }
 #define UINT(k, d, lo, hi) \
   { #k, KEY_UINT, offsetof (struct core_config, k), NULL, d, lo, hi }
 #define SIZE(k, d, lo, hi) \
@@ -121,15 +129,15 @@ static const struct key_def key_table[] = {
   STR (webauthn_origins, ""),
   STR (webauthn_attestation, "none"),
   UINT (signin_demo, 0, 0, 1),
-  STR (app_name, "Guichet"),
-  STR (app_store_url, ""),
-  STR (play_store_url, ""),
+  TEXT (app_name, "Guichet", 1, 40),
+  URL (app_store_url),
+  URL (play_store_url),
   STR (contact_email, ""),
-  STR (contact_phone, ""),
-  STR (contact_hours, ""),
-  STR (help_url, ""),
-  STR (privacy_url, ""),
-  STR (legal_url, ""),
+  TEXT (contact_phone, "", 0, 40),
+  TEXT (contact_hours, "", 0, 120),
+  URL (help_url),
+  URL (privacy_url),
+  URL (legal_url),
   STR (smtp_url, ""),
   STR (mail_from, ""),
   STR (smtp_user, ""),
@@ -160,6 +168,20 @@ set_err (char *errbuf, size_t errlen, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (errbuf, errlen, fmt, ap);
   va_end (ap);
+}
+
+/* @return true if @a k is held as a string (char *, owned by the config). */
+static bool
+is_string (const struct key_def *k)
+{
+  return k->type == KEY_STR || k->type == KEY_URL || k->type == KEY_TEXT;
+}
+
+/* The string field of @a k in @a cfg. */
+static const char *
+string_of (const struct core_config *cfg, const struct key_def *k)
+{
+  return *(const char *const *) ((const char *) cfg + k->offset);
 }
 
 static const struct key_def *
@@ -252,7 +274,7 @@ set_value (struct core_config *cfg, const struct key_def *k,
   unsigned long long n;
   char *copy;
 
-  if (k->type == KEY_STR)
+  if (is_string (k))
     {
       copy = strdup (value);
       if (copy == NULL)
@@ -297,7 +319,7 @@ set_defaults (struct core_config *cfg, char *errbuf, size_t errlen)
       const struct key_def *k = &key_table[i];
       const char *v = k->def_str;
 
-      if (k->type != KEY_STR && k->type != KEY_RATE)
+      if (!is_string (k) && k->type != KEY_RATE)
         {
           snprintf (num, sizeof num, "%llu", k->def_num);
           v = num;
@@ -509,23 +531,46 @@ page_text_ok (const char *s, size_t max)
   return strlen (s) <= max;
 }
 
+/* The one message for a KEY_TEXT key out of bounds, naming them all with
+   their lengths, e.g. "a, b: one line of text (a 1 to 40 characters,
+   b 120)". */
+static void
+text_err (char *errbuf, size_t errlen)
+{
+  char names[256] = "", rules[256] = "", len[48];
+  size_t n = 0, r = 0;
+
+  for (size_t i = 0; i < KEY_COUNT; i++)
+    {
+      const struct key_def *k = &key_table[i];
+      const char *sep = 0 == n ? "" : ", ";
+
+      if (k->type != KEY_TEXT || n >= sizeof names || r >= sizeof rules)
+        continue;
+      if (k->min > 0)
+        snprintf (len, sizeof len, "%llu to %llu", k->min, k->max);
+      else
+        snprintf (len, sizeof len, "%llu", k->max);
+      r += (size_t) snprintf (rules + r, sizeof rules - r, "%s%s %s%s", sep,
+                              k->name, len, 0 == n ? " characters" : "");
+      n += (size_t) snprintf (names + n, sizeof names - n, "%s%s", sep,
+                              k->name);
+    }
+  set_err (errbuf, errlen, "%s: one line of text (%s)", names, rules);
+}
+
+/* What the enrolment page shows: every KEY_URL key a link (or ""), the
+   contact address, then every KEY_TEXT key one line of its length. */
 static int
 validate_page (const struct core_config *cfg, char *errbuf, size_t errlen)
 {
-  const struct { const char *name; const char *value; } urls[] = {
-    { "app_store_url", cfg->app_store_url },
-    { "play_store_url", cfg->play_store_url },
-    { "help_url", cfg->help_url },
-    { "privacy_url", cfg->privacy_url },
-    { "legal_url", cfg->legal_url },
-  };
-
-  for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
-    if (!page_url_ok (urls[i].value))
+  for (size_t i = 0; i < KEY_COUNT; i++)
+    if (key_table[i].type == KEY_URL
+        && !page_url_ok (string_of (cfg, &key_table[i])))
       {
         set_err (errbuf, errlen, "%s: must be an http:// or https:// URL "
                  "(at most 512 characters, no blanks or quotes)",
-                 urls[i].name);
+                 key_table[i].name);
         return -1;
       }
   if (cfg->contact_email[0] != '\0' && !address_ok (cfg->contact_email))
@@ -533,14 +578,17 @@ validate_page (const struct core_config *cfg, char *errbuf, size_t errlen)
       set_err (errbuf, errlen, "contact_email: must be an e-mail address");
       return -1;
     }
-  if (cfg->app_name[0] == '\0' || !page_text_ok (cfg->app_name, 40)
-      || !page_text_ok (cfg->contact_phone, 40)
-      || !page_text_ok (cfg->contact_hours, 120))
+  for (size_t i = 0; i < KEY_COUNT; i++)
     {
-      set_err (errbuf, errlen, "app_name, contact_phone, contact_hours: "
-               "one line of text (app_name 1 to 40 characters, "
-               "contact_phone 40, contact_hours 120)");
-      return -1;
+      const struct key_def *k = &key_table[i];
+
+      if (k->type == KEY_TEXT
+          && (strlen (string_of (cfg, k)) < k->min
+              || !page_text_ok (string_of (cfg, k), k->max)))
+        {
+          text_err (errbuf, errlen);
+          return -1;
+        }
     }
   return 0;
 }
@@ -606,7 +654,7 @@ core_config_free (struct core_config *cfg)
   if (cfg == NULL)
     return;
   for (size_t i = 0; i < KEY_COUNT; i++)
-    if (key_table[i].type == KEY_STR)
+    if (is_string (&key_table[i]))
       {
         char **p = (char **) ((char *) cfg + key_table[i].offset);
 

@@ -591,3 +591,23 @@ core_db_value (const PGresult *res, int row, int col)
     return NULL;
   return PQgetvalue (res, row, col);
 }
+
+enum core_err
+core_db_json_query (struct core_db *db, const char *stmt, int nparams,
+                    const char *const *params, json_t **out)
+{
+  PGresult *r = NULL;
+  enum core_db_status st = core_db_exec (db, stmt, nparams, params, &r);
+  enum core_err err = CORE_OK;
+
+  *out = NULL;
+  if (st < 0)
+    return core_db_alive (db, false) ? CORE_ERR_INTERNAL
+           : CORE_ERR_DATABASE_UNAVAILABLE;
+  if (CORE_DB_NO_ROW == st)
+    err = CORE_ERR_NOT_FOUND;
+  else if (NULL == (*out = json_loads (PQgetvalue (r, 0, 0), 0, NULL)))
+    err = CORE_ERR_INTERNAL;
+  PQclear (r);
+  return err;
+}

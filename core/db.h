@@ -14,7 +14,10 @@
 #define GUICHET_CORE_DB_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <libpq-fe.h>
+
+#include "core/error.h"
 
 /** Outcome of a query or transaction. */
 enum core_db_status {
@@ -124,5 +127,19 @@ core_db_alive (struct core_db *db, bool probe);
 /** Helper: column @a col of row 0 of @a res, or NULL if SQL NULL. */
 const char *
 core_db_value (const PGresult *res, int row, int col);
+
+/**
+ * Run a prepared statement whose answer is one row of one column of JSON
+ * text (PostgreSQL builds the document, e.g. with json_agg) and parse it.
+ * @param[out] out  the parsed document, which the caller must json_decref();
+ *             NULL unless CORE_OK is returned.
+ * @return CORE_OK; CORE_ERR_NOT_FOUND if no row came back;
+ *         CORE_ERR_DATABASE_UNAVAILABLE if the statement failed and the
+ *         connection is gone; CORE_ERR_INTERNAL if it failed on a live
+ *         connection or its text is not JSON.
+ */
+enum core_err
+core_db_json_query (struct core_db *db, const char *stmt, int nparams,
+                    const char *const *params, json_t **out);
 
 #endif

@@ -301,26 +301,6 @@ states_for (const char *state)
   return NULL;
 }
 
-/* Run @a stmt, whose one row and column is JSON text, into @a out. */
-static enum core_err
-json_query (struct core_db *db, const char *stmt, int n, const char **p,
-            json_t **out)
-{
-  PGresult *r = NULL;
-  enum core_db_status st = core_db_exec (db, stmt, n, p, &r);
-  enum core_err err = CORE_OK;
-
-  *out = NULL;
-  if (st < 0)
-    return enrol_db_err (db);
-  if (CORE_DB_NO_ROW == st)
-    err = CORE_ERR_NOT_FOUND;
-  else if (NULL == (*out = json_loads (PQgetvalue (r, 0, 0), 0, NULL)))
-    err = CORE_ERR_INTERNAL;
-  PQclear (r);
-  return err;
-}
-
 /* "<digits>.<id>", as the list answers in "next".  @return true, with
    the two parts in @a us, @a id. */
 static bool
@@ -387,8 +367,8 @@ enrol_review_list (struct core_db *db, const struct enrol_review_query *q,
     pattern[o] = '\0';
     p[5] = pattern;
   }
-  err = json_query (db, queue ? "enrol_review_list_oldest"
-                    : "enrol_review_list_newest", 9, p, page);
+  err = core_db_json_query (db, queue ? "enrol_review_list_oldest"
+                            : "enrol_review_list_newest", 9, p, page);
   return err;
 }
 
@@ -428,11 +408,11 @@ enrol_review_get (struct core_db *db, const char *id, json_t **review)
   json_t *history = NULL;
   enum core_err err;
 
-  err = json_query (db, "enrol_review_detail", 1, p, review);
+  err = core_db_json_query (db, "enrol_review_detail", 1, p, review);
   if (CORE_OK == err)
     describe_hits (*review);
   if (CORE_OK == err)
-    err = json_query (db, "enrol_review_history", 1, p, &history);
+    err = core_db_json_query (db, "enrol_review_history", 1, p, &history);
   if (CORE_OK == err)
     json_object_set_new (*review, "history", history);
   else if (NULL != *review)

@@ -16,26 +16,6 @@
 #include "core/log.h"
 #include "notify/notify_int.h"
 
-/* Run @a stmt, whose one row and column is JSON text, into @a out. */
-static enum core_err
-json_query (struct core_db *db, const char *stmt, int n, const char **p,
-            json_t **out)
-{
-  PGresult *r = NULL;
-  enum core_db_status st = core_db_exec (db, stmt, n, p, &r);
-  enum core_err err = CORE_OK;
-
-  *out = NULL;
-  if (st < 0)
-    return notify_db_err (db);
-  if (CORE_DB_NO_ROW == st)
-    err = CORE_ERR_NOT_FOUND;
-  else if (NULL == (*out = json_loads (PQgetvalue (r, 0, 0), 0, NULL)))
-    err = CORE_ERR_INTERNAL;
-  PQclear (r);
-  return err;
-}
-
 enum core_err
 notify_admin_list (struct core_db *db, const char *state, int limit,
                    json_t **out)
@@ -50,9 +30,9 @@ notify_admin_list (struct core_db *db, const char *state, int limit,
       && 0 != strcmp (state, "sent"))
     return CORE_ERR_BAD_REQUEST;
   snprintf (lim, sizeof lim, "%d", limit);
-  err = json_query (db, "notify_admin_messages", 2, p, &messages);
+  err = core_db_json_query (db, "notify_admin_messages", 2, p, &messages);
   if (CORE_OK == err)
-    err = json_query (db, "notify_admin_events", 2, p, &events);
+    err = core_db_json_query (db, "notify_admin_events", 2, p, &events);
   if (CORE_OK == err)
     *out = json_pack ("{s:s, s:o, s:o}", "state", state, "messages",
                       messages, "events", events);
@@ -146,7 +126,8 @@ notify_admin_customer (struct core_db *db, const char *customer_id,
                        json_t **out)
 {
   const char *p[1] = { customer_id };
-  enum core_err err = json_query (db, "notify_admin_customer", 1, p, out);
+  enum core_err err = core_db_json_query (db, "notify_admin_customer", 1, p,
+                                          out);
 
   if (CORE_ERR_NOT_FOUND != err)
     return err;

@@ -27,34 +27,38 @@
 
 /* ------------------------------------------------------------ queueing */
 
+/* Run @a stmt with @a a, @a b and then @a json written as text: both
+   queueing functions take their JSON last.  Takes @a json (decref'd).
+   @return the statement's status; HARD_ERROR if @a json is NULL or could
+   not be written. */
+static enum core_db_status
+queue_with_json (struct core_db *db, const char *stmt, const char *a,
+                 const char *b, json_t *json)
+{
+  char *text = NULL != json ? core_json_dump (json) : NULL;
+  const char *v[3] = { a, b, text };
+  enum core_db_status st = CORE_DB_HARD_ERROR;
+
+  if (NULL != text)
+    st = core_db_exec (db, stmt, 3, v, NULL);
+  free (text);
+  json_decref (json);
+  return st;
+}
+
 enum core_db_status
 notify_mail_customer_tx (struct core_db *db, const char *customer_id,
                          const char *kind, json_t *params)
 {
-  char *p = NULL != params ? core_json_dump (params) : NULL;
-  const char *v[3] = { customer_id, kind, p };
-  enum core_db_status st = CORE_DB_HARD_ERROR;
-
-  if (NULL != p)
-    st = core_db_exec (db, "notify_mail_customer", 3, v, NULL);
-  free (p);
-  json_decref (params);
-  return st;
+  return queue_with_json (db, "notify_mail_customer", customer_id, kind,
+                          params);
 }
 
 enum core_db_status
 notify_event_tx (struct core_db *db, const char *type,
                  const char *api_key_name, json_t *data)
 {
-  char *d = NULL != data ? core_json_dump (data) : NULL;
-  const char *v[3] = { type, api_key_name, d };
-  enum core_db_status st = CORE_DB_HARD_ERROR;
-
-  if (NULL != d)
-    st = core_db_exec (db, "notify_event", 3, v, NULL);
-  free (d);
-  json_decref (data);
-  return st;
+  return queue_with_json (db, "notify_event", type, api_key_name, data);
 }
 
 /* ------------------------------------------------------------ endpoints */

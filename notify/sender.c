@@ -79,6 +79,61 @@ random_unit (void)
   return (double) r / 4294967296.0;
 }
 
+/* What differs between putting back an e-mail and a webhook event. */
+struct retry_kind {
+  const char *stmt;          /* five parameters, of which the back-off in
+                                ms and the most attempts are delay_at
+                                and delay_at + 1 */
+  int delay_at;
+  enum notify_counter failed, retried;
+  const char *not_done;      /* for the log: "not sent", "not delivered" */
+};
+
+static const struct retry_kind mail_retry = {
+  "notify_mail_retry", 2, NOTIFY_C_MAIL_FAILED, NOTIFY_C_MAIL_RETRIED,
+  "not sent"
+};
+
+static const struct retry_kind hook_retry = {
+  "notify_hook_retry", 3, NOTIFY_C_HOOK_FAILED, NOTIFY_C_HOOK_RETRIED,
+  "not delivered"
+};
+
+/* A delivery of @a what (as the log names it), tried @a attempts times
+   before this one, failed with @a why: run @a k's statement with @a p,
+   whose back-off and most attempts this fills in, and count and log
+   whether the row now waits or (the statement answers "failed") is given
+   up.  @return the statement's status. */
+static enum core_db_status
+record_retry (struct core_db *db, const struct retry_kind *k,
+              const char *p[5], const char *attempts, const char *what,
+              const char *why)
+{
+  char delay[32], max[16];
+  PGresult *res = NULL;
+  enum core_db_status st;
+
+  snprintf (delay, sizeof delay, "%.0f",
+            notify_backoff_ms (atoi (attempts), random_unit ()));
+  snprintf (max, sizeof max, "%u", core_cfg->notify_max_attempts);
+  p[k->delay_at] = delay;
+  p[k->delay_at + 1] = max;
+  st = core_db_exec (db, k->stmt, 5, p, &res);
+  if (CORE_DB_ONE_ROW == st && 0 == strcmp (PQgetvalue (res, 0, 0), "failed"))
+  {
+    notify_count (k->failed);
+    LOG_WARN ("%s failed for good: %s", what, why);
+  }
+  else if (CORE_DB_ONE_ROW == st)
+  {
+    notify_count (k->retried);
+    LOG_INFO ("%s %s, will retry: %s", what, k->not_done, why);
+  }
+  if (NULL != res)
+    PQclear (res);
+  return st;
+}
+
 /* ------------------------------------------------------------ e-mail */
 
 /* Columns of notify_mail_claim. */
@@ -275,35 +330,18 @@ record_mail (struct core_db *db, const PGresult *r, int i,
              enum notify_outcome o, const char *why)
 {
   const char *id = PQgetvalue (r, i, M_ID);
-  char delay[32], max[16];
-  const char *p[5] = { id, why, delay, max,
+  const char *p[5] = { id, why, NULL, NULL,
                        NOTIFY_PERMANENT == o ? "true" : "false" };
-  PGresult *res = NULL;
-  enum core_db_status st;
+  char what[64];
 
   if (NOTIFY_SENT == o)
   {
     notify_count (NOTIFY_C_MAIL_SENT);
     return core_db_exec (db, "notify_mail_sent", 1, p, NULL);
   }
-  snprintf (delay, sizeof delay, "%.0f",
-            notify_backoff_ms (atoi (PQgetvalue (r, i, M_ATTEMPTS)),
-                               random_unit ()));
-  snprintf (max, sizeof max, "%u", core_cfg->notify_max_attempts);
-  st = core_db_exec (db, "notify_mail_retry", 5, p, &res);
-  if (CORE_DB_ONE_ROW == st && 0 == strcmp (PQgetvalue (res, 0, 0), "failed"))
-  {
-    notify_count (NOTIFY_C_MAIL_FAILED);
-    LOG_WARN ("outbox message %s failed for good: %s", id, why);
-  }
-  else if (CORE_DB_ONE_ROW == st)
-  {
-    notify_count (NOTIFY_C_MAIL_RETRIED);
-    LOG_INFO ("outbox message %s not sent, will retry: %s", id, why);
-  }
-  if (NULL != res)
-    PQclear (res);
-  return st;
+  snprintf (what, sizeof what, "outbox message %s", id);
+  return record_retry (db, &mail_retry, p, PQgetvalue (r, i, M_ATTEMPTS),
+                       what, why);
 }
 
 /* One batch.  @return rows handled, or -1 on a database error. */
@@ -355,10 +393,8 @@ record_event (struct core_db *db, const PGresult *r, int i,
               enum notify_outcome o, long status, const char *why)
 {
   const char *seq = PQgetvalue (r, i, E_SEQ);
-  char st_s[16], delay[32], max[16];
-  const char *p[5] = { seq, 0 != status ? st_s : NULL, why, delay, max };
-  PGresult *res = NULL;
-  enum core_db_status st;
+  char st_s[16], what[96];
+  const char *p[5] = { seq, 0 != status ? st_s : NULL, why, NULL, NULL };
 
   snprintf (st_s, sizeof st_s, "%ld", status);
   if (NOTIFY_SENT == o)
@@ -366,26 +402,10 @@ record_event (struct core_db *db, const PGresult *r, int i,
     notify_count (NOTIFY_C_HOOK_SENT);
     return core_db_exec (db, "notify_hook_delivered", 2, p, NULL);
   }
-  snprintf (delay, sizeof delay, "%.0f",
-            notify_backoff_ms (atoi (PQgetvalue (r, i, E_ATTEMPTS)),
-                               random_unit ()));
-  snprintf (max, sizeof max, "%u", core_cfg->notify_max_attempts);
-  st = core_db_exec (db, "notify_hook_retry", 5, p, &res);
-  if (CORE_DB_ONE_ROW == st && 0 == strcmp (PQgetvalue (res, 0, 0), "failed"))
-  {
-    notify_count (NOTIFY_C_HOOK_FAILED);
-    LOG_WARN ("webhook event %s (seq %s) failed for good: %s",
-              PQgetvalue (r, i, E_ID), seq, why);
-  }
-  else if (CORE_DB_ONE_ROW == st)
-  {
-    notify_count (NOTIFY_C_HOOK_RETRIED);
-    LOG_INFO ("webhook event %s (seq %s) not delivered, will retry: %s",
-              PQgetvalue (r, i, E_ID), seq, why);
-  }
-  if (NULL != res)
-    PQclear (res);
-  return st;
+  snprintf (what, sizeof what, "webhook event %s (seq %s)",
+            PQgetvalue (r, i, E_ID), seq);
+  return record_retry (db, &hook_retry, p, PQgetvalue (r, i, E_ATTEMPTS),
+                       what, why);
 }
 
 /* The endpoint's events in order, stopping at the first failure; with no

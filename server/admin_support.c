@@ -61,32 +61,12 @@ srv_admin_support_register_statements (void)
   core_db_register (support_stmts);
 }
 
-/* One row, one column of JSON text into @a out. */
-static enum core_err
-json_query (struct core_db *db, const char *stmt, int n, const char **p,
-            json_t **out)
-{
-  PGresult *r = NULL;
-  enum core_db_status st = core_db_exec (db, stmt, n, p, &r);
-  enum core_err err = CORE_OK;
-
-  *out = NULL;
-  if (st < 0)
-    return srv_admin_db_err (db);
-  if (CORE_DB_NO_ROW == st)
-    err = CORE_ERR_NOT_FOUND;
-  else if (NULL == (*out = json_loads (PQgetvalue (r, 0, 0), 0, NULL)))
-    err = CORE_ERR_INTERNAL;
-  PQclear (r);
-  return err;
-}
-
 enum core_err
 srv_admin_customer_search (struct core_db *db, const char *q, json_t **out)
 {
   const char *p[1] = { q };
 
-  return json_query (db, "support_customer_search", 1, p, out);
+  return core_db_json_query (db, "support_customer_search", 1, p, out);
 }
 
 enum core_err
@@ -97,9 +77,10 @@ srv_admin_customer_extra (struct core_db *db, const char *customer_id,
   json_t *devices = NULL, *attempts = NULL;
   enum core_err err;
 
-  err = json_query (db, "support_customer_devices", 1, p, &devices);
+  err = core_db_json_query (db, "support_customer_devices", 1, p, &devices);
   if (CORE_OK == err)
-    err = json_query (db, "support_customer_attempts", 2, p, &attempts);
+    err = core_db_json_query (db, "support_customer_attempts", 2, p,
+                              &attempts);
   if (CORE_OK != err)
   {
     json_decref (devices);

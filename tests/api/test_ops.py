@@ -111,6 +111,18 @@ def test_shared_web_module_and_no_path_escape(guichet):
     for page in ("/", "/backoffice/"):
         assert '<link rel="stylesheet" href="/common/base.css">' in _rq.get(
             guichet.url(page), timeout=10).text, page
+    # the phone frame the app and the approval page share, linked by both
+    # between base.css and their own style.css
+    r = _rq.get(guichet.url("/common/phone.css"), timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/css")
+    assert r.headers["Cache-Control"] == _rq.get(
+        guichet.url("/common/base.css"), timeout=10).headers["Cache-Control"]
+    assert ".site-header__inner" in r.text
+    for page, common in (("/app/", "../common/"), ("/approve/", "/common/")):
+        html = _rq.get(guichet.url(page), timeout=10).text
+        links = [f'href="{common}base.css"', f'href="{common}phone.css"', 'style.css"']
+        at = [html.find(x) for x in links]
+        assert -1 not in at and at == sorted(at), (page, at)
     for bad in ("/common/..%2Fenrol%2Findex.html", "/common/.hidden.js", "/common/missing.js"):
         assert _rq.get(guichet.url(bad), timeout=10).status_code == 404, bad
 

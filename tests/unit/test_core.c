@@ -362,6 +362,18 @@ test_config_errors (void **state UNUSED)
                        "lockout_max_s");
   expect_config_error ("retention_nonces_s = 60\n", NULL, NULL,
                        "retention_nonces_s");
+  /* What the enrolment page shows: each message whole. */
+  expect_config_error ("legal_url = https://bank.example/a b\n", NULL, NULL,
+                       "legal_url: must be an http:// or https:// URL "
+                       "(at most 512 characters, no blanks or quotes)");
+  expect_config_error ("contact_email = nobody\n", NULL, NULL,
+                       "contact_email: must be an e-mail address");
+  expect_config_error ("app_name = \"\"\n", NULL, NULL,
+                       "app_name, contact_phone, contact_hours: one line of "
+                       "text (app_name 1 to 40 characters, contact_phone 40, "
+                       "contact_hours 120)");
+  expect_config_error ("contact_phone = 01234567890123456789012345678901234567"
+                       "890\n", NULL, NULL, "contact_hours 120)");
 }
 
 /* Rate limits: "COUNT/PERIOD" with a unit or seconds, or off. */

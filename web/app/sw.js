@@ -17,7 +17,7 @@ const FILES = [
   "", "index.html", "style.css", "app.js", "api.js", "crypto.js", "i18n.js", "payload.js",
   "scan.js", "scan_worker.js", "store.js", "tt.js", "manifest.webmanifest", "icon.svg",
   "icon-192.png", "icon-512.png", "vendor/jsQR.js",
-].map((f) => APP + f).concat(["base.css", "text_core.js", "errors.js"].map((f) => COMMON + f));
+].map((f) => APP + f).concat(["base.css", "phone.css", "text_core.js", "errors.js"].map((f) => COMMON + f));
 const KEPT = new Set(FILES);
 
 self.addEventListener("install", (event) => {

@@ -235,6 +235,66 @@ function txRow (x) {
   return tr;
 }
 
+// ------------------------------------------------------------ the tables
+
+// The customer view's tables, each built once from <template
+// id="table-part"> into index.html's <section data-table-part="NAME">:
+// its heading, its columns' text keys (NUM: right-aligned; ACTION: for
+// screen readers only) and the line shown when it is empty.
+const NUM = "num";
+const ACTION = "action";
+const TABLE_PARTS = {
+  credentials: { heading: "customer.credentials", none: "customer.none",
+                 cols: ["customer.col_kind", "customer.col_state", "customer.col_details",
+                        "customer.col_created", "customer.col_used",
+                        ["customer.col_action", ACTION]] },
+  passkeys: { heading: "customer.passkeys", none: "customer.none",
+              cols: ["customer.col_passkey", "customer.col_state", "customer.col_details",
+                     "customer.col_created", "customer.col_used",
+                     ["customer.col_action", ACTION]] },
+  devices: { heading: "customer.devices", none: "customer.no_devices",
+             cols: ["customer.col_device", "customer.col_state", "customer.col_created"] },
+  attempts: { heading: "customer.attempts", none: "customer.no_attempts",
+              cols: ["customer.col_when", "customer.col_outcome", "customer.col_from"] },
+  txs: { heading: "customer.transactions", none: "customer.no_transactions",
+         cols: ["customer.col_when", "customer.col_payee", ["customer.col_amount", NUM],
+                "customer.col_state"] },
+};
+
+function headerCell (col) {
+  const [key, kind] = Array.isArray(col) ? col : [col];
+  const th = document.createElement("th");
+  th.scope = "col";
+  if (kind === ACTION)
+    th.append(el("span", "visually-hidden", key));
+  else
+    setText(th, key);
+  if (kind === NUM)
+    th.className = "num";
+  return th;
+}
+
+function buildTablePart (section) {
+  const name = section.dataset.tablePart;
+  const spec = TABLE_PARTS[name];
+  const part = $("table-part").content.cloneNode(true);
+  const heading = part.querySelector("h2");
+  const tbl = part.querySelector("table");
+  const none = part.querySelector(".note");
+  heading.id = `${name}-heading`;
+  setText(heading, spec.heading);
+  tbl.id = `${name}-table`;
+  tbl.dataset.testid = `${name}-table`;
+  tbl.setAttribute("aria-labelledby", heading.id);
+  part.querySelector("thead tr").append(...spec.cols.map(headerCell));
+  part.querySelector("tbody").id = `${name}-body`;
+  none.id = `${name}-none`;
+  setText(none, spec.none);
+  section.setAttribute("aria-labelledby", heading.id);
+  section.dataset.testid = `${name}-part`;
+  section.append(part);
+}
+
 function table (bodyId, noneId, items, row) {
   const list = Array.isArray(items) ? items : [];
   $(bodyId).replaceChildren(...list.map(row));
@@ -424,6 +484,8 @@ async function onRevoke (ev) {
 
 export function initCustomers (go) {
   goTo = go;
+  for (const section of document.querySelectorAll("[data-table-part]"))
+    buildTablePart(section);
   $("customers-search").addEventListener("submit", onSearch);
   $("unlock-form").addEventListener("submit", onUnlock);
   $("revoke-form").addEventListener("submit", onRevoke);
