@@ -16,6 +16,7 @@
  * Returned strings are borrowed from libmicrohttpd or jansson and live as
  * long as the request.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,35 @@ authenticate_early (struct srv_request *rq)
   return true;
 }
 
+static enum MHD_Result
+query_value_text (void *cls, enum MHD_ValueKind kind, const char *key,
+                  const char *value)
+{
+  bool *ok = cls;
+
+  (void) kind;
+  if (! srv_query_text_ok (key, SIZE_MAX)
+      || ! srv_query_text_ok (value, SIZE_MAX))
+  {
+    *ok = false;
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+/* Every query name and value is UTF-8: no handler has to think of bytes
+   that are not text (a search for %FF must be a 400, never reach SQL as
+   an encoding error).  @return whether they all are. */
+static bool
+query_is_text (struct srv_request *rq)
+{
+  bool ok = true;
+
+  MHD_get_connection_values (rq->conn, MHD_GET_ARGUMENT_KIND,
+                             &query_value_text, &ok);
+  return ok;
+}
+
 /* The whole body is here: parse, authenticate, dispatch. */
 static void
 request_run (struct srv_request *rq)
@@ -364,6 +394,12 @@ request_run (struct srv_request *rq)
      checking an applicant session again would count the wait as idle. */
   if (! rq->resumed && ! rq->authenticated && ! request_authenticate (rq))
     return;
+  if (! query_is_text (rq))
+  {
+    srv_reply_error (rq, CORE_ERR_BAD_REQUEST,
+                     "a query parameter is not UTF-8 text", NULL);
+    return;
+  }
   rq->route->handler (rq);
   if (rq->suspended)
     return;                       /* longpoll.c resumes it later */

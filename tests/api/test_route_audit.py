@@ -663,3 +663,26 @@ def test_retry_bad_input_and_unknown_ids_change_nothing(guichet, staff, customer
                                      " action = 'message.retry' AND target = %s", mid)
     assert actor == adm.username and details == {"kind": "welcome", "customer_id": cus}
     assert_error(adm.call("POST", path, {}), 409, "wrong_state")
+
+
+# ------------------------------------------------------------------ any query string
+
+def test_query_text_that_is_not_utf8_is_400_on_every_route(guichet, staff):
+    """Checked once for every route, after authentication: a review search
+    or a token serial of bytes that are not UTF-8 once reached SQL and
+    came back as a 500."""
+    adm = staff["admin"]
+    before = guichet.sql_value("SELECT count(*) FROM audit_log")
+    for path in ("/v1/admin/reviews?q=%FF", "/v1/admin/tokens?serial=%C3%28",
+                 "/v1/admin/reviews?state=open&q=anna%E9", "/v1/admin/outbox?%FF=1"):
+        r = adm.s.get(guichet.url(path), timeout=10)
+        e = assert_error(r, 400, "bad_request")
+        assert "UTF-8" in e["error"]["message"], e
+        # a stranger still learns only that it needs to log in
+        assert_error(requests.get(guichet.url(path), timeout=10), 401, "unauthorized")
+    r = requests.get(guichet.url("/v1/enrolment-info?lang=%FF"), timeout=10)
+    assert_error(r, 400, "bad_request")
+    assert guichet.sql_value("SELECT count(*) FROM audit_log") == before
+    # the same searches in UTF-8 are answered
+    assert adm.s.get(guichet.url("/v1/admin/reviews?q=%C3%A9"), timeout=10).status_code == 200
+    assert adm.s.get(guichet.url("/v1/admin/tokens?serial=%C3%A9"), timeout=10).status_code == 200
