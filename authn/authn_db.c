@@ -319,9 +319,7 @@ authn_register_statements (void)
 enum core_err
 authn_db_err (struct core_db *db)
 {
-  if (db == NULL || !core_db_alive (db, false))
-    return CORE_ERR_DATABASE_UNAVAILABLE;
-  return CORE_ERR_INTERNAL;
+  return core_db_err (db);
 }
 
 enum core_db_status

@@ -593,6 +593,13 @@ core_db_value (const PGresult *res, int row, int col)
 }
 
 enum core_err
+core_db_err (struct core_db *db)
+{
+  return NULL != db && core_db_alive (db, false) ? CORE_ERR_INTERNAL
+         : CORE_ERR_DATABASE_UNAVAILABLE;
+}
+
+enum core_err
 core_db_json_query (struct core_db *db, const char *stmt, int nparams,
                     const char *const *params, json_t **out)
 {
@@ -602,8 +609,7 @@ core_db_json_query (struct core_db *db, const char *stmt, int nparams,
 
   *out = NULL;
   if (st < 0)
-    return core_db_alive (db, false) ? CORE_ERR_INTERNAL
-           : CORE_ERR_DATABASE_UNAVAILABLE;
+    return core_db_err (db);
   if (CORE_DB_NO_ROW == st)
     err = CORE_ERR_NOT_FOUND;
   else if (NULL == (*out = json_loads (PQgetvalue (r, 0, 0), 0, NULL)))

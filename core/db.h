@@ -124,6 +124,14 @@ core_db_tx (struct core_db *db, bool serializable, core_db_tx_fn fn, void *cls);
 bool
 core_db_alive (struct core_db *db, bool probe);
 
+/**
+ * What a failed statement means for the answer: the database is gone
+ * (no connection, or it dropped) or the failure is ours.
+ * @return CORE_ERR_DATABASE_UNAVAILABLE or CORE_ERR_INTERNAL
+ */
+enum core_err
+core_db_err (struct core_db *db);
+
 /** Helper: column @a col of row 0 of @a res, or NULL if SQL NULL. */
 const char *
 core_db_value (const PGresult *res, int row, int col);

@@ -78,8 +78,7 @@ enrol_session_create (struct core_db *db, const char *id, char **token)
 enum core_err
 enrol_db_err (struct core_db *db)
 {
-  return core_db_alive (db, false) ? CORE_ERR_INTERNAL
-         : CORE_ERR_DATABASE_UNAVAILABLE;
+  return core_db_err (db);
 }
 
 enum core_err

@@ -244,6 +244,5 @@ notify_register_statements (void)
 enum core_err
 notify_db_err (struct core_db *db)
 {
-  return NULL != db && core_db_alive (db, false) ? CORE_ERR_INTERNAL
-         : CORE_ERR_DATABASE_UNAVAILABLE;
+  return core_db_err (db);
 }

@@ -177,8 +177,7 @@ srv_admin_lockout_limit (void)
 enum core_err
 srv_admin_db_err (struct core_db *db)
 {
-  return (NULL != db && core_db_alive (db, false)) ? CORE_ERR_INTERNAL
-         : CORE_ERR_DATABASE_UNAVAILABLE;
+  return core_db_err (db);
 }
 
 bool

@@ -56,13 +56,6 @@ key_hash_param (const char *key, char out[2 + 64 + 1])
   core_hex_encode (h, sizeof h, out + 2);
 }
 
-static enum core_err
-db_error (struct core_db *db)
-{
-  return core_db_alive (db, false) ? CORE_ERR_INTERNAL
-         : CORE_ERR_DATABASE_UNAVAILABLE;
-}
-
 /* The normalised origins, space-separated (an origin holds no space).
    @return malloc'd text, or NULL with *bad set when one is refused. */
 static char *
@@ -126,7 +119,7 @@ srv_apikey_create (struct core_db *db, const char *name,
   else if (CORE_DB_NO_ROW == st)
     err = CORE_ERR_CONFLICT;
   else
-    err = db_error (db);
+    err = core_db_err (db);
 cleanup:
   OPENSSL_cleanse (raw, sizeof raw);
   core_free_secret (b64, NULL != b64 ? strlen (b64) : 0);
@@ -167,6 +160,6 @@ srv_apikey_check (struct core_db *db, const char *key, char **name)
   if (NULL != res)
     PQclear (res);
   if (st < 0)
-    return db_error (db);
+    return core_db_err (db);
   return NULL != *name ? CORE_OK : CORE_ERR_UNAUTHORIZED;
 }
