@@ -6,6 +6,7 @@ import re
 import subprocess
 import time
 
+import pytest
 import requests
 
 from harness import GUICHETD, REPO, Guichetd, ARTIFACTS
@@ -69,3 +70,23 @@ def test_readyz_503_until_migrated(guichet):
             time.sleep(0.2)
     finally:
         srv.stop()
+
+
+def test_authn_audit_refuses_unknown_actions_and_outcomes(guichet):
+    """Migration 0019 moved authn_audit's value lists from table CHECKs to
+    domains (read once per connection instead of once per INSERT): they
+    must still refuse what is not on them, and take what is."""
+    import psycopg2
+    before = guichet.sql_value("SELECT count(*) FROM authn_audit")
+    for action, outcome in (("verify", "bogus"), ("login", "locked"), ("verify", "LOCKED"),
+                            ("verify", "")):
+        with pytest.raises(psycopg2.Error) as e:
+            guichet.sql("INSERT INTO authn_audit (action, outcome) VALUES (%s, %s)",
+                        action, outcome)
+        assert e.value.pgcode == "23514", (action, outcome, e.value.pgcode)   # check_violation
+    assert guichet.sql_value("SELECT count(*) FROM authn_audit") == before
+    for action, outcome in (("tx_response", "response_invalid"), ("passkey", "challenge_expired")):
+        guichet.sql("INSERT INTO authn_audit (action, outcome, customer_id) VALUES (%s, %s, %s)",
+                    action, outcome, "cus_migrate_check")
+    assert guichet.sql_value("SELECT count(*) FROM authn_audit"
+                             " WHERE customer_id = 'cus_migrate_check'") == 2
