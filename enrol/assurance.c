@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/enrol.h"
 #include "enrol/enrol_db.h"
 #include "enrol/session.h"
@@ -44,6 +46,7 @@ struct device_code_tx {
   const char *device_id;
   const char *code;
   bool has_customer;
+  unsigned int rate_wait;    /* > 0: refused by the rate limit */
 };
 
 static enum core_db_status
@@ -55,11 +58,22 @@ device_code_tx (struct core_db *db, void *cls)
   enum core_db_status st;
 
   t->has_customer = false;
+  t->rate_wait = 0;
   st = core_db_exec (db, "enrol_device_customer", 1, p, &r);
   if (CORE_DB_ONE_ROW == st)
   {
     t->has_customer = true;
-    st = notify_code_set_tx (db, PQgetvalue (r, 0, 0), t->code, "device");
+    /* counted in the change's own transaction: a refused change commits
+       its count, an accepted one its count and its e-mail together */
+    st = NULL != core_cfg
+         ? core_rate_take (db, "assurance_code_customer", PQgetvalue (r, 0, 0),
+                           &core_cfg->rate_assurance_code_per_customer,
+                           &t->rate_wait)
+         : CORE_DB_ONE_ROW;
+    if (st >= 0 && t->rate_wait > 0)
+      st = CORE_DB_NO_ROW;
+    else if (st >= 0)
+      st = notify_code_set_tx (db, PQgetvalue (r, 0, 0), t->code, "device");
   }
   if (NULL != r)
     PQclear (r);
@@ -68,15 +82,18 @@ device_code_tx (struct core_db *db, void *cls)
 
 enum core_err
 enrol_device_assurance_code (struct core_db *db, const char *device_id,
-                             const char *code)
+                             const char *code, unsigned int *retry_after)
 {
   struct device_code_tx t = { .device_id = device_id, .code = code };
   enum core_db_status st = core_db_tx (db, false, &device_code_tx, &t);
 
+  *retry_after = t.rate_wait;
   if (st < 0)
     return enrol_db_err (db);
   if (! t.has_customer)
     return CORE_ERR_FORBIDDEN;
+  if (t.rate_wait > 0)
+    return CORE_ERR_RATE_LIMITED;
   if (CORE_DB_ONE_ROW != st)
     return CORE_ERR_INTERNAL;
   LOG_INFO ("device %s changed its customer's assurance code", device_id);

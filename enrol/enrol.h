@@ -183,13 +183,16 @@ enrol_assurance_code (struct core_db *db, const char *id, const char *code);
 /**
  * The customer's phone changes their assurance code (a signed device
  * request): the device must be active and its enrolment completed.  The
- * customer is told by e-mail, which ends with the new code.
+ * customer is told by e-mail, which ends with the new code.  Each change
+ * takes one from rate_assurance_code_per_customer: a phone in a thief's
+ * hand cannot fill the customer's mailbox.
+ * @param[out] retry_after  on CORE_ERR_RATE_LIMITED, seconds to wait
  * @return CORE_OK, CORE_ERR_FORBIDDEN (the device has no customer yet, or
- *         its credential was revoked), CORE_ERR_DATABASE_UNAVAILABLE,
- *         CORE_ERR_INTERNAL.
+ *         its credential was revoked), CORE_ERR_RATE_LIMITED,
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
 enrol_device_assurance_code (struct core_db *db, const char *device_id,
-                             const char *code);
+                             const char *code, unsigned int *retry_after);
 
 #endif

@@ -73,6 +73,7 @@ srv_http_device_assurance_code (struct srv_request *rq)
 {
   char code[NOTIFY_CODE_LEN + 1];
   bool given;
+  unsigned int wait = 0;
   enum core_err err;
 
   if (NULL == rq->device_id || 0 != strcmp (rq->device_id, rq->args[0]))
@@ -84,9 +85,11 @@ srv_http_device_assurance_code (struct srv_request *rq)
   }
   if (! parse_code (rq, false, code, &given))
     return;
-  err = enrol_device_assurance_code (rq->db, rq->args[0], code);
+  err = enrol_device_assurance_code (rq->db, rq->args[0], code, &wait);
   OPENSSL_cleanse (code, sizeof code);
-  if (CORE_OK != err)
+  if (CORE_ERR_RATE_LIMITED == err)
+    srv_reply_rate_limited (rq, (long) wait);
+  else if (CORE_OK != err)
     srv_reply_error (rq, err, CORE_ERR_FORBIDDEN == err
                      ? "this device belongs to no customer yet, or its "
                        "credential was revoked" : NULL, NULL);

@@ -48,7 +48,7 @@ RATE_KEYS = ("enrolment_per_address", "resume_link_per_enrolment",
              "resume_link_per_address", "activation_per_challenge",
              "activation_per_address", "admin_login_per_username",
              "admin_login_per_address", "verify_per_customer",
-             "verify_per_api_key", "pin_per_enrolment")
+             "verify_per_api_key", "pin_per_enrolment", "assurance_code_per_customer")
 SUITE_LIMITS = {f"GUICHET_RATE_{k.upper()}": "1000000/s" for k in RATE_KEYS}
 
 

@@ -10,7 +10,8 @@ Defaults: enrolments 20/h per address; resume links 5/h per enrolment and
 20/h per address; activations 5/10 min per challenge and 60/h per
 address; back-office logins 10/15 min per username and 30/15 min per
 address; verify 12/min per customer and 1000/s per API key; PINs 10/h per
-enrolment, one hash at a time."""
+enrolment, one hash at a time; assurance-code changes by the customer's
+phone 5/h per customer (each one e-mails the customer)."""
 import sys
 import threading
 import time
@@ -309,3 +310,35 @@ def test_verify_per_api_key(guichet, srv, rp):
     assert 5 <= retry_after(r) <= 6
     assert guichet.sql_value("SELECT failed_attempts FROM customers WHERE id = %s", cus.id) == 1
     guichet.sql("DELETE FROM rate_limits WHERE scope = 'authn_api_key' AND key = %s", rp.name)
+
+
+def test_assurance_code_changes_per_customer(guichet, srv):
+    """Each change of the assurance code from the phone e-mails the
+    customer: a phone in a thief's hand must not fill their mailbox."""
+    import json as _json
+    from test_messages import complete, customer_code, start_enrolment
+    keep_code = lambda g, c: g.secrets.add(c)  # noqa: E731
+    phone, done = complete(guichet, start_enrolment(guichet), pin="592740")
+    cus = done["customer_id"]
+    keep_code(guichet, done["assurance_code"])
+
+    def put(code):
+        raw = _json.dumps({"code": code}).encode()
+        path = f"/v1/devices/{phone.device_id}/assurance-code"
+        h = phone.signed_headers("PUT", path, raw)
+        h["Content-Type"] = "application/json"
+        return client().put(srv.url(path), data=raw, headers=h, timeout=10)
+
+    codes = ["KQ7M2P", "KQ7M2R", "KQ7M2S", "KQ7M2T", "KQ7M2U"]
+    for code in codes:
+        keep_code(guichet, code)
+        r = put(code)
+        assert r.status_code == 200, r.text
+    assert rate_row(guichet, "assurance_code_customer", cus)
+    mails = guichet.sql_value("SELECT count(*) FROM outbox")
+    keep_code(guichet, "KQ7M2V")
+    r = put("KQ7M2V")
+    assert_error(r, 429, "rate_limited")
+    assert retry_after(r) > 0
+    assert customer_code(guichet, cus) == codes[-1]
+    assert guichet.sql_value("SELECT count(*) FROM outbox") == mails
