@@ -10,6 +10,12 @@
  * a matching notification or at their deadline; the handler then reads the
  * state again from the database, so a lost notification only costs the
  * wait, never a wrong answer.
+ *
+ * A notification can arrive after a handler read the state and before it
+ * registered its wait: it would find no waiter, and the change would wait
+ * for the deadline.  So the last RECENT notifications are kept, numbered;
+ * the request layer notes the number before each run of a handler, and a
+ * wait whose key was notified since is resumed at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,8 +39,16 @@ struct waiter {
   char key[64];
 };
 
+#define RECENT 256
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct waiter *waiters;
+/* notifications received (under lock), the last RECENT of them by number */
+static unsigned long long seq;
+static struct {
+  unsigned long long seq;
+  char key[64];
+} recent[RECENT];
 static pthread_t thread;
 static volatile int running;
 static int wake_pipe[2] = { -1, -1 };
@@ -81,6 +95,44 @@ wake_locked (const char *key)
   }
 }
 
+/* Note notification @a key ("*": every key) and resume its waiters.
+   Called with the lock held. */
+static void
+notified_locked (const char *key)
+{
+  seq++;
+  recent[seq % RECENT].seq = seq;
+  snprintf (recent[seq % RECENT].key, sizeof recent[0].key, "%s", key);
+  wake_locked (key);
+}
+
+/* Was @a key (or every key) notified after @a mark?  When more than
+   RECENT came since, it may have been: say so.  Called with the lock
+   held. */
+static bool
+notified_since_locked (const char *key, unsigned long long mark)
+{
+  if (seq - mark >= RECENT)
+    return seq != mark;
+  for (unsigned long long s = mark + 1; s <= seq; s++)
+    if (recent[s % RECENT].seq == s
+        && (0 == strcmp (recent[s % RECENT].key, "*")
+            || 0 == strcmp (recent[s % RECENT].key, key)))
+      return true;
+  return false;
+}
+
+unsigned long long
+srv_longpoll_mark (void)
+{
+  unsigned long long m;
+
+  pthread_mutex_lock (&lock);
+  m = seq;
+  pthread_mutex_unlock (&lock);
+  return m;
+}
+
 /* Milliseconds until the nearest deadline, at most 1000. */
 static int
 poll_timeout_ms (void)
@@ -117,7 +169,7 @@ listen_connect (void)
   PQclear (r);
   /* Whatever changed while we were not listening: let waiters re-read. */
   pthread_mutex_lock (&lock);
-  wake_locked ("*");
+  notified_locked ("*");
   pthread_mutex_unlock (&lock);
   return c;
 }
@@ -130,7 +182,7 @@ drain_notifications (PGconn *c)
   pthread_mutex_lock (&lock);
   while (NULL != (n = PQnotifies (c)))
   {
-    wake_locked (n->extra);
+    notified_locked (n->extra);
     PQfreemem (n);
   }
   pthread_mutex_unlock (&lock);
@@ -222,6 +274,14 @@ srv_longpoll_wait (struct srv_request *rq, const char *key,
   rq->suspended = true;
   pthread_mutex_lock (&lock);
   MHD_suspend_connection (rq->conn);
+  if (notified_since_locked (w->key, rq->notify_mark))
+  {
+    /* changed while the handler was reading: run it again now */
+    MHD_resume_connection (rq->conn);
+    free (w);
+    pthread_mutex_unlock (&lock);
+    return;
+  }
   w->next = waiters;
   waiters = w;
   pthread_mutex_unlock (&lock);

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "enrol/enrol.h"
 #include "server/apikey.h"
+#include "server/longpoll.h"
 #include "server/conn_guard.h"
 #include "server/handlers.h"
 #include "server/metrics.h"
@@ -400,6 +401,7 @@ request_run (struct srv_request *rq)
                      "a query parameter is not UTF-8 text", NULL);
     return;
   }
+  rq->notify_mark = srv_longpoll_mark ();
   rq->route->handler (rq);
   if (rq->suspended)
     return;                       /* longpoll.c resumes it later */

@@ -94,6 +94,7 @@ struct srv_request {
   bool suspended;            /* waiting in longpoll.c */
   bool resumed;              /* the handler runs again after a wait */
   struct timespec deadline;  /* of a long poll (CLOCK_MONOTONIC) */
+  unsigned long long notify_mark; /* srv_longpoll_mark () before the handler ran */
 };
 
 /* ---------------------------------------------------------------- reply.c */
