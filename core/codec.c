@@ -35,8 +35,8 @@ core_hex_encode (const void *data, size_t len, char *out)
   out[2 * len] = '\0';
 }
 
-static int
-hex_digit (char c)
+int
+core_hex_digit (char c)
 {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -56,8 +56,8 @@ core_hex_decode (const char *hex, uint8_t *out, size_t outlen)
     return -1;
   for (size_t i = 0; i < len / 2; i++)
     {
-      int hi = hex_digit (hex[2 * i]);
-      int lo = hex_digit (hex[2 * i + 1]);
+      int hi = core_hex_digit (hex[2 * i]);
+      int lo = core_hex_digit (hex[2 * i + 1]);
 
       if (hi < 0 || lo < 0)
         return -1;

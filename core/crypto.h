@@ -59,6 +59,10 @@ core_hex_encode (const void *data, size_t len, char *out);
 long
 core_hex_decode (const char *hex, uint8_t *out, size_t outlen);
 
+/** The value of hex digit @a c (either case), or -1. */
+int
+core_hex_digit (char c);
+
 /**
  * base64url without padding (RFC 4648 §5).
  * @return malloc'd NUL-terminated string, or NULL on allocation failure.

@@ -473,18 +473,6 @@ srv_access_handler (void *cls, struct MHD_Connection *conn,
   return queue_reply (rq);
 }
 
-static int
-hex_digit (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 size_t
 srv_unescape (void *cls, struct MHD_Connection *conn, char *s)
 {
@@ -494,8 +482,8 @@ srv_unescape (void *cls, struct MHD_Connection *conn, char *s)
   (void) conn;
   for (const char *in = s; '\0' != *in; in++)
   {
-    int hi = '%' == in[0] ? hex_digit (in[1]) : -1;
-    int lo = hi >= 0 ? hex_digit (in[2]) : -1;
+    int hi = '%' == in[0] ? core_hex_digit (in[1]) : -1;
+    int lo = hi >= 0 ? core_hex_digit (in[2]) : -1;
 
     if (lo >= 0 && 0 != hi + lo)
     {
