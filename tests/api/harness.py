@@ -52,6 +52,21 @@ RATE_KEYS = ("enrolment_per_address", "resume_link_per_enrolment",
 SUITE_LIMITS = {f"GUICHET_RATE_{k.upper()}": "1000000/s" for k in RATE_KEYS}
 
 
+def shared_data_env():
+    """GUICHET_* settings for the real data in ../shared/data that is there
+    (the OFAC list, MaxMind's GeoIP test databases); read in place."""
+    e = {}
+    sanctions = SHARED / "data" / "sanctions" / "ofac"
+    if sanctions.is_dir():
+        e["GUICHET_SANCTIONS_DIR"] = str(sanctions)
+    geo = SHARED / "data" / "geoip"
+    if (geo / "GeoLite2-Country-Test.mmdb").is_file():
+        e["GUICHET_GEOIP_COUNTRY_DB"] = str(geo / "GeoLite2-Country-Test.mmdb")
+    if (geo / "GeoIP2-Anonymous-IP-Test.mmdb").is_file():
+        e["GUICHET_GEOIP_ANONYMOUS_DB"] = str(geo / "GeoIP2-Anonymous-IP-Test.mmdb")
+    return e
+
+
 def free_port():
     """A loopback TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -206,14 +221,7 @@ class Guichetd:
             "GUICHET_MIGRATIONS_DIR": str(REPO / "migrations"),
             "GUICHET_WEB_ROOT": str(REPO / "web"),
         })
-        sanctions = SHARED / "data" / "sanctions" / "ofac"
-        if sanctions.is_dir():
-            e["GUICHET_SANCTIONS_DIR"] = str(sanctions)
-        geo = SHARED / "data" / "geoip"
-        if (geo / "GeoLite2-Country-Test.mmdb").is_file():
-            e["GUICHET_GEOIP_COUNTRY_DB"] = str(geo / "GeoLite2-Country-Test.mmdb")
-        if (geo / "GeoIP2-Anonymous-IP-Test.mmdb").is_file():
-            e["GUICHET_GEOIP_ANONYMOUS_DB"] = str(geo / "GeoIP2-Anonymous-IP-Test.mmdb")
+        e.update(shared_data_env())
         e.update(self.extra_env)
         e.update({k: str(v) for k, v in over.items()})
         return e

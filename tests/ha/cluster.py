@@ -51,7 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "api"))
 
-from harness import GUICHETD, PG_BIN, REPO, SHARED, free_port  # noqa: E402
+from harness import GUICHETD, PG_BIN, REPO, free_port, shared_data_env  # noqa: E402
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
@@ -575,14 +575,7 @@ class Cluster:
             "GUICHET_TRUSTED_PROXIES": PROXY_SOURCE,
             "GUICHET_WORKERS": str(self.state["workers"]),
         })
-        sanctions = SHARED / "data" / "sanctions" / "ofac"
-        if sanctions.is_dir():
-            e["GUICHET_SANCTIONS_DIR"] = str(sanctions)
-        geo = SHARED / "data" / "geoip"
-        if (geo / "GeoLite2-Country-Test.mmdb").is_file():
-            e["GUICHET_GEOIP_COUNTRY_DB"] = str(geo / "GeoLite2-Country-Test.mmdb")
-        if (geo / "GeoIP2-Anonymous-IP-Test.mmdb").is_file():
-            e["GUICHET_GEOIP_ANONYMOUS_DB"] = str(geo / "GeoIP2-Anonymous-IP-Test.mmdb")
+        e.update(shared_data_env())
         e.update(self.state["env"])
         return e
 
