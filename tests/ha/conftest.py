@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "api"))
 sys.path.insert(0, str(HERE))
 
+import pskcfile  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from harness import ARTIFACTS, SUITE_LIMITS  # noqa: E402
 from helpers import parse_otpauth, random_pin  # noqa: E402
@@ -116,24 +117,6 @@ def db(ha):
     d.close()
 
 
-def pskc(tokens):
-    keys = "".join(f"""
-  <KeyPackage>
-    <DeviceInfo><Manufacturer>TokenWorks</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
-    <Key Id="{serial}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp">
-      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-      <Data>
-        <Secret><PlainValue>{base64.b64encode(seed).decode()}</PlainValue></Secret>
-        <Counter><PlainValue>0</PlainValue></Counter>
-      </Data>
-    </Key>
-  </KeyPackage>""" for serial, seed in tokens)
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">{keys}
-</KeyContainer>
-"""
-
-
 class Population:
     """Who the load works on."""
 
@@ -166,7 +149,7 @@ def population(ha, db, sizes):
     # hardware tokens: imported from PSKC, enrolled through the API
     tokens = [(f"HA{secrets.token_hex(4).upper()}", secrets.token_bytes(20)) for _ in range(sizes["tokens"])]
     f = ha.dir / "tokens.xml"
-    f.write_text(pskc(tokens))
+    f.write_bytes(pskcfile.build([pskcfile.Token(serial, seed, counter=0) for serial, seed in tokens]))
     out = ha.cli("tokens", "import", f)
     assert out["imported"] == len(tokens), out
     f.unlink()
