@@ -18,6 +18,7 @@
  * wait whose key was notified since is resumed at once.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <poll.h>
@@ -43,8 +44,10 @@ struct waiter {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct waiter *waiters;
-/* notifications received (under lock), the last RECENT of them by number */
-static unsigned long long seq;
+/* notifications received (written under lock; read without it by
+   srv_longpoll_mark, which every request calls), the last RECENT of them
+   by number */
+static _Atomic unsigned long long seq;
 static struct {
   unsigned long long seq;
   char key[64];
@@ -125,12 +128,7 @@ notified_since_locked (const char *key, unsigned long long mark)
 unsigned long long
 srv_longpoll_mark (void)
 {
-  unsigned long long m;
-
-  pthread_mutex_lock (&lock);
-  m = seq;
-  pthread_mutex_unlock (&lock);
-  return m;
+  return atomic_load_explicit (&seq, memory_order_acquire);
 }
 
 /* Milliseconds until the nearest deadline, at most 1000. */
