@@ -114,6 +114,7 @@ static const struct key_def key_table[] = {
   RATE (rate_verify_per_customer, "12/m"),
   RATE (rate_verify_per_api_key, "1000/s"),
   RATE (rate_pin_per_enrolment, "10/h"),
+  RATE (rate_challenge_per_enrolment, "30/h"),
   RATE (rate_assurance_code_per_customer, "5/h"),
   UINT (max_connections_per_address, 64, 0, 100000),
   UINT (header_timeout_s, 10, 1, 300),

@@ -90,6 +90,7 @@ struct core_config {
   struct core_rate rate_verify_per_customer;
   struct core_rate rate_verify_per_api_key;
   struct core_rate rate_pin_per_enrolment;
+  struct core_rate rate_challenge_per_enrolment;
   struct core_rate rate_assurance_code_per_customer;
   /* connections */
   unsigned int max_connections_per_address;  /* 0: no cap; default 64 */

@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "enrol/device_step.h"
 #include "enrol/enrol.h"
 #include "enrol/enrol_db.h"
@@ -131,6 +132,7 @@ struct new_tx {
   const char *sealed;
   const char *cid;
   char expires_at[32];
+  unsigned int rate_wait;
   enum core_err err;
 };
 
@@ -159,6 +161,17 @@ new_tx_run (struct core_db *db, void *cls)
   PQclear (r);
   if (CORE_OK != t->err)
     return CORE_DB_NO_ROW;
+  /* Each challenge is a row kept retention_challenges_s after it expires:
+     counted here, so the count commits with the row it paid for. */
+  st = core_rate_take (db, "challenge_enrolment", t->id,
+                       &core_cfg->rate_challenge_per_enrolment, &t->rate_wait);
+  if (st < 0)
+    return st;
+  if (t->rate_wait > 0)
+  {
+    t->err = CORE_ERR_RATE_LIMITED;
+    return CORE_DB_NO_ROW;
+  }
   st = core_db_exec (db, "enrol_challenge_replace", 1, p1, NULL);
   if (st < 0)
     return st;
@@ -174,7 +187,7 @@ new_tx_run (struct core_db *db, void *cls)
 enum core_err
 enrol_challenge_new (struct core_db *db, const char *id,
                      const char *browser_addr, const char *base_url,
-                     struct enrol_challenge *out)
+                     struct enrol_challenge *out, long *retry_after)
 {
   uint8_t secret[SECRET_LEN];
   char *cid = core_random_id ("ch");
@@ -184,6 +197,7 @@ enrol_challenge_new (struct core_db *db, const char *id,
   enum core_err err = CORE_ERR_INTERNAL;
 
   memset (out, 0, sizeof *out);
+  *retry_after = 0;
   if (NULL == cid || 0 != core_random (secret, sizeof secret)
       || NULL == (sealed = sealed_param (cid, secret)))
     goto cleanup;
@@ -193,7 +207,10 @@ enrol_challenge_new (struct core_db *db, const char *id,
   if (st < 0)
     err = enrol_db_err (db);
   else if (CORE_OK != t.err)
+  {
     err = t.err;
+    *retry_after = t.rate_wait;
+  }
   else if (NULL != (out->qr_payload = payload (base_url, cid, secret)))
   {
     snprintf (out->id, sizeof out->id, "%s", cid);

@@ -23,15 +23,16 @@ struct enrol_challenge {
 
 /**
  * Make a new QR challenge for enrolment @a id (state `device`), replacing
- * any earlier one.
+ * any earlier one, at most rate_challenge_per_enrolment of them.
+ * @param[out] retry_after  with CORE_ERR_RATE_LIMITED, the seconds to wait
  * @return CORE_OK, CORE_ERR_WRONG_STATE, CORE_ERR_NOT_FOUND,
- *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_DATABASE_UNAVAILABLE,
- *         CORE_ERR_INTERNAL.
+ *         CORE_ERR_ENROLMENT_EXPIRED, CORE_ERR_RATE_LIMITED,
+ *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err
 enrol_challenge_new (struct core_db *db, const char *id,
                      const char *browser_addr, const char *base_url,
-                     struct enrol_challenge *out);
+                     struct enrol_challenge *out, long *retry_after);
 
 void
 enrol_challenge_clear (struct enrol_challenge *c);

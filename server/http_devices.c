@@ -24,12 +24,18 @@ srv_http_challenge_create (struct srv_request *rq)
   struct enrol_challenge c;
   const struct core_json_field none[] = { CORE_JSON_FIELD_END };
   char svg[160];
+  long retry_after = 0;
   enum core_err err;
 
   if (! srv_parse_fields (rq, none))
     return;
   err = enrol_challenge_new (rq->db, rq->args[0], rq->client_addr,
-                             srv_public_url (), &c);
+                             srv_public_url (), &c, &retry_after);
+  if (CORE_ERR_RATE_LIMITED == err)
+  {
+    srv_reply_rate_limited (rq, retry_after);
+    return;
+  }
   if (CORE_OK != err)
   {
     srv_reply_error (rq, err, NULL, NULL);

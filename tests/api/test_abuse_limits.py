@@ -10,8 +10,9 @@ Defaults: enrolments 20/h per address; resume links 5/h per enrolment and
 20/h per address; activations 5/10 min per challenge and 60/h per
 address; back-office logins 10/15 min per username and 30/15 min per
 address; verify 12/min per customer and 1000/s per API key; PINs 10/h per
-enrolment, one hash at a time; assurance-code changes by the customer's
-phone 5/h per customer (each one e-mails the customer)."""
+enrolment, one hash at a time; QR challenges 30/h per enrolment;
+assurance-code changes by the customer's phone 5/h per customer (each one
+e-mails the customer)."""
 import sys
 import threading
 import time
@@ -164,6 +165,26 @@ def test_activations_per_address_and_unknown_challenges_are_not_recorded(guichet
     assert 50 <= retry_after(r) <= 61              # 60 an hour
     assert count(guichet, "SELECT count(*) FROM activation_attempts") == attempts
     assert rate_row(guichet, "activation_address", c.addr)
+
+
+def test_challenges_per_enrolment(guichet, srv):
+    """Each new QR is a row holding a sealed activation secret, kept for
+    retention_challenges_s after it expires: one session asking in a loop
+    made 500 of them in a second.  The 31st in an hour is refused, adds no
+    row and leaves the current QR usable."""
+    c = passed(srv, client())
+    for i in range(30):
+        last = new_challenge(srv, c)
+    rows = "SELECT count(*) FROM device_challenges WHERE enrolment_id = %s"
+    assert count(guichet, rows, c.eid) == 30
+    r = c.post(srv.url(f"/v1/enrolments/{c.eid}/device-challenge"), json={}, timeout=10)
+    assert_error(r, 429, "rate_limited")
+    assert 110 <= retry_after(r) <= 121            # 30 an hour
+    assert count(guichet, rows, c.eid) == 30
+    assert rate_row(guichet, "challenge_enrolment", c.eid)
+    # the last QR still binds the genuine phone
+    r = Phone().activate(last["qr_payload"], headers={"X-Forwarded-For": fresh_addr()})
+    assert r.status_code == 201 and r.json()["status"] == "active", r.text
 
 
 # ------------------------------------------------------------------ PINs
