@@ -75,6 +75,23 @@ refuse_doctype (void *ctx, const xmlChar *name, const xmlChar *ext_id,
   xmlStopParser ((xmlParserCtxtPtr) ctx);
 }
 
+/* The number of '<' in @a xml, up to @a max + 1. */
+static size_t
+tags (const char *xml, size_t len, size_t max)
+{
+  const char *p = xml, *end = xml + len;
+  size_t n = 0;
+
+  while (n <= max && (p = memchr (p, '<', (size_t) (end - p))) != NULL)
+    {
+      n++;
+      p++;
+    }
+  return n;
+}
+
+/* Blank text between elements is dropped (XML_PARSE_NOBLANKS): nothing
+   reads it, and it would double the tree of an indented file. */
 static xmlDoc *
 parse_safely (const char *xml, size_t len)
 {
@@ -88,7 +105,7 @@ parse_safely (const char *xml, size_t len)
   doctype_seen = false;
   doc = xmlCtxtReadMemory (ctxt, xml, (int) len, NULL, NULL,
                            XML_PARSE_NONET | XML_PARSE_NOERROR
-                           | XML_PARSE_NOWARNING);
+                           | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
   if (doc != NULL && (doctype_seen || !ctxt->wellFormed
                       || doc->intSubset != NULL || doc->extSubset != NULL))
     {
@@ -422,7 +439,7 @@ read_all (struct reader *rd, const xmlNode *root)
 
   for (xmlNode *x = root->children; x != NULL; x = x->next)
     n += named (x, "KeyPackage");
-  if (n > AUTHN_PSKC_MAX_KEYS)
+  if (n == 0 || n > AUTHN_PSKC_MAX_KEYS)   /* RFC 6030: one or more */
     return AUTHN_PSKC_MALFORMED;
   rd->pkgs = calloc (n + 1, sizeof *rd->pkgs);
   rd->out->keys = calloc (n + 1, sizeof *rd->out->keys);
@@ -545,6 +562,11 @@ authn_pskc_read (const char *xml, size_t len,
   *out = NULL;
   if ((rd.out = calloc (1, sizeof *rd.out)) == NULL)
     return AUTHN_PSKC_NOMEM;
+  if (tags (xml, len, AUTHN_PSKC_MAX_TAGS) > AUTHN_PSKC_MAX_TAGS)
+    {
+      authn_pskc_free (rd.out);
+      return AUTHN_PSKC_TOO_MANY_TAGS;
+    }
   rd.doc = parse_safely (xml, len);
   st = rd.doc != NULL && root_ok (xmlDocGetRootElement (rd.doc))
        ? read_all (&rd, xmlDocGetRootElement (rd.doc)) : AUTHN_PSKC_MALFORMED;

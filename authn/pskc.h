@@ -31,6 +31,12 @@
 #define AUTHN_PSKC_MAX_SECRET 128
 #define AUTHN_PSKC_SERIAL_MAX 64      /* characters */
 #define AUTHN_PSKC_MAX_KEYS 200000    /* KeyPackages per file */
+/* Tags ('<') per file, counted before the parse.  libxml2 spends ~140
+   bytes of tree on each element, so without a bound a 32 MiB file of
+   "<a/>" took 1.1 GB (and each worker's malloc arena kept it).  A compact
+   PSKC file has one '<' per ~20 bytes (19 per KeyPackage): 2 million
+   allow a 32 MiB one and bound the tree near 300 MB. */
+#define AUTHN_PSKC_MAX_TAGS 2000000
 #define AUTHN_PSKC_MAX_ITERATIONS 2000000 /* PBKDF2 */
 
 /** What unlocks an encrypted container (all borrowed; both may be NULL). */
@@ -83,6 +89,7 @@ enum authn_pskc_status {
   AUTHN_PSKC_MAC_INVALID,      /* some ValueMAC does not verify (the keys
                                   concerned are marked mac_invalid) */
   AUTHN_PSKC_DECRYPTION_FAILED, /* the MAC key does not decrypt: wrong key */
+  AUTHN_PSKC_TOO_MANY_TAGS,    /* more than AUTHN_PSKC_MAX_TAGS: not parsed */
   AUTHN_PSKC_NOMEM
 };
 

@@ -395,6 +395,8 @@ static const struct {
     "(wrong key or altered file): nothing was imported" },
   [AUTHN_PSKC_DECRYPTION_FAILED] = { "decryption_failed", "the MAC key "
     "does not decrypt: wrong key or password" },
+  [AUTHN_PSKC_TOO_MANY_TAGS] = { "too_many_elements", "the file has more "
+    "than 2,000,000 tags: split it (it was not parsed)" },
   [AUTHN_PSKC_NOMEM] = { "internal", "out of memory" },
 };
 

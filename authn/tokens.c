@@ -12,7 +12,15 @@
  * rejected key means nothing is written.  The clear secrets live in the
  * read file's keys only, cleansed when it is freed; the log gets counts
  * and the rate, never a secret.
+ *
+ * The parsed tree of a large file is hundreds of megabytes: one import
+ * runs at a time in a process (another is answered "busy" at once rather
+ * than queued on a worker), and the memory goes back to the system when
+ * it ends -- glibc keeps freed memory in the arena of the thread that
+ * used it, so every worker would otherwise keep its largest import.
  */
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +37,8 @@
 #include "core/log.h"
 
 #define BATCH 1000
+
+static pthread_mutex_t importing = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const states[] = {
   "in_stock", "assigned", "active", "lost", "revoked"
@@ -368,6 +378,10 @@ authn_tokens_import (struct core_db *db,
 
   clock_gettime (CLOCK_MONOTONIC, &t0);
   memset (res, 0, sizeof *res);
+  if (pthread_mutex_trylock (&importing) != 0)
+    return refuse (res, CORE_ERR_RATE_LIMITED, "import_running",
+                   "another import is running on this server: try again "
+                   "when it has ended");
   err = unlock_of (req, key, &u, res);
   if (err != CORE_OK)
     goto done;
@@ -390,6 +404,8 @@ authn_tokens_import (struct core_db *db,
 done:
   OPENSSL_cleanse (key, sizeof key);
   authn_pskc_free (p);
+  malloc_trim (0);
+  pthread_mutex_unlock (&importing);
   return err;
 }
 

@@ -60,12 +60,16 @@ struct authn_tokens_import_res {
  * nothing, even with @a partial.  Without @a partial, one rejected key
  * imports nothing.  Tokens already in the inventory (same serial and
  * manufacturer) are counted in duplicates and left as they are.
+ * One import runs at a time in the process.
  * @return CORE_OK (res->imported may be 0),
  *         CORE_ERR_BAD_REQUEST (res->reason: malformed_pskc, key_required,
  *           bad_key, key_and_password),
  *         CORE_ERR_POLICY_REFUSED (res->reason: mac_invalid, mac_missing,
  *           decryption_failed, key_mismatch, unsupported_encryption,
- *           keys_rejected -- res->rejected lists the keys concerned),
+ *           too_many_elements, keys_rejected -- res->rejected lists the
+ *           keys concerned),
+ *         CORE_ERR_RATE_LIMITED (res->reason: import_running: another
+ *           import is under way),
  *         CORE_ERR_DATABASE_UNAVAILABLE, CORE_ERR_INTERNAL.
  */
 enum core_err

@@ -30,6 +30,10 @@ flag (const char *v)
   return -1;
 }
 
+/* When to try again after "another import is running" (a large file takes
+   a few seconds). */
+#define IMPORT_RETRY_S 5
+
 static void
 reply_refused (struct srv_request *rq, enum core_err err,
                const struct authn_tokens_import_res *res)
@@ -68,7 +72,9 @@ srv_http_admin_tokens_import (struct srv_request *rq)
   err = authn_tokens_import (rq->db, &req, &res);
   if (rq->body != NULL)
     OPENSSL_cleanse (rq->body, rq->body_len);
-  if (err == CORE_OK)
+  if (err == CORE_ERR_RATE_LIMITED)     /* another import is running */
+    srv_reply_rate_limited (rq, IMPORT_RETRY_S);
+  else if (err == CORE_OK)
     srv_reply_json (rq, MHD_HTTP_OK,
                     json_pack ("{s:I, s:I, s:O, s:s, s:I, s:I}", "imported",
                                (json_int_t) res.imported, "duplicates",

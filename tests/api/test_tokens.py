@@ -16,6 +16,7 @@ import hashlib
 import json
 import secrets
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -279,6 +280,81 @@ def test_malformed_and_xxe_bodies(guichet, a):
         assert "root:" not in json.dumps(err)
     assert count(guichet) == before
     guichet.wait_ready()
+
+
+def rss_kib(g, field="VmRSS"):
+    for line in Path(f"/proc/{g.server.proc.pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def padded(tags, packages=()):
+    """A KeyContainer with @tags empty elements before @packages (Tokens,
+    plain secrets): what a back-office account can upload within the body
+    cap."""
+    if not packages:
+        return (b'<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">'
+                + b"<a/>" * tags + b"</KeyContainer>")
+    doc = pskcfile.build(list(packages))
+    cut = doc.index(b"<KeyPackage")
+    return doc[:cut] + b"<a/>" * tags + doc[cut:]
+
+
+def test_a_container_without_key_package_is_refused(guichet, a):
+    """RFC 6030: one KeyPackage or more.  An empty container used to answer
+    200 and write an import batch and its audit row for nothing."""
+    before = guichet.sql_value("SELECT count(*) FROM hw_token_imports")
+    err = assert_error(post_import(guichet, a, padded(0)), 400, "bad_request")
+    assert err["reasons"] == ["malformed_pskc"]
+    assert guichet.sql_value("SELECT count(*) FROM hw_token_imports") == before
+
+
+def test_a_file_of_empty_elements_is_not_parsed(guichet, a):
+    """8 million <a/> in 32 MiB made a 1.1 GB tree, kept by each worker
+    that parsed one: 16 uploads took 17 GB.  Over 2,000,000 tags the file
+    is refused before the parse."""
+    before, hwm = count(guichet), rss_kib(guichet, "VmHWM")
+    err = assert_error(post_import(guichet, a, padded(2_000_001)), 422, "policy_refused")
+    assert err["reasons"] == ["too_many_elements"]
+    assert count(guichet) == before
+    assert rss_kib(guichet, "VmHWM") - hwm < 64 * 1024
+
+
+def test_the_memory_of_a_large_import_goes_back(guichet, a):
+    """Under the cap a file is parsed; the tree's memory is returned when
+    the import ends instead of staying in the worker's malloc arena."""
+    tokens = tokens_for(guichet, 1)
+    rss = rss_kib(guichet)
+    imported(post_import(guichet, a, padded(1_900_000, tokens)), 1)
+    assert rss_kib(guichet, "VmHWM") - rss > 100 * 1024       # it did parse
+    assert rss_kib(guichet) - rss < 64 * 1024
+
+
+def test_one_import_at_a_time(guichet, a):
+    """A second import while one runs is answered 429 at once (it would
+    hold a worker and another tree's memory); the first one completes."""
+    slow = pskcfile.build(tokens_for(guichet, 1), password="correct horse",
+                          iterations=2_000_000)     # seconds of PBKDF2
+    quick = pskcfile.build(tokens_for(guichet, 1))
+    out = {}
+    t = threading.Thread(target=lambda: out.update(
+        r=post_import(guichet, a, slow, password="correct horse")))
+    t.start()
+    seen = None
+    while t.is_alive() and seen is None:
+        r = post_import(guichet, a, quick)
+        if r.status_code == 429:
+            seen = r
+        else:                        # it came before the slow one began
+            imported(r, 1)
+            quick = pskcfile.build(tokens_for(guichet, 1))
+        time.sleep(0.05)
+    t.join()
+    imported(out["r"], 1)
+    assert seen is not None, "the second import was never refused"
+    assert_error(seen, 429, "rate_limited")
+    assert seen.headers["Retry-After"] == "5"
 
 
 def test_roles_csrf_and_content_type(guichet, a):
