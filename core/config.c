@@ -84,6 +84,7 @@ static const struct key_def key_table[] = {
   UINT (argon2_p, 1, 1, 255),
   STR (log_level, "info"),
   STR (trusted_proxies, ""),
+  STR (metrics_from, "127.0.0.1,::1"),
   STR (web_root, ""),
   STR (sanctions_dir, ""),
   STR (geoip_country_db, ""),

@@ -43,6 +43,7 @@ struct core_config {
   unsigned int argon2_p;           /* default 1 */
   char *log_level;                 /* debug|info|warn|error */
   char *trusted_proxies;           /* comma-separated addresses */
+  char *metrics_from;              /* who may read /metrics; "*": anyone */
   char *web_root;                  /* folder with web/ assets */
   char *sanctions_dir;             /* folder with sdn.csv/alt.csv, or "" */
   char *geoip_country_db;          /* path or "" */

@@ -14,6 +14,7 @@
 #include "notify/notify.h"
 #include "server/handlers.h"
 #include "server/metrics.h"
+#include "server/proxy.h"
 
 void
 srv_http_healthz (struct srv_request *rq)
@@ -70,8 +71,19 @@ metrics_text (void)
 void
 srv_http_metrics (struct srv_request *rq)
 {
-  char *text = metrics_text ();
+  char *text;
 
+  /* Request and verify counts per outcome, payment volumes and the outbox
+     read from the database at each scrape: for the bank's monitoring, not
+     for whoever reaches the listener.  Refused as a route that does not
+     exist. */
+  if (0 != strcmp (core_cfg->metrics_from, "*")
+      && ! srv_proxy_addr_in (core_cfg->metrics_from, rq->client_addr))
+  {
+    srv_reply_error (rq, CORE_ERR_NOT_FOUND, NULL, NULL);
+    return;
+  }
+  text = metrics_text ();
   if (NULL == text)
   {
     srv_reply_error (rq, CORE_ERR_INTERNAL, NULL, NULL);

@@ -43,12 +43,11 @@ peer_addr (struct MHD_Connection *conn, char *out, size_t outlen)
   }
 }
 
-/* Is @a addr (len bytes, not NUL-terminated) in the comma-separated list? */
+/* Is @a addr (len bytes, not NUL-terminated) in the comma-separated
+   @a list? */
 static bool
-is_trusted (const char *addr, size_t len)
+in_list (const char *list, const char *addr, size_t len)
 {
-  const char *list = core_cfg->trusted_proxies;
-
   while (NULL != list && '\0' != *list)
   {
     const char *end = strchr (list, ',');
@@ -63,6 +62,18 @@ is_trusted (const char *addr, size_t len)
     list = (NULL != end) ? end + 1 : NULL;
   }
   return false;
+}
+
+static bool
+is_trusted (const char *addr, size_t len)
+{
+  return in_list (core_cfg->trusted_proxies, addr, len);
+}
+
+bool
+srv_proxy_addr_in (const char *list, const char *addr)
+{
+  return NULL != addr && in_list (list, addr, strlen (addr));
 }
 
 bool

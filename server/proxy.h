@@ -15,6 +15,10 @@
 bool
 srv_proxy_is_trusted (const char *addr);
 
+/** @return whether @a addr (text) is in the comma-separated @a list. */
+bool
+srv_proxy_addr_in (const char *list, const char *addr);
+
 /** Write the client address into @a out (never fails; "unknown" at worst). */
 void
 srv_proxy_client_addr (struct MHD_Connection *conn, char *out, size_t outlen);

@@ -87,6 +87,21 @@ def test_metrics_verify_outcomes(guichet, http, customer):
         f"no verify outcome metric:\n{text[:3000]}"
 
 
+def test_metrics_only_for_the_monitoring_addresses(guichet):
+    """/metrics gave anyone who reached the listener the bank's login and
+    payment volumes per outcome, and a database read per scrape.  Only
+    metrics_from (default: loopback) reads it; any other client address --
+    here the one a trusted proxy forwards -- gets the 404 of a route that
+    does not exist."""
+    outside = {"X-Forwarded-For": "203.0.113.9"}
+    r = requests.get(guichet.url("/metrics"), headers=outside, timeout=10)
+    nowhere = requests.get(guichet.url("/metricz"), headers=outside, timeout=10)
+    assert_error(r, 404, "not_found")
+    assert r.json() == nowhere.json()
+    assert "guichet_" not in r.text
+    metrics(guichet)                          # from 127.0.0.1 itself
+
+
 def test_security_headers(guichet, http):
     for r in (requests.get(guichet.url("/healthz"), timeout=10),
               http.verify_otp("cus_nobody_at_all", "73829164", "000000"),
