@@ -126,7 +126,13 @@ authn_tokens_list (struct core_db *db, const struct authn_tokens_filter *f,
  *             (lost, revoked, expired or not yet valid);
  *             CORE_ERR_OTP_INVALID (malformed or wrong code);
  *             CORE_ERR_INTERNAL / CORE_ERR_DATABASE_UNAVAILABLE with a
- *             negative status.
+ *             negative status.  These tell the token's state: a caller
+ *             that answers an applicant must not pass them on
+ *             (enrol/issue_hardware.c answers every refusal alike).
+ * @param[out] why  on a refusal, a stable word for the log, finer than
+ *             @a err: "unknown_serial", "ambiguous_serial", "assigned",
+ *             "active", "lost", "revoked", "expired", "not_yet_valid",
+ *             "wrong_code"; NULL otherwise.  Never the code typed.
  * @return CORE_DB_ONE_ROW (claimed; *err CORE_OK), CORE_DB_NO_ROW (refused:
  *         *err says why, and this function wrote nothing -- the caller
  *         should roll back its own writes), CORE_DB_SOFT_ERROR (retry the
@@ -135,7 +141,8 @@ authn_tokens_list (struct core_db *db, const struct authn_tokens_filter *f,
 enum core_db_status
 authn_token_claim_tx (struct core_db *db, const char *serial, const char *otp,
                       const char *customer_id,
-                      char credential_id[AUTHN_ID_MAX], enum core_err *err);
+                      char credential_id[AUTHN_ID_MAX], enum core_err *err,
+                      const char **why);
 
 /* ------------------------------------------------------------- lifecycle */
 

@@ -9,7 +9,9 @@
  * state commit together or not at all.  Every check comes before the first
  * write: the token row is locked, its state and dates judged, the code
  * searched (HOTP look-ahead, TOTP window around now and around the
- * shipped drift) -- a refusal writes nothing.  The secret is opened under
+ * shipped drift) -- a refusal writes nothing and says why twice: an error
+ * code, and a word for the caller's log (the token's real state, which
+ * enrol/ keeps from the applicant).  The secret is opened under
  * "token:<id>" and re-sealed under "credential:<id>"; the clear copy is
  * cleansed before return and never logged.
  */
@@ -43,16 +45,26 @@ struct claim_state {
   int32_t drift;             /* TOTP: matched step - current step */
 };
 
-/* A token that cannot be claimed, whatever the code. */
+/* A token that cannot be claimed, whatever the code; @a why names it for
+   the caller's log. */
 static enum core_err
-state_err (const struct tokens_db_token *t)
+state_err (const struct tokens_db_token *t, const char **why)
 {
   if (strcmp (t->state, "lost") == 0 || strcmp (t->state, "revoked") == 0)
-    return CORE_ERR_POLICY_REFUSED;
+    {
+      *why = strcmp (t->state, "lost") == 0 ? "lost" : "revoked";
+      return CORE_ERR_POLICY_REFUSED;
+    }
   if (strcmp (t->state, "in_stock") != 0)
-    return CORE_ERR_CONFLICT;
+    {
+      *why = strcmp (t->state, "active") == 0 ? "active" : "assigned";
+      return CORE_ERR_CONFLICT;
+    }
   if (t->expired || t->not_yet_valid)
-    return CORE_ERR_POLICY_REFUSED;
+    {
+      *why = t->expired ? "expired" : "not_yet_valid";
+      return CORE_ERR_POLICY_REFUSED;
+    }
   return CORE_OK;
 }
 
@@ -167,7 +179,8 @@ refused (enum core_err why, enum core_err *err)
 enum core_db_status
 authn_token_claim_tx (struct core_db *db, const char *serial, const char *otp,
                       const char *customer_id,
-                      char credential_id[AUTHN_ID_MAX], enum core_err *err)
+                      char credential_id[AUTHN_ID_MAX], enum core_err *err,
+                      const char **why)
 {
   struct tokens_db_token t;
   struct claim_state cs = { 0, 0 };
@@ -177,6 +190,7 @@ authn_token_claim_tx (struct core_db *db, const char *serial, const char *otp,
   int matches = 0;
 
   credential_id[0] = '\0';
+  *why = "unknown_serial";
   if (serial == NULL || serial[0] == '\0' || customer_id == NULL)
     return refused (CORE_ERR_NOT_FOUND, err);
   st = tokens_db_claim_find (db, serial, &t, &matches);
@@ -184,16 +198,26 @@ authn_token_claim_tx (struct core_db *db, const char *serial, const char *otp,
     return refused (CORE_ERR_NOT_FOUND, err);
   if (st < 0)
     {
+      *why = NULL;
       *err = authn_db_err (db);
       return st;
     }
-  *err = matches > 1 ? CORE_ERR_CONFLICT : state_err (&t);
+  *why = "ambiguous_serial";
+  *err = matches > 1 ? CORE_ERR_CONFLICT : state_err (&t, why);
+  /* Only an in-stock token's code is checked: a refusal for its state
+     skips the secret's opening and the code search (microseconds against
+     the statement's round trip). */
   if (*err == CORE_OK)
-    *err = check_code (&t, otp, &cs, &seed, &len);
+    {
+      *why = "wrong_code";
+      *err = check_code (&t, otp, &cs, &seed, &len);
+    }
   if (*err == CORE_OK)
     st = issue (db, &t, seed, len, &cs, customer_id, credential_id, err);
   else
     st = *err == CORE_ERR_INTERNAL ? CORE_DB_HARD_ERROR : CORE_DB_NO_ROW;
+  if (st != CORE_DB_NO_ROW)
+    *why = NULL;
   if (*err == CORE_OK)
     LOG_INFO ("token %s activated for customer %s as credential %s", t.id,
               customer_id, credential_id);

@@ -295,9 +295,13 @@ srv_http_enrolment_credential (struct srv_request *rq)
   err = enrol_credential (rq->db, rq->args[0], &req, &answer, &created);
   if (CORE_ERR_INVALID_FIELD == err)
     srv_reply_bad_field (rq, "kind");
+  else if (CORE_ERR_OTP_INVALID == err)
+    srv_reply_error (rq, err, NULL, answer);    /* attempts_remaining */
   else if (CORE_OK != err)
-    srv_reply_error (rq, err, CORE_ERR_CONFLICT == err
-                     ? "this token is already assigned" : NULL, NULL);
+  {
+    json_decref (answer);
+    srv_reply_error (rq, err, NULL, NULL);
+  }
   else
     srv_reply_json (rq, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, answer);
 }

@@ -272,20 +272,24 @@ describe("credential step", () => {
       assert.equal(await page.getAttribute("#hw-serial", "aria-invalid"), "true");
       assert.equal(await activeId(page), "hw-serial");
 
-      // A serial the bank does not know: said next to the serial.
+      // A serial the bank does not know: answered as a wrong code (the
+      // server does not say which serials exist), one message about both
+      // fields, the code emptied, one attempt spent.
       await page.fill("#hw-serial", serial + "X");
       await page.fill("#hw-code", hotp(seed, 0));
       const unknown = await answerTo(page, "/credential", () => page.click("#credential-submit"));
-      assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
-      assert.match(await visibleText(page, "#hw-serial-error"), /do not know this serial number/);
-      assert.ok(await page.locator("#hw-code-error").isHidden());
-      assert.equal(await page.inputValue("#hw-code"), hotp(seed, 0), "the code typed is kept");
-      assert.equal(await activeId(page), "hw-serial");
+      assert.equal(unknown.status, 422, JSON.stringify(unknown.body));
+      assert.equal(unknown.body.error.code, "otp_invalid");
+      assert.equal(unknown.body.attempts_remaining, 4);
+      assert.match(await visibleText(page, "#hw-code-error"), /serial number and code do not activate a token.*4 attempts left/);
+      assert.ok(await page.locator("#hw-serial-error").isHidden());
+      assert.equal(await page.inputValue("#hw-code"), "");
+      assert.equal(await activeId(page), "hw-code");
       assert.ok(await fits(page), "no sideways scrolling at 360 px on the token's fields");
       await screenshot(page, "49-hardware-unknown-serial");
 
       // The right serial, a wrong code (none of the token's next ones):
-      // said next to the code, which is emptied.
+      // the same answer and the same message.
       const next = new Set(Array.from({ length: 50 }, (_, c) => hotp(seed, c)));
       let bad = hotp(seed, 0);
       while (next.has(bad))
@@ -294,7 +298,8 @@ describe("credential step", () => {
       await page.fill("#hw-code", bad);
       const wrong = await answerTo(page, "/credential", () => page.click("#credential-submit"));
       assert.equal(wrong.status, 422, JSON.stringify(wrong.body));
-      assert.match(await visibleText(page, "#hw-code-error"), /code is not right/);
+      assert.deepEqual({ ...wrong.body, attempts_remaining: 0 }, { ...unknown.body, attempts_remaining: 0 });
+      assert.match(await visibleText(page, "#hw-code-error"), /serial number and code do not activate a token.*3 attempts left/);
       assert.ok(await page.locator("#hw-serial-error").isHidden());
       assert.equal(await activeId(page), "hw-code");
       assert.equal(await page.inputValue("#hw-code"), "");

@@ -328,24 +328,10 @@ function chooseFailed (e, id, kind) {
     return;
   }
   if (kind === "hardware") {
-    // The token's answers, said next to the field they are about.
-    if (e.status === 404) {
-      setError("hw-serial", "cred.hw.err.unknown");
-      $("hw-serial").focus();
-      return;
-    }
-    if (e.status === 409 && e.code === "conflict") {
-      setError("hw-serial", "cred.hw.err.taken");
-      $("hw-serial").focus();
-      return;
-    }
-    if (e.status === 422 && e.code === "policy_refused") {
-      setError("hw-serial", "cred.hw.err.refused");
-      $("hw-serial").focus();
-      return;
-    }
-    // A wrong serial leaves the code typed (a token's code stays good
-    // until used); a wrong code is emptied.
+    // The server answers every refused token alike (unknown serial, a
+    // token taken, lost or out of date, a wrong code): it does not tell a
+    // stranger which serials exist.  So the page says one thing, about
+    // both fields, and empties the code (a token shows a new one).
     if (e.status === 422) {
       $("hw-code").value = "";
       const [key, params] = invalidCodeKey(e, "cred.hw.err.invalid");
