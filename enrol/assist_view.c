@@ -16,6 +16,8 @@
  * applicant.  Device risk reasons about the phone and its connection are
  * shown; those about the bank's lists and other enrolments (blocklists,
  * restricted countries, reuse, velocity) become "manual_check" as well.
+ * Which device reason is which is risk/'s one classification
+ * (risk_reason_told), shared with the phone's activation answer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "enrol/assist_int.h"
+#include "risk/risk.h"
 
 /* ------------------------------------------------------------ reasons */
 
@@ -31,31 +34,26 @@ static const char *const identity_told[] = {
   "nationality_mismatch", "document_expired", "underage",
 };
 
-static const char *const device_told[] = {
-  "rooted", "emulator", "debugger", "hooking", "web_app", "os_outdated",
-  "app_outdated",
-  "tor_exit_node", "public_proxy", "residential_proxy", "anonymous_vpn",
-  "hosting_provider", "anonymous_network",
-  "compromised_device_on_anonymous_network", "sim_ip_country_mismatch",
-  "sim_residence_mismatch", "ip_residence_mismatch",
-  "browser_phone_country_mismatch", "locale_mismatch", "timezone_mismatch",
-  "qr_multiple_devices", "geo_unavailable",
-};
-
 static bool
-listed (const char *code, const char *const *list, size_t n)
+identity_reason_told (const char *code)
 {
-  for (size_t i = 0; i < n; i++)
-    if (0 == strcmp (list[i], code))
+  for (size_t i = 0; i < sizeof identity_told / sizeof identity_told[0]; i++)
+    if (0 == strcmp (identity_told[i], code))
       return true;
   return false;
 }
 
-/* The codes of the JSON array text @a stored that are on the list, each
+static bool
+device_reason_told (const char *code)
+{
+  return risk_reason_told (code, RISK_TOLD_ADVISOR);
+}
+
+/* The codes of the JSON array text @a stored that @a told admits, each
    other one as one "manual_check".  @return a new array (never NULL on
    memory). */
 static json_t *
-reasons_told (const char *stored, const char *const *list, size_t n)
+reasons_told (const char *stored, bool (*told)(const char *code))
 {
   json_t *in = json_loads (stored, 0, NULL);
   json_t *out = json_array ();
@@ -67,7 +65,7 @@ reasons_told (const char *stored, const char *const *list, size_t n)
   {
     const char *code = json_string_value (v);
 
-    if (NULL != code && listed (code, list, n))
+    if (NULL != code && told (code))
       json_array_append_new (out, json_string (code));
     else
       other = true;
@@ -77,9 +75,6 @@ reasons_told (const char *stored, const char *const *list, size_t n)
   json_decref (in);
   return out;
 }
-
-#define TOLD(stored, list) \
-  reasons_told (stored, list, sizeof list / sizeof list[0])
 
 /* ------------------------------------------------------------ scopes */
 
@@ -145,7 +140,8 @@ identity_from_row (PGresult *r)
                          : json_string (PQgetvalue (r, 0, i)));
   return json_pack ("{s:o, s:s?, s:o}", "declared", d, "decision",
                     PQgetisnull (r, 0, 7) ? NULL : PQgetvalue (r, 0, 7),
-                    "reasons", TOLD (PQgetvalue (r, 0, 8), identity_told));
+                    "reasons", reasons_told (PQgetvalue (r, 0, 8),
+                                             &identity_reason_told));
 }
 
 static json_t *
@@ -155,7 +151,7 @@ device_from_row (PGresult *r)
                     PQgetvalue (r, 0, 0), "platform", PQgetvalue (r, 0, 1),
                     "model", PQgetvalue (r, 0, 2), "risk", "decision",
                     PQgetvalue (r, 0, 3), "reasons",
-                    TOLD (PQgetvalue (r, 0, 4), device_told));
+                    reasons_told (PQgetvalue (r, 0, 4), &device_reason_told));
 }
 
 /* Run @a stmt for the enrolment and build its part with @a build; a

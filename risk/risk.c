@@ -299,12 +299,54 @@ risk_result_json (const struct risk_result *r)
                     "input_hash", r->input_hash);
 }
 
+/* The score the phone is told: its decision's, never the sum.  The sum,
+   or even the told reasons' share of it, would let a fraud ring subtract
+   what it knows of its own phone and measure what the bank holds on it. */
+static int
+told_score (const struct risk_result *r)
+{
+  switch (r->decision)
+    {
+    case RISK_ALLOW: return 0;
+    case RISK_REVIEW:
+      return (r->review_at < 1) ? 1 : (r->review_at > 100) ? 100
+        : r->review_at;
+    case RISK_DENY: return 100;
+    }
+  return 100;
+}
+
 json_t *
 risk_result_answer (const struct risk_result *r)
 {
-  return json_pack ("{s:i, s:s, s:O}", "score", r->score,
+  json_t *reasons = json_array ();
+  bool hidden = false;
+  size_t i;
+  json_t *v;
+
+  if (NULL == reasons)
+    return NULL;
+  json_array_foreach (r->reasons, i, v)
+    {
+      if (! risk_reason_told (json_string_value (v), RISK_TOLD_APPLICANT))
+        hidden = true;
+      else if (0 != json_array_append (reasons, v))
+        {
+          json_decref (reasons);
+          return NULL;
+        }
+    }
+  /* On an allow no one checks, and a manual_check would be the only
+     visible trace of a reused phone or a busy address. */
+  if (hidden && RISK_ALLOW != r->decision
+      && 0 != json_array_append_new (reasons, json_string ("manual_check")))
+    {
+      json_decref (reasons);
+      return NULL;
+    }
+  return json_pack ("{s:i, s:s, s:o}", "score", told_score (r),
                     "decision", risk_decision_name (r->decision),
-                    "reasons", r->reasons);
+                    "reasons", reasons);
 }
 
 void

@@ -74,6 +74,9 @@ struct risk_input {
 struct risk_result {
   int score;                   /* 0..100 */
   enum risk_decision decision;
+  int review_at;               /* threshold.review of the rules that scored
+                                  it: the score a phone is told for a
+                                  review (risk_result_answer) */
   json_t *reasons;             /* array of snake_case codes, rule order */
   json_t *signals;             /* object: rule code -> {"value", and when
                                   it fired "weight", "contribution",
@@ -185,8 +188,42 @@ json_t *
 risk_result_json (const struct risk_result *r);
 
 /**
+ * Who, besides the back-office (which reads every reason), may be told a
+ * reason code.  Each audience is also told what the next one is: an
+ * advisor talks to the applicant, who already knows their own phone.
+ */
+enum risk_audience {
+  RISK_TOLD_STAFF = 0,         /* reviewers only: the bank's lists, other
+                                  enrolments, velocity */
+  RISK_TOLD_ADVISOR = 1,       /* also an advisor following the enrolment:
+                                  the phone's connection and countries */
+  RISK_TOLD_APPLICANT = 2      /* also the phone: what it says about itself
+                                  (rooted, emulator, an outdated app...) */
+};
+
+/**
+ * May @a to be told reason @a code?  The one classification of every
+ * rule's reason, for the phone's answer and the advisor's view.
+ * @return true for a known code told to @a to; false for any other code
+ *         (an unknown one, or "manual_check" itself).
+ */
+bool
+risk_reason_told (const char *code, enum risk_audience to);
+
+/**
  * The short form for the phone's answer (API.md): {"score", "decision",
- * "reasons"} -- no signals, which would teach a fraudster what we see.
+ * "reasons"}, as the applicant may be told it -- no signals, which would
+ * teach a fraudster what we see, and only what cannot tip a fraud ring
+ * off (docs/risk.md, "What the phone is told"):
+ * - "reasons": those told to RISK_TOLD_APPLICANT, in rule order; any other
+ *   becomes one "manual_check" at the end when the decision is review or
+ *   deny.  On an allow the others are left out: nobody checks anything,
+ *   and a "manual_check" there would say that this phone, address or
+ *   install id was seen before.
+ * - "score": the decision's alone -- 0 for allow, the review threshold for
+ *   review, 100 for deny -- so that it is consistent with the decision and
+ *   says nothing of the weights, the thresholds crossed or the hidden
+ *   reasons.  The stored decision keeps the real score.
  * @return a new reference, or NULL on allocation failure.
  */
 json_t *

@@ -26,47 +26,74 @@
 #define MAX_RULES_FILE (64 * 1024)
 #define MAX_KEYS 256
 
+/* Every rule: its stable code, default weight and floor, and who besides
+ * the back-office may read its reason (risk.h, enum risk_audience).  The
+ * applicant is told only what the phone says about itself; what the bank's
+ * lists, other enrolments, velocity or GeoIP say would tell a fraud ring
+ * what is checked and that it was seen (docs/risk.md, "What the phone is
+ * told").  An advisor also sees what is said of the phone's connection
+ * (docs/assist.md).  A rule added without the last member is STAFF (0):
+ * hidden from both until someone decides it may be shown. */
+#define STAFF RISK_TOLD_STAFF
+#define ADVISOR RISK_TOLD_ADVISOR
+#define APPLICANT RISK_TOLD_APPLICANT
+
 static const struct {
   const char *code;
   int weight;
   enum risk_decision floor;
+  enum risk_audience told;
 } defs[RISK_R_COUNT] = {
   [RISK_R_BLOCKLISTED_DEVICE_KEY] =
-    { "blocklisted_device_key", 100, RISK_DENY },
+    { "blocklisted_device_key", 100, RISK_DENY, STAFF },
   [RISK_R_BLOCKLISTED_INSTALL_ID] =
-    { "blocklisted_install_id", 100, RISK_DENY },
-  [RISK_R_BLOCKLISTED_ADDRESS] = { "blocklisted_address", 40, RISK_REVIEW },
-  [RISK_R_RESTRICTED_COUNTRY] = { "restricted_country", 100, RISK_DENY },
-  [RISK_R_ROOTED] = { "rooted", 30, RISK_ALLOW },
-  [RISK_R_EMULATOR] = { "emulator", 40, RISK_ALLOW },
-  [RISK_R_DEBUGGER] = { "debugger", 20, RISK_ALLOW },
-  [RISK_R_HOOKING] = { "hooking", 30, RISK_ALLOW },
-  [RISK_R_WEB_APP] = { "web_app", 20, RISK_ALLOW },
-  [RISK_R_OS_OUTDATED] = { "os_outdated", 15, RISK_ALLOW },
-  [RISK_R_APP_OUTDATED] = { "app_outdated", 10, RISK_ALLOW },
-  [RISK_R_TOR_EXIT_NODE] = { "tor_exit_node", 40, RISK_ALLOW },
-  [RISK_R_PUBLIC_PROXY] = { "public_proxy", 30, RISK_ALLOW },
-  [RISK_R_RESIDENTIAL_PROXY] = { "residential_proxy", 25, RISK_ALLOW },
-  [RISK_R_ANONYMOUS_VPN] = { "anonymous_vpn", 20, RISK_ALLOW },
-  [RISK_R_HOSTING_PROVIDER] = { "hosting_provider", 15, RISK_ALLOW },
-  [RISK_R_ANONYMOUS_NETWORK] = { "anonymous_network", 15, RISK_ALLOW },
+    { "blocklisted_install_id", 100, RISK_DENY, STAFF },
+  [RISK_R_BLOCKLISTED_ADDRESS] =
+    { "blocklisted_address", 40, RISK_REVIEW, STAFF },
+  [RISK_R_RESTRICTED_COUNTRY] =
+    { "restricted_country", 100, RISK_DENY, STAFF },
+  [RISK_R_ROOTED] = { "rooted", 30, RISK_ALLOW, APPLICANT },
+  [RISK_R_EMULATOR] = { "emulator", 40, RISK_ALLOW, APPLICANT },
+  [RISK_R_DEBUGGER] = { "debugger", 20, RISK_ALLOW, APPLICANT },
+  [RISK_R_HOOKING] = { "hooking", 30, RISK_ALLOW, APPLICANT },
+  [RISK_R_WEB_APP] = { "web_app", 20, RISK_ALLOW, APPLICANT },
+  [RISK_R_OS_OUTDATED] = { "os_outdated", 15, RISK_ALLOW, APPLICANT },
+  [RISK_R_APP_OUTDATED] = { "app_outdated", 10, RISK_ALLOW, APPLICANT },
+  [RISK_R_TOR_EXIT_NODE] = { "tor_exit_node", 40, RISK_ALLOW, ADVISOR },
+  [RISK_R_PUBLIC_PROXY] = { "public_proxy", 30, RISK_ALLOW, ADVISOR },
+  [RISK_R_RESIDENTIAL_PROXY] =
+    { "residential_proxy", 25, RISK_ALLOW, ADVISOR },
+  [RISK_R_ANONYMOUS_VPN] = { "anonymous_vpn", 20, RISK_ALLOW, ADVISOR },
+  [RISK_R_HOSTING_PROVIDER] =
+    { "hosting_provider", 15, RISK_ALLOW, ADVISOR },
+  [RISK_R_ANONYMOUS_NETWORK] =
+    { "anonymous_network", 15, RISK_ALLOW, ADVISOR },
   [RISK_R_COMPROMISED_ON_ANON] =
-    { "compromised_device_on_anonymous_network", 10, RISK_REVIEW },
-  [RISK_R_SIM_IP_MISMATCH] = { "sim_ip_country_mismatch", 15, RISK_ALLOW },
+    { "compromised_device_on_anonymous_network", 10, RISK_REVIEW, ADVISOR },
+  [RISK_R_SIM_IP_MISMATCH] =
+    { "sim_ip_country_mismatch", 15, RISK_ALLOW, ADVISOR },
   [RISK_R_SIM_RESIDENCE_MISMATCH] =
-    { "sim_residence_mismatch", 10, RISK_ALLOW },
-  [RISK_R_IP_RESIDENCE_MISMATCH] = { "ip_residence_mismatch", 10, RISK_ALLOW },
+    { "sim_residence_mismatch", 10, RISK_ALLOW, ADVISOR },
+  [RISK_R_IP_RESIDENCE_MISMATCH] =
+    { "ip_residence_mismatch", 10, RISK_ALLOW, ADVISOR },
   [RISK_R_BROWSER_PHONE_MISMATCH] =
-    { "browser_phone_country_mismatch", 20, RISK_ALLOW },
-  [RISK_R_LOCALE_MISMATCH] = { "locale_mismatch", 5, RISK_ALLOW },
-  [RISK_R_TIMEZONE_MISMATCH] = { "timezone_mismatch", 5, RISK_ALLOW },
-  [RISK_R_DEVICE_REUSED] = { "device_reused", 15, RISK_ALLOW },
-  [RISK_R_DEVICE_REUSED_MANY] = { "device_reused_many", 40, RISK_REVIEW },
-  [RISK_R_VELOCITY_ADDRESS] = { "velocity_address", 15, RISK_ALLOW },
-  [RISK_R_VELOCITY_DEVICE] = { "velocity_device", 15, RISK_ALLOW },
-  [RISK_R_QR_MULTIPLE_DEVICES] = { "qr_multiple_devices", 40, RISK_REVIEW },
-  [RISK_R_GEO_UNAVAILABLE] = { "geo_unavailable", 10, RISK_ALLOW },
+    { "browser_phone_country_mismatch", 20, RISK_ALLOW, ADVISOR },
+  [RISK_R_LOCALE_MISMATCH] = { "locale_mismatch", 5, RISK_ALLOW, ADVISOR },
+  [RISK_R_TIMEZONE_MISMATCH] =
+    { "timezone_mismatch", 5, RISK_ALLOW, ADVISOR },
+  [RISK_R_DEVICE_REUSED] = { "device_reused", 15, RISK_ALLOW, STAFF },
+  [RISK_R_DEVICE_REUSED_MANY] =
+    { "device_reused_many", 40, RISK_REVIEW, STAFF },
+  [RISK_R_VELOCITY_ADDRESS] = { "velocity_address", 15, RISK_ALLOW, STAFF },
+  [RISK_R_VELOCITY_DEVICE] = { "velocity_device", 15, RISK_ALLOW, STAFF },
+  [RISK_R_QR_MULTIPLE_DEVICES] =
+    { "qr_multiple_devices", 40, RISK_REVIEW, ADVISOR },
+  [RISK_R_GEO_UNAVAILABLE] = { "geo_unavailable", 10, RISK_ALLOW, ADVISOR },
 };
+
+#undef STAFF
+#undef ADVISOR
+#undef APPLICANT
 
 const char *
 risk_rule_code (enum risk_rule r)
@@ -74,6 +101,17 @@ risk_rule_code (enum risk_rule r)
   if ((int) r < 0 || r >= RISK_R_COUNT)
     return NULL;
   return defs[r].code;
+}
+
+bool
+risk_reason_told (const char *code, enum risk_audience to)
+{
+  if (NULL == code)
+    return false;
+  for (int r = 0; r < RISK_R_COUNT; r++)
+    if (0 == strcmp (code, defs[r].code))
+      return defs[r].told >= to;
+  return false;                 /* manual_check itself, or unknown */
 }
 
 bool

@@ -511,6 +511,7 @@ risk_evaluate (const struct risk_rules *rules, const struct risk_facts *f,
     }
   out->score = (e.sum < 0) ? 0 : (e.sum > 100) ? 100 : e.sum;
   out->decision = decide (rules, out->score, e.floor);
+  out->review_at = rules->review_at;
   out->reasons = e.reasons;
   out->signals = e.signals;
   snprintf (out->ruleset_version, sizeof out->ruleset_version, "%s",

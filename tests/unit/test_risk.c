@@ -994,6 +994,126 @@ test_result_json (void **state)
   risk_result_free (&x.r);                /* twice is harmless */
 }
 
+/* The phone's answer as JSON text, compact and in order. */
+static char *
+answer_text (struct fx *x)
+{
+  json_t *a;
+  char *t;
+
+  eval (x);
+  a = risk_result_answer (&x->r);
+  assert_non_null (a);
+  t = json_dumps (a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (a);
+  assert_non_null (t);
+  return t;
+}
+
+#define ANSWER(x, want) \
+  do { \
+    char *t_ = answer_text (x); \
+    assert_string_equal (t_, want); \
+    free (t_); \
+  } while (0)
+
+/* What the phone is told (docs/risk.md): its own state, never the bank's
+   lists, other enrolments, velocity or GeoIP; a score that is its
+   decision's.  The stored result keeps everything. */
+static void
+test_answer_tells_the_phone_only_its_own_state (void **state)
+{
+  struct fx x = { 0 };
+
+  (void) state;
+  clean (&x);
+  ANSWER (&x, "{\"score\":0,\"decision\":\"allow\",\"reasons\":[]}");
+  /* the bank's blocklist: decision kept, reason and score hidden */
+  x.f.hist.blocked_address = true;
+  ANSWER (&x, "{\"score\":40,\"decision\":\"review\","
+          "\"reasons\":[\"manual_check\"]}");
+  assert_string_equal (json_string_value (json_array_get (x.r.reasons, 0)),
+                       "blocklisted_address");
+  x.f.hist.blocked_address = false;
+  x.f.hist.blocked_install_id = true;
+  x.in.device.rooted = true;
+  ANSWER (&x, "{\"score\":100,\"decision\":\"deny\","
+          "\"reasons\":[\"rooted\",\"manual_check\"]}");
+  assert_int_equal (x.r.score, 100);
+  /* reuse and velocity under an allow: nothing, not even manual_check */
+  clean (&x);
+  x.f.hist.bound_elsewhere = 1;
+  x.in.device.debugger = true;
+  ANSWER (&x, "{\"score\":0,\"decision\":\"allow\","
+          "\"reasons\":[\"debugger\"]}");
+  assert_int_equal (x.r.score, 35);                     /* stored: real */
+  assert_int_equal (json_array_size (x.r.reasons), 2);
+  /* many other enrolments and the velocity of this device: one
+     manual_check, and the score of a review whatever the sum */
+  clean (&x);
+  x.f.hist.bound_elsewhere = 3;
+  x.f.hist.device_1h = 2;
+  ANSWER (&x, "{\"score\":40,\"decision\":\"review\","
+          "\"reasons\":[\"manual_check\"]}");
+  assert_int_equal (x.r.score, 55);
+  /* a Tor exit and a restricted country are not the phone's own */
+  clean (&x);
+  x.f.phone.tor = x.f.phone.anonymous = true;
+  x.in.device.emulator = true;
+  ANSWER (&x, "{\"score\":100,\"decision\":\"deny\","
+          "\"reasons\":[\"emulator\",\"manual_check\"]}");
+  clean (&x);
+  x.in.device.sim_country = "KP";
+  ANSWER (&x, "{\"score\":100,\"decision\":\"deny\","
+          "\"reasons\":[\"manual_check\"]}");
+  /* the review threshold of the rules in force */
+  clean (&x);
+  x.rules.review_at = 25;
+  x.in.device.hooking = true;
+  ANSWER (&x, "{\"score\":25,\"decision\":\"review\","
+          "\"reasons\":[\"hooking\"]}");
+  risk_result_free (&x.r);
+}
+
+/* One classification: every code, who may read it. */
+static void
+test_reason_audiences (void **state)
+{
+  static const char *const applicant[] = {
+    "rooted", "emulator", "debugger", "hooking", "web_app", "os_outdated",
+    "app_outdated",
+  };
+  static const char *const staff[] = {
+    "blocklisted_device_key", "blocklisted_install_id",
+    "blocklisted_address", "restricted_country", "device_reused",
+    "device_reused_many", "velocity_address", "velocity_device",
+  };
+  int n_applicant = 0, n_advisor = 0;
+
+  (void) state;
+  for (int r = 0; r < RISK_R_COUNT; r++)
+    {
+      const char *c = risk_rule_code (r);
+
+      assert_true (risk_reason_told (c, RISK_TOLD_STAFF));
+      n_applicant += risk_reason_told (c, RISK_TOLD_APPLICANT);
+      n_advisor += risk_reason_told (c, RISK_TOLD_ADVISOR);
+      /* what the phone is told, the advisor may see */
+      assert_true (! risk_reason_told (c, RISK_TOLD_APPLICANT)
+                   || risk_reason_told (c, RISK_TOLD_ADVISOR));
+    }
+  for (size_t i = 0; i < sizeof applicant / sizeof applicant[0]; i++)
+    assert_true (risk_reason_told (applicant[i], RISK_TOLD_APPLICANT));
+  for (size_t i = 0; i < sizeof staff / sizeof staff[0]; i++)
+    assert_false (risk_reason_told (staff[i], RISK_TOLD_ADVISOR));
+  assert_int_equal (n_applicant, 7);
+  assert_int_equal (n_advisor, RISK_R_COUNT - 8);
+  assert_false (risk_reason_told ("tor_exit_node", RISK_TOLD_APPLICANT));
+  assert_false (risk_reason_told ("geo_unavailable", RISK_TOLD_APPLICANT));
+  assert_false (risk_reason_told ("manual_check", RISK_TOLD_STAFF));
+  assert_false (risk_reason_told (NULL, RISK_TOLD_STAFF));
+}
+
 /* ============================================================= reload */
 
 static struct risk_paths test_paths;
@@ -1089,6 +1209,8 @@ main (void)
     cmocka_unit_test (test_geo_missing_database),
     cmocka_unit_test (test_score_with_geo),
     cmocka_unit_test (test_result_json),
+    cmocka_unit_test (test_answer_tells_the_phone_only_its_own_state),
+    cmocka_unit_test (test_reason_audiences),
     cmocka_unit_test (test_reload),
   };
 
