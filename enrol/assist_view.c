@@ -25,23 +25,10 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "enrol/assist_int.h"
+#include "enrol/identity.h"
 #include "risk/risk.h"
 
 /* ------------------------------------------------------------ reasons */
-
-static const char *const identity_told[] = {
-  "mrz_format", "mrz_check_digit", "name_mismatch", "birth_date_mismatch",
-  "nationality_mismatch", "document_expired", "underage",
-};
-
-static bool
-identity_reason_told (const char *code)
-{
-  for (size_t i = 0; i < sizeof identity_told / sizeof identity_told[0]; i++)
-    if (0 == strcmp (identity_told[i], code))
-      return true;
-  return false;
-}
 
 static bool
 device_reason_told (const char *code)
@@ -141,7 +128,7 @@ identity_from_row (PGresult *r)
   return json_pack ("{s:o, s:s?, s:o}", "declared", d, "decision",
                     PQgetisnull (r, 0, 7) ? NULL : PQgetvalue (r, 0, 7),
                     "reasons", reasons_told (PQgetvalue (r, 0, 8),
-                                             &identity_reason_told));
+                                             &enrol_identity_reason_told));
 }
 
 static json_t *

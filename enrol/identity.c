@@ -244,6 +244,12 @@ listed (const char *const *list, const char *s)
   return false;
 }
 
+bool
+enrol_identity_reason_told (const char *code)
+{
+  return listed (told_reasons, code);
+}
+
 /* One check as the applicant may read it, or NULL if it is not theirs. */
 static json_t *
 told_check (json_t *c)

@@ -58,6 +58,11 @@ enrol_identity_screen (struct enrol_identity *idn,
                        const struct enrol_applicant *a,
                        const struct enrol_mrz *mrz);
 
+/** @return whether the applicant (and so an advisor following them) may
+    read the identity reason @a code: one about what they typed or hold. */
+bool
+enrol_identity_reason_told (const char *code);
+
 /**
  * What the applicant may be told of an identity result (API.md, "What the
  * applicant is told"): the reasons about what they typed or hold, the

@@ -555,10 +555,34 @@ test_empty_container (void **state)
                     "xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\"/>";
 
   (void) state;
+  /* RFC 6030: a KeyContainer holds one KeyPackage or more */
   assert_int_equal (authn_pskc_read (xml, strlen (xml), NULL, NOW, &p),
-                    AUTHN_PSKC_OK);
-  assert_int_equal (p->nkeys, 0);
-  authn_pskc_free (p);
+                    AUTHN_PSKC_MALFORMED);
+  assert_null (p);
+}
+
+static void
+test_too_many_tags (void **state)
+{
+  struct authn_pskc *p = NULL;
+  const char *head = "<KeyContainer Version=\"1.0\" "
+                     "xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">";
+  size_t n = AUTHN_PSKC_MAX_TAGS, hl = strlen (head);
+  char *xml = malloc (hl + 4 * n + 32);
+
+  (void) state;
+  assert_non_null (xml);
+  memcpy (xml, head, hl);
+  for (size_t i = 0; i < n; i++)
+    memcpy (xml + hl + 4 * i, "<a/>", 4);
+  strcpy (xml + hl + 4 * n, "</KeyContainer>");
+  /* head + n tags + the end tag: one over; refused before the parse */
+  assert_int_equal (authn_pskc_read (xml, strlen (xml), NULL, NOW, &p),
+                    AUTHN_PSKC_TOO_MANY_TAGS);
+  assert_null (p);
+  assert_string_equal (authn_pskc_status_reason (AUTHN_PSKC_TOO_MANY_TAGS),
+                       "too_many_elements");
+  free (xml);
 }
 
 static void
@@ -603,6 +627,7 @@ main (void)
     cmocka_unit_test (test_malformed),
     cmocka_unit_test (test_xxe_refused),
     cmocka_unit_test (test_empty_container),
+    cmocka_unit_test (test_too_many_tags),
     cmocka_unit_test (test_base64),
   };
 
