@@ -93,6 +93,7 @@ static const struct key_def key_table[] = {
   UINT (enrolment_ttl_s, 86400, 60, 90U * 86400),
   UINT (session_idle_s, 300, 10, 86400),
   UINT (challenge_ttl_s, 180, 10, 3600),
+  UINT (resume_link_min_age_s, 600, 0, 3600),
   UINT (admin_session_max_s, 28800, 900, 7U * 86400),
   UINT (admin_idle_s, 900, 60, 3600),
   UINT (review_hours, 24, 1, 720),

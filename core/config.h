@@ -52,6 +52,7 @@ struct core_config {
   unsigned int enrolment_ttl_s;    /* default 86400 */
   unsigned int session_idle_s;     /* default 300 */
   unsigned int challenge_ttl_s;    /* default 180 */
+  unsigned int resume_link_min_age_s; /* a younger live link is kept */
   unsigned int admin_session_max_s; /* a back-office session ends this long
                                        after login, however busy (28800) */
   unsigned int admin_idle_s;       /* ... and this long after its last call

@@ -69,6 +69,12 @@ static const struct core_db_stmt stmts[] = {
   { "enrol_resume_lock",
     "SELECT id FROM enrolments WHERE id = $1"
     " AND state NOT IN ('completed', 'rejected', 'expired') FOR UPDATE" },
+  /* A live link made less than $2 seconds ago (resume_link_min_age_s). */
+  { "enrol_resume_young",
+    "SELECT 1 FROM resume_tokens WHERE enrolment_id = $1"
+    " AND used_at IS NULL AND ended_at IS NULL AND expires_at > now()"
+    " AND created_at > now() - make_interval(secs => $2::integer)"
+    " LIMIT 1" },
   { "enrol_resume_tokens_end",
     "UPDATE resume_tokens SET ended_at = now() WHERE enrolment_id = $1"
     " AND used_at IS NULL AND ended_at IS NULL" },

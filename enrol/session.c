@@ -174,35 +174,52 @@ struct resume_link_tx {
   unsigned int rate_wait;       /* > 0: refused by a rate limit */
 };
 
-/* Per address first, then per enrolment (known or not: the answer is the
-   same either way).  A request the enrolment's limit refuses has spent
-   one of its address's: abuse costs the abuser. */
+/* Is the enrolment's live link younger than resume_link_min_age_s?  Then
+   a new one would only end a link that is probably still on its way or
+   unread: anyone who knows an enrolment id may ask, and the applicant
+   must not lose their fresh link, or their quota, to a stranger. */
 static enum core_db_status
-resume_link_take (struct core_db *db, struct resume_link_tx *t)
+link_young (struct core_db *db, const char *id, bool *young)
 {
+  char age[16];
+  const char *p[2] = { id, age };
   enum core_db_status st;
 
-  st = core_rate_take (db, "resume_link_address", t->addr_key,
-                       &core_cfg->rate_resume_link_per_address, &t->rate_wait);
-  if (st >= 0 && 0 == t->rate_wait)
-    st = core_rate_take (db, "resume_link_enrolment", t->id,
-                         &core_cfg->rate_resume_link_per_enrolment,
-                         &t->rate_wait);
+  *young = false;
+  if (0 == core_cfg->resume_link_min_age_s)
+    return CORE_DB_NO_ROW;
+  snprintf (age, sizeof age, "%u", core_cfg->resume_link_min_age_s);
+  st = core_db_exec (db, "enrol_resume_young", 2, p, NULL);
+  *young = CORE_DB_ONE_ROW == st;
   return st;
 }
 
-/* The rate limits, then the link (enrol_link_message_tx).  An unknown or
-   finished enrolment writes nothing but the limits' counts. */
+/* The address's limit; nothing more while a young link lives; then the
+   enrolment's limit and the link (enrol_link_message_tx).  An unknown or
+   finished enrolment writes nothing but the limits' counts (its limit
+   counts all the same: a 429 says nothing about whether it exists).  A
+   request the enrolment's limit refuses has spent one of its address's:
+   abuse costs the abuser.  Every case that is not a 429 answers the same
+   202. */
 static enum core_db_status
 resume_link_tx (struct core_db *db, void *cls)
 {
   struct resume_link_tx *t = cls;
   enum core_db_status st;
+  bool young = false;
 
   t->rate_wait = 0;
-  st = resume_link_take (db, t);
-  if (st < 0 || t->rate_wait > 0)
+  st = core_rate_take (db, "resume_link_address", t->addr_key,
+                       &core_cfg->rate_resume_link_per_address, &t->rate_wait);
+  if (st >= 0 && 0 == t->rate_wait)
+    st = link_young (db, t->id, &young);
+  if (st < 0 || t->rate_wait > 0 || young)
     return st < 0 ? st : CORE_DB_ONE_ROW;   /* keep the address's count */
+  st = core_rate_take (db, "resume_link_enrolment", t->id,
+                       &core_cfg->rate_resume_link_per_enrolment,
+                       &t->rate_wait);
+  if (st < 0 || t->rate_wait > 0)
+    return st < 0 ? st : CORE_DB_ONE_ROW;   /* keep both counts */
   return enrol_link_message_tx (db, t->id, t->base_url, NOTIFY_RESUME_LINK);
 }
 

@@ -8,7 +8,8 @@ sees them.
 
 Defaults: enrolments 20/h per address; resume links 5/h per enrolment and
 20/h per address; activations 5/10 min per challenge and 60/h per
-address; back-office logins 10/15 min per username and 30/15 min per
+address (a request while the live link is under 10 minutes old changes
+nothing); back-office logins 10/15 min per username and 30/15 min per
 address; verify 12/min per customer and 1000/s per API key; PINs 10/h per
 enrolment, one hash at a time; QR challenges 30/h per enrolment;
 assurance-code changes by the customer's phone 5/h per customer (each one
@@ -91,6 +92,12 @@ def test_enrolments_per_address(guichet, srv):
 
 # ------------------------------------------------------------------ resume links
 
+def age_links(guichet, eid, minutes=11):
+    """Make the enrolment's links @minutes older (resume_link_min_age_s)."""
+    guichet.sql("UPDATE resume_tokens SET created_at = created_at - make_interval(mins => %s)"
+                " WHERE enrolment_id = %s", minutes, eid)
+
+
 def test_resume_links_per_enrolment(guichet, srv):
     c = passed(srv, client())
     tokens = "SELECT count(*) FROM resume_tokens WHERE enrolment_id = %s"
@@ -98,6 +105,7 @@ def test_resume_links_per_enrolment(guichet, srv):
     for i in range(5):                       # from five addresses: the enrolment's limit
         r = client().post(srv.url(f"/v1/enrolments/{c.eid}/resume-link"), json={}, timeout=10)
         assert r.status_code == 202, (i, r.text)
+        age_links(guichet, c.eid)            # each link 11 minutes old before the next
     r = client().post(srv.url(f"/v1/enrolments/{c.eid}/resume-link"), json={}, timeout=10)
     assert_error(r, 429, "rate_limited")
     assert 700 <= retry_after(r) <= 721           # 5 an hour: one every 12 minutes
@@ -111,6 +119,32 @@ def test_resume_links_per_enrolment(guichet, srv):
         assert r.status_code == 202
     assert_error(client().post(srv.url(f"/v1/enrolments/{ghost}/resume-link"), json={},
                                timeout=10), 429, "rate_limited")
+
+
+def test_a_stranger_cannot_end_a_fresh_link_or_spend_its_quota(guichet, srv):
+    """Whoever knew an enrolment id ended the applicant's live link with
+    each request, and five requests used the enrolment's quota: the
+    applicant was refused for 12 minutes.  While the live link is younger
+    than resume_link_min_age_s (10 minutes) a request answers the same 202
+    and changes nothing."""
+    c = passed(srv, client())
+    url = srv.url(f"/v1/enrolments/{c.eid}/resume-link")
+    assert c.post(url, json={}, timeout=10).status_code == 202     # the applicant
+    live = ("SELECT token_hash FROM resume_tokens WHERE enrolment_id = %s"
+            " AND used_at IS NULL AND ended_at IS NULL")
+    first = guichet.sql(live, c.eid)
+    assert len(first) == 1
+    for i in range(8):                       # strangers, each from its own address
+        r = client().post(url, json={}, timeout=10)
+        assert r.status_code == 202 and r.json() == {"sent": True}, (i, r.text)
+    assert guichet.sql(live, c.eid) == first                       # still the applicant's
+    assert count(guichet, "SELECT count(*) FROM resume_tokens WHERE enrolment_id = %s",
+                 c.eid) == 1
+    # once the link is older, a request makes a new one (and ends the old)
+    age_links(guichet, c.eid)
+    assert c.post(url, json={}, timeout=10).status_code == 202
+    now = guichet.sql(live, c.eid)
+    assert len(now) == 1 and now != first
 
 
 def test_resume_links_per_address(guichet, srv):
