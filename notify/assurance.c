@@ -20,7 +20,9 @@
 
 #include "core/audit.h"
 #include "core/crypto.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "notify/notify_int.h"
 
 /* ------------------------------------------------------------ the code */
@@ -210,6 +212,7 @@ struct staff_tx {
   const char *actor;
   bool drawn;
   bool found;
+  unsigned int rate_wait;    /* > 0: refused by the rate limit */
 };
 
 static enum core_db_status
@@ -220,10 +223,19 @@ staff_tx_run (struct core_db *db, void *cls)
   enum core_db_status st;
 
   t->found = false;
+  t->rate_wait = 0;
   st = core_db_exec (db, "notify_customer_exists", 1, p, NULL);
   if (CORE_DB_ONE_ROW != st)
     return st;
   t->found = true;
+  /* The phone's limit too: each change e-mails the customer, whoever
+     makes it, and a support account must not fill their mailbox either.
+     A refused change commits its count alone. */
+  st = core_rate_take (db, "assurance_code_customer", t->customer_id,
+                       &core_cfg->rate_assurance_code_per_customer,
+                       &t->rate_wait);
+  if (st < 0 || t->rate_wait > 0)
+    return st < 0 ? st : CORE_DB_ONE_ROW;
   st = notify_code_set_tx (db, t->customer_id, t->code, "staff");
   if (CORE_DB_ONE_ROW != st)
     return st < 0 ? st : CORE_DB_HARD_ERROR;
@@ -235,7 +247,8 @@ staff_tx_run (struct core_db *db, void *cls)
 
 enum core_err
 notify_admin_code_change (struct core_db *db, const char *customer_id,
-                          const char *code, const char *actor)
+                          const char *code, const char *actor,
+                          unsigned int *retry_after)
 {
   char drawn[NOTIFY_CODE_LEN + 1];
   struct staff_tx t = { .customer_id = customer_id, .actor = actor,
@@ -251,6 +264,9 @@ notify_admin_code_change (struct core_db *db, const char *customer_id,
     return notify_db_err (db);
   if (! t.found)
     return CORE_ERR_NOT_FOUND;
+  *retry_after = t.rate_wait;
+  if (t.rate_wait > 0)
+    return CORE_ERR_RATE_LIMITED;
   LOG_INFO ("assurance code of customer %s changed by %s", customer_id,
             actor);
   return CORE_OK;

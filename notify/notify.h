@@ -220,12 +220,16 @@ notify_admin_customer (struct core_db *db, const char *customer_id,
  * Staff change customer @a customer_id's code: to @a code (normalised),
  * or to a new drawn one when NULL -- which only the customer sees, in the
  * message that tells them.  Audited as customer.assurance_code_change by
- * @a actor, without the code.
- * @return CORE_OK, CORE_ERR_NOT_FOUND, or a database error.
+ * @a actor, without the code.  Each change e-mails the customer, so it
+ * counts toward rate_assurance_code_per_customer with the phone's.
+ * @param[out] retry_after  with CORE_ERR_RATE_LIMITED, the seconds to wait
+ * @return CORE_OK, CORE_ERR_NOT_FOUND, CORE_ERR_RATE_LIMITED, or a
+ *         database error.
  */
 enum core_err
 notify_admin_code_change (struct core_db *db, const char *customer_id,
-                          const char *code, const char *actor);
+                          const char *code, const char *actor,
+                          unsigned int *retry_after);
 
 /* ================================================================
  * The sender

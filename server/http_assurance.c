@@ -104,14 +104,17 @@ srv_http_admin_customer_assurance_code (struct srv_request *rq)
 {
   char code[NOTIFY_CODE_LEN + 1];
   bool given;
+  unsigned int wait = 0;
   enum core_err err;
 
   if (! parse_code (rq, true, code, &given))
     return;
   err = notify_admin_code_change (rq->db, rq->args[0], given ? code : NULL,
-                                  rq->admin_username);
+                                  rq->admin_username, &wait);
   OPENSSL_cleanse (code, sizeof code);
-  if (CORE_OK != err)
+  if (CORE_ERR_RATE_LIMITED == err)
+    srv_reply_rate_limited (rq, (long) wait);
+  else if (CORE_OK != err)
     srv_reply_error (rq, err, CORE_ERR_NOT_FOUND == err
                      ? "no such customer" : NULL, NULL);
   else

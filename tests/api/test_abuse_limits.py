@@ -397,3 +397,30 @@ def test_assurance_code_changes_per_customer(guichet, srv):
     assert retry_after(r) > 0
     assert customer_code(guichet, cus) == codes[-1]
     assert guichet.sql_value("SELECT count(*) FROM outbox") == mails
+
+
+def test_staff_assurance_code_changes_share_the_customers_limit(guichet, srv):
+    """Staff changes e-mail the customer too, and had no limit: a support
+    account could fill a customer's mailbox.  They count toward the same
+    per-customer limit as the phone's; the refused one changes nothing."""
+    from test_messages import complete, customer_code, start_enrolment
+    phone, done = complete(guichet, start_enrolment(guichet), pin="592740")
+    cus = done["customer_id"]
+    guichet.secrets.add(done["assurance_code"])
+    a = Admin(guichet, "support").login()        # its session works on srv too
+    path = f"/v1/admin/customers/{cus}/assurance-code"
+    h = {"X-CSRF-Token": a.csrf}
+    codes = ["KR7M2P", "KR7M2R", "KR7M2S", "KR7M2T", "KR7M2U"]
+    for code in codes:
+        guichet.secrets.add(code)
+        r = a.put(srv.url(path), json={"code": code}, headers=h, timeout=10)
+        assert r.status_code == 200, r.text
+    assert rate_row(guichet, "assurance_code_customer", cus)
+    mails = guichet.sql_value("SELECT count(*) FROM outbox")
+    audited = count(guichet, "SELECT count(*) FROM audit_log WHERE target = %s", cus)
+    r = a.put(srv.url(path), json={}, headers=h, timeout=10)
+    assert_error(r, 429, "rate_limited")
+    assert 700 <= retry_after(r) <= 721            # 5 an hour
+    assert customer_code(guichet, cus) == codes[-1]
+    assert guichet.sql_value("SELECT count(*) FROM outbox") == mails
+    assert count(guichet, "SELECT count(*) FROM audit_log WHERE target = %s", cus) == audited
