@@ -164,9 +164,11 @@ hook_result (struct core_db *db, enum core_db_status st,
   return st < 0 ? notify_db_err (db) : CORE_ERR_NOT_FOUND;
 }
 
-enum core_err
-notify_webhook_set (struct core_db *db, const char *api_key_name,
-                    const char *url, char **secret)
+/* Both ways of setting a webhook: in a transaction of its own, or as a
+   statement of the caller's (@a in_tx). */
+static enum core_err
+webhook_set (struct core_db *db, const char *api_key_name, const char *url,
+             char **secret, bool in_tx)
 {
   struct hook_tx t = { .name = api_key_name, .url = url };
 
@@ -176,23 +178,22 @@ notify_webhook_set (struct core_db *db, const char *api_key_name,
   if (NULL == (*secret = new_secret ()))
     return CORE_ERR_INTERNAL;
   t.secret = *secret;
-  return hook_result (db, core_db_tx (db, false, &hook_tx_run, &t), &t,
-                      secret);
+  return hook_result (db, in_tx ? hook_tx_run (db, &t)
+                      : core_db_tx (db, false, &hook_tx_run, &t), &t, secret);
+}
+
+enum core_err
+notify_webhook_set (struct core_db *db, const char *api_key_name,
+                    const char *url, char **secret)
+{
+  return webhook_set (db, api_key_name, url, secret, false);
 }
 
 enum core_err
 notify_webhook_set_tx (struct core_db *db, const char *api_key_name,
                        const char *url, char **secret)
 {
-  struct hook_tx t = { .name = api_key_name, .url = url };
-
-  *secret = NULL;
-  if (NULL != notify_webhook_url_problem (url))
-    return CORE_ERR_INVALID_FIELD;
-  if (NULL == (*secret = new_secret ()))
-    return CORE_ERR_INTERNAL;
-  t.secret = *secret;
-  return hook_result (db, hook_tx_run (db, &t), &t, secret);
+  return webhook_set (db, api_key_name, url, secret, true);
 }
 
 enum core_err
