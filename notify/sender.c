@@ -646,6 +646,18 @@ notify_metrics_write (FILE *f, struct core_db *db)
     { "email", "sent" }, { "email", "retried" }, { "email", "failed" },
     { "webhook", "sent" }, { "webhook", "retried" }, { "webhook", "failed" },
   };
+  /* notify_gauges' columns after the channel */
+  static const struct {
+    const char *name, *help;
+    int column;
+  } gauges[] = {
+    { "pending", "Messages and events waiting to be delivered (all "
+      "instances).", 1 },
+    { "oldest_pending_seconds", "Age of the oldest message or event waiting "
+      "(0 when none).", 2 },
+    { "failed", "Messages and events given up, waiting for staff (all "
+      "instances).", 3 },
+  };
   PGresult *r = NULL;
 
   fputs ("# HELP guichet_outbox_deliveries_total Delivery attempts of this "
@@ -662,23 +674,14 @@ notify_metrics_write (FILE *f, struct core_db *db)
       PQclear (r);
     return;
   }
-  fputs ("# HELP guichet_outbox_pending Messages and events waiting to be "
-         "delivered (all instances).\n"
-         "# TYPE guichet_outbox_pending gauge\n", f);
-  for (int i = 0; i < PQntuples (r); i++)
-    fprintf (f, "guichet_outbox_pending{channel=\"%s\"} %s\n",
-             PQgetvalue (r, i, 0), PQgetvalue (r, i, 1));
-  fputs ("# HELP guichet_outbox_oldest_pending_seconds Age of the oldest "
-         "message or event waiting (0 when none).\n"
-         "# TYPE guichet_outbox_oldest_pending_seconds gauge\n", f);
-  for (int i = 0; i < PQntuples (r); i++)
-    fprintf (f, "guichet_outbox_oldest_pending_seconds{channel=\"%s\"} %s\n",
-             PQgetvalue (r, i, 0), PQgetvalue (r, i, 2));
-  fputs ("# HELP guichet_outbox_failed Messages and events given up, "
-         "waiting for staff (all instances).\n"
-         "# TYPE guichet_outbox_failed gauge\n", f);
-  for (int i = 0; i < PQntuples (r); i++)
-    fprintf (f, "guichet_outbox_failed{channel=\"%s\"} %s\n",
-             PQgetvalue (r, i, 0), PQgetvalue (r, i, 3));
+  for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++)
+  {
+    fprintf (f, "# HELP guichet_outbox_%s %s\n"
+             "# TYPE guichet_outbox_%s gauge\n", gauges[g].name,
+             gauges[g].help, gauges[g].name);
+    for (int i = 0; i < PQntuples (r); i++)
+      fprintf (f, "guichet_outbox_%s{channel=\"%s\"} %s\n", gauges[g].name,
+               PQgetvalue (r, i, 0), PQgetvalue (r, i, gauges[g].column));
+  }
   PQclear (r);
 }
