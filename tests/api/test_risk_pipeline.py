@@ -27,10 +27,10 @@ from test_devices import challenge, passed_enrolment  # noqa: E402
 TOR_EXIT = "1.124.213.1"
 
 
-def activate(g, phone, addr=None):
-    """A new enrolment that passed identity, activated by @phone (from
-    @addr).  @return (browser session, activation answer)."""
-    s = passed_enrolment(g)
+def activate(g, phone, addr=None, s=None):
+    """Enrolment @s (default: a new one that passed identity), activated by
+    @phone (from @addr).  @return (browser session, activation answer)."""
+    s = s or passed_enrolment(g)
     c = challenge(g, s)
     r = phone.activate(c["qr_payload"],
                        headers={"X-Forwarded-For": addr} if addr else None)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phone import Phone  # noqa: E402
 from test_admin import Admin, listed, review_of  # noqa: E402
 from test_assist import joined  # noqa: E402
-from test_devices import challenge, passed_enrolment  # noqa: E402
+from test_risk_pipeline import activate  # noqa: E402
 
 REVIEW_AT = 40              # risk/rules.conf threshold.review
 TOLD = {"rooted", "emulator", "debugger", "hooking", "web_app", "os_outdated",
@@ -45,14 +45,6 @@ def check_answer(a):
     assert risk["reasons"][-1:] == ["manual_check"] or "manual_check" not in risk["reasons"]
     assert risk["score"] == told_score(risk["decision"]), risk
     return risk
-
-
-def activate(g, phone, addr=None, s=None):
-    s = s or passed_enrolment(g)
-    r = phone.activate(challenge(g, s)["qr_payload"],
-                       headers={"X-Forwarded-For": addr} if addr else None)
-    assert r.status_code == 201, r.text
-    return s, r.json()
 
 
 def stored(g, device_id):
